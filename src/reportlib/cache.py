@@ -1,0 +1,76 @@
+"""An on-disk cache of model results: one JSON file per key, written atomically.
+
+Each entry stores the full key next to the value, so a file that is truncated,
+hand-edited or written for another key is detected, reported and recomputed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+import warnings
+from pathlib import Path
+from typing import Any
+
+
+class CorruptCacheEntry(UserWarning):
+    """A cache file could not be used and will be recomputed."""
+
+
+def canonical_json(payload: Any) -> str:
+    """The one serialisation used for keys and result files (stable across runs)."""
+    return json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file and a rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp_name, path)
+    except BaseException:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise
+
+
+class ResultCache:
+    """A directory of JSON results addressed by the sha256 of their key."""
+
+    def __init__(self, root: str | Path) -> None:
+        self.root = Path(root)
+
+    def path_for(self, key: dict[str, Any]) -> Path:
+        digest = hashlib.sha256(canonical_json(key).encode("utf-8")).hexdigest()
+        return self.root / digest[:2] / f"{digest}.json"
+
+    def get(self, key: dict[str, Any]) -> Any | None:
+        """The cached value for ``key``, or ``None`` (a corrupt entry is reported and removed)."""
+        path = self.path_for(key)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return None
+        try:
+            entry = json.loads(text)
+            if canonical_json(entry["key"]) != canonical_json(key):
+                raise ValueError("the stored key differs from the requested key")
+            return entry["value"]
+        except (ValueError, KeyError, TypeError) as exc:
+            warnings.warn(
+                f"corrupt cache entry {path} ({exc}); recomputing", CorruptCacheEntry, stacklevel=2
+            )
+            path.unlink(missing_ok=True)
+            return None
+
+    def put(self, key: dict[str, Any], value: Any) -> None:
+        """Store ``value`` under ``key`` atomically."""
+        atomic_write_text(self.path_for(key), canonical_json({"key": key, "value": value}))
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self.root.glob("*/*.json")) if self.root.exists() else 0

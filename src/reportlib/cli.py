@@ -1,0 +1,139 @@
+"""The ``reportlib`` command line: inspect models, count tokens, rerun chapters."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from dataclasses import asdict
+
+from .errors import ReportlibError
+
+EPILOG = """\
+examples:
+  reportlib models                       the embedded default model's card
+  reportlib models ~/models/llama-3.2-3b.Q4_K_M.gguf
+  reportlib tokens --tokenizer qwen --corpus bundled --langs eng_Latn,kor_Hang
+  reportlib tokens --tokenizer llama3 --corpus ~/flores200 --format json
+  reportlib run tokenization -p model ~/models/qwen2.5-3b.gguf
+
+A model spec is 'default' (Gemma 3 270M, embedded) or a path to a GGUF file;
+REPORTLIB_MODEL sets the default spec.
+"""
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    from .chapters import CHAPTERS
+    from .tokenization import TOKENIZER_NAMES
+
+    parser = argparse.ArgumentParser(
+        prog="reportlib", description=__doc__, epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )  # fmt: skip
+    parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    models = sub.add_parser("models", help="list and inspect models (GGUF metadata)")
+    models.add_argument(
+        "specs",
+        nargs="*",
+        default=["default"],
+        metavar="SPEC",
+        help="'default' or paths to GGUF files (default: default)",
+    )
+    models.add_argument("--json", action="store_true", help="print JSON instead of a table")
+
+    tokens = sub.add_parser("tokens", help="characters, tokens and premiums per language")
+    tokens.add_argument("--tokenizer", required=True, choices=TOKENIZER_NAMES)
+    tokens.add_argument("--model", default=None, help="model spec for --tokenizer model")
+    tokens.add_argument(
+        "--corpus", default="bundled", help="'bundled' or a directory in FLORES-200 layout"
+    )
+    tokens.add_argument("--langs", default="all", help="comma-separated codes (default: all)")
+    tokens.add_argument("--format", choices=("csv", "json"), default="csv")
+
+    run = sub.add_parser("run", help="rerun one chapter with papermill into runs/")
+    run.add_argument("chapter", help=f"one of: {', '.join(sorted(CHAPTERS))}")
+    run.add_argument(
+        "-p",
+        "--parameter",
+        nargs=2,
+        action="append",
+        default=[],
+        metavar=("NAME", "VALUE"),
+        help="set a chapter parameter (JSON or text)",
+    )
+    run.add_argument("--output-dir", default=None, help="where runs go (default: runs/)")
+    return parser
+
+
+def _cmd_models(args: argparse.Namespace) -> int:
+    from .models import model_card, resolve_model
+
+    cards = [model_card(resolve_model(spec)) for spec in args.specs]
+    if args.json:
+        print(json.dumps(cards, indent=2, ensure_ascii=False))
+        return 0
+    for spec, card in zip(args.specs, cards, strict=True):
+        print(f"# {spec}")
+        width = max(map(len, card))
+        for key, value in card.items():
+            print(f"  {key:<{width}}  {value}")
+    return 0
+
+
+def _cmd_tokens(args: argparse.Namespace) -> int:
+    from .corpus import load_corpus
+    from .tokenization import get_tokenizer
+    from .tokenstats import count_language_tokens
+
+    corpus = load_corpus(args.corpus, args.langs)
+    rows = count_language_tokens(get_tokenizer(args.tokenizer, args.model), corpus)
+    fields = ("tokenizer", "code", "characters", "tokens", "chars_per_token", "premium")
+    records = [{k: asdict(r)[k] for k in fields} for r in rows]
+    if args.format == "json":
+        print(json.dumps(records, indent=2, ensure_ascii=False))
+    else:
+        print(",".join(fields))
+        for rec in records:
+            print(",".join(str(rec[k]) for k in fields))
+    return 0
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from .chapters import parse_parameter_value, run_chapter
+
+    params = {name: parse_parameter_value(value) for name, value in args.parameter}
+    out = Path(args.output_dir) if args.output_dir else None
+    try:
+        output = run_chapter(args.chapter, params, out, progress=sys.stderr.isatty())
+    except Exception as exc:
+        if type(exc).__name__ == "PapermillExecutionError":
+            raise ReportlibError(
+                f"chapter {args.chapter!r} failed in cell {exc.exec_count}: "  # type: ignore[attr-defined]
+                f"{exc.ename}: {exc.evalue}"  # type: ignore[attr-defined]
+            ) from None
+        raise
+    print(output)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point; returns the exit code (0 ok, 2 bad input)."""
+    parser = _build_parser()
+    args = parser.parse_args(argv)
+    commands = {"models": _cmd_models, "tokens": _cmd_tokens, "run": _cmd_run}
+    try:
+        return commands[args.command](args)
+    except ReportlibError as exc:
+        if args.debug:
+            raise
+        print(f"reportlib: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,99 @@
+"""Parallel text for the tokenizer statistics.
+
+Two sources, one shape (``{flores_code: text}``):
+
+- ``bundled``: the project's own parallel sample (8 sentences x 24 languages,
+  ``data/parallel_sample.json``), sentences joined by one space.
+- a directory in FLORES-200 layout (``dev/<code>.dev``, ``devtest/<code>.devtest``):
+  the dev and devtest sentences of each language, joined by one space, as
+  Petrov et al. (2023) count them.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+from .errors import ReportlibError
+from .languages import ENGLISH, Language, parse_language_list
+
+BUNDLED = "bundled"
+FLORES_SPLITS = (("dev", ".dev"), ("devtest", ".devtest"))
+
+
+@dataclass(frozen=True)
+class Corpus:
+    """Parallel text per language, with where it came from."""
+
+    source: str
+    texts: dict[str, str]  #: FLORES code -> the whole text of that language
+    sentences: int  #: sentences per language
+
+    def text(self, code: str) -> str:
+        return self.texts[code]
+
+
+@lru_cache(maxsize=1)
+def bundled_document() -> dict[str, Any]:
+    """The bundled sample as stored (sentences, description, license)."""
+    path = files("reportlib").joinpath("data", "parallel_sample.json")
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def _read_lines(path: Path) -> list[str]:
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ReportlibError(f"cannot read corpus file {str(path)!r}: {exc.strerror}") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ReportlibError(
+            f"corpus file {str(path)!r} is not valid UTF-8 (byte {exc.start}); "
+            "FLORES-200 files are UTF-8"
+        ) from None
+    return [line.rstrip("\r") for line in text.split("\n") if line.strip()]
+
+
+def _load_flores(root: Path, languages: list[Language]) -> Corpus:
+    if not root.is_dir():
+        raise ReportlibError(
+            f"corpus directory {str(root)!r} does not exist; give 'bundled' or a directory "
+            "in FLORES-200 layout (dev/<code>.dev, devtest/<code>.devtest)"
+        )
+    texts, counts = {}, set()
+    for lang in languages:
+        paths = [root / split / f"{lang.flores}{ext}" for split, ext in FLORES_SPLITS]
+        missing = [str(p) for p in paths if not p.is_file()]
+        if missing:
+            raise ReportlibError(
+                f"corpus directory {str(root)!r} lacks {lang.name} ({lang.flores}): "
+                f"missing {', '.join(missing)}"
+            )
+        lines = [line for p in paths for line in _read_lines(p)]
+        if not lines:
+            raise ReportlibError(f"corpus files for {lang.flores} in {str(root)!r} are empty")
+        texts[lang.flores] = " ".join(lines)
+        counts.add(len(lines))
+    if len(counts) > 1:
+        raise ReportlibError(
+            f"corpus {str(root)!r} is not parallel: languages have different sentence counts "
+            f"({sorted(counts)})"
+        )
+    return Corpus(str(root), texts, counts.pop())
+
+
+def load_corpus(source: str | Path = BUNDLED, languages: str | list[str] | None = None) -> Corpus:
+    """Load parallel text for ``languages`` (all 24 by default); English is always included."""
+    langs = parse_language_list(languages)
+    if ENGLISH not in {lang.flores for lang in langs}:
+        langs = parse_language_list([ENGLISH, *(lang.flores for lang in langs)])
+    if str(source) == BUNDLED:
+        sentences = bundled_document()["sentences"]
+        texts = {lang.flores: " ".join(sentences[lang.flores]) for lang in langs}
+        return Corpus(BUNDLED, texts, len(sentences[ENGLISH]))
+    return _load_flores(Path(source).expanduser(), langs)

@@ -1,0 +1,220 @@
+"""Deterministic text generation behind a small protocol.
+
+:class:`TextModel` is what chapters use. :class:`LlamaCppModel` implements it
+with llama-cpp-python (greedy decoding, a seed on every call, fixed threads and
+batch size, KV state reset between independent prompts). :class:`CachedModel`
+puts any :class:`TextModel` behind the on-disk :class:`~reportlib.cache.ResultCache`.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import dataclasses
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol, runtime_checkable
+
+from .cache import ResultCache
+from .errors import ReportlibError
+from .models import ModelFile, model_card, reportlib_home, resolve_model
+
+DEFAULT_N_CTX = 4096
+DEFAULT_THREADS = 2
+DEFAULT_BATCH = 512
+
+
+@dataclass(frozen=True)
+class Completion:
+    """One greedy completion."""
+
+    text: str
+    prompt_tokens: int
+    completion_tokens: int
+    finish_reason: str
+
+
+@runtime_checkable
+class TextModel(Protocol):
+    """What a chapter needs from a model."""
+
+    @property
+    def fingerprint(self) -> str:
+        """Identifies the weights (a sha256 for GGUF files)."""
+
+    @property
+    def n_ctx(self) -> int:
+        """The context window the model was loaded with, in tokens."""
+
+    def tokenize(self, text: str, *, add_bos: bool = True) -> list[int]:
+        """The model's own tokens for ``text``."""
+
+    def complete(
+        self, prompt: str, *, max_tokens: int, seed: int, stop: Sequence[str] = ()
+    ) -> Completion:
+        """Greedy completion of ``prompt`` from a fresh state."""
+
+
+_SILENT_LOG: Any = None
+
+
+def silence_llama_logs() -> None:
+    """Route llama.cpp's log output to nowhere (once per process)."""
+    global _SILENT_LOG
+    if _SILENT_LOG is not None:
+        return
+    import llama_cpp
+
+    @llama_cpp.llama_log_callback
+    def _ignore(level: int, text: bytes, user_data: ctypes.c_void_p) -> None:
+        return None
+
+    _SILENT_LOG = _ignore  # keep a reference: ctypes callbacks must outlive their use
+    llama_cpp.llama_log_set(_SILENT_LOG, ctypes.c_void_p(0))
+
+
+def check_context_size(n_ctx: object, trained: int | None) -> int:
+    """Validate an ``n_ctx`` parameter against the model's trained context."""
+    if not isinstance(n_ctx, int) or isinstance(n_ctx, bool) or n_ctx <= 0:
+        raise ReportlibError(f"n_ctx must be a positive whole number of tokens, not {n_ctx!r}")
+    if trained and n_ctx > trained:
+        raise ReportlibError(
+            f"n_ctx={n_ctx} is larger than the model's trained context ({trained} tokens); "
+            f"use at most {trained}"
+        )
+    return n_ctx
+
+
+class LlamaCppModel:
+    """A GGUF model run in-process by llama-cpp-python, deterministically."""
+
+    def __init__(
+        self,
+        model: ModelFile,
+        *,
+        n_ctx: int = DEFAULT_N_CTX,
+        n_threads: int = DEFAULT_THREADS,
+        n_batch: int = DEFAULT_BATCH,
+    ) -> None:
+        from llama_cpp import Llama
+
+        self.model_file = model
+        self.card = model_card(model)
+        self._n_ctx = check_context_size(n_ctx, self.card["trained_context"])
+        self.n_threads, self.n_batch = n_threads, n_batch
+        silence_llama_logs()
+        try:
+            self._llm = Llama(
+                model_path=str(model.path), n_ctx=n_ctx, n_threads=n_threads,
+                n_threads_batch=n_threads, n_batch=n_batch, n_ubatch=n_batch,
+                seed=0, logits_all=False, verbose=False,
+            )  # fmt: skip
+        except (ValueError, RuntimeError) as exc:
+            raise ReportlibError(
+                f"llama.cpp could not load {str(model.path)!r} "
+                f"(architecture {self.card['architecture']!r}): {exc}"
+            ) from None
+
+    @property
+    def fingerprint(self) -> str:
+        return self.model_file.sha256
+
+    @property
+    def n_ctx(self) -> int:
+        return self._n_ctx
+
+    @property
+    def has_chat_template(self) -> bool:
+        return bool(self.card["chat_template"])
+
+    def tokenize(self, text: str, *, add_bos: bool = True) -> list[int]:
+        return list(self._llm.tokenize(text.encode("utf-8"), add_bos=add_bos, special=False))
+
+    def complete(
+        self, prompt: str, *, max_tokens: int, seed: int, stop: Sequence[str] = ()
+    ) -> Completion:
+        if max_tokens <= 0:
+            raise ReportlibError(f"max_tokens must be positive, not {max_tokens!r}")
+        n_prompt = len(self.tokenize(prompt))
+        if n_prompt + max_tokens > self._n_ctx:
+            raise ReportlibError(
+                f"the prompt has {n_prompt} tokens and asks for {max_tokens} more, which does "
+                f"not fit the context window of {self._n_ctx} tokens"
+            )
+        self._llm.reset()  # independent prompts share no KV state
+        out = self._llm.create_completion(
+            prompt, max_tokens=max_tokens, temperature=0.0, top_k=1, top_p=1.0, min_p=0.0,
+            repeat_penalty=1.0, seed=seed, stop=list(stop) or None,
+        )  # fmt: skip
+        choice, usage = out["choices"][0], out["usage"]
+        return Completion(
+            text=choice["text"],
+            prompt_tokens=usage["prompt_tokens"],
+            completion_tokens=usage["completion_tokens"],
+            finish_reason=choice["finish_reason"] or "stop",
+        )
+
+
+def default_cache() -> ResultCache:
+    """The result cache under ``REPORTLIB_HOME`` (``~/.cache/reportlib`` by default)."""
+    return ResultCache(reportlib_home() / "results")
+
+
+class CachedModel:
+    """Any :class:`TextModel`, with completions cached on disk.
+
+    The key holds the model fingerprint, the library versions that can change
+    the output, and every argument of the call.
+    """
+
+    def __init__(self, model: TextModel, cache: ResultCache | None = None) -> None:
+        self.model = model
+        self.cache = cache if cache is not None else default_cache()
+        self.calls = 0  #: completions actually computed (cache misses)
+
+    @property
+    def fingerprint(self) -> str:
+        return self.model.fingerprint
+
+    @property
+    def n_ctx(self) -> int:
+        return self.model.n_ctx
+
+    def tokenize(self, text: str, *, add_bos: bool = True) -> list[int]:
+        return self.model.tokenize(text, add_bos=add_bos)
+
+    def complete(
+        self, prompt: str, *, max_tokens: int, seed: int, stop: Sequence[str] = ()
+    ) -> Completion:
+        key = {
+            "kind": "completion", "model": self.model.fingerprint, "backend": _backend_version(),
+            "prompt": prompt, "max_tokens": max_tokens, "seed": seed, "stop": list(stop),
+        }  # fmt: skip
+        cached = self.cache.get(key)
+        if cached is not None:
+            return Completion(**cached)
+        result = self.model.complete(prompt, max_tokens=max_tokens, seed=seed, stop=stop)
+        self.calls += 1
+        self.cache.put(key, dataclasses.asdict(result))
+        return result
+
+
+def _backend_version() -> str:
+    try:
+        import llama_cpp
+
+        return f"llama-cpp-python {llama_cpp.__version__}"
+    except ImportError:  # pragma: no cover
+        return "none"
+
+
+def load_model(
+    spec: str | None = None,
+    *,
+    n_ctx: int = DEFAULT_N_CTX,
+    n_threads: int = DEFAULT_THREADS,
+    n_batch: int = DEFAULT_BATCH,
+    cache: ResultCache | None = None,
+) -> CachedModel:
+    """Resolve a model spec, load it with fixed settings, and cache its completions."""
+    model = LlamaCppModel(resolve_model(spec), n_ctx=n_ctx, n_threads=n_threads, n_batch=n_batch)
+    return CachedModel(model, cache)

@@ -1,0 +1,58 @@
+import json
+
+import pytest
+
+from reportlib.cache import CorruptCacheEntry, ResultCache, atomic_write_text
+
+
+def test_round_trip_and_key_sensitivity(cache):
+    cache.put({"prompt": "a", "seed": 1}, {"text": "x"})
+    assert cache.get({"prompt": "a", "seed": 1}) == {"text": "x"}
+    assert cache.get({"prompt": "a", "seed": 2}) is None
+    assert cache.get({"seed": 1, "prompt": "a"}) == {"text": "x"}  # key order does not matter
+    assert len(cache) == 1
+
+
+def test_truncated_entry_is_reported_removed_and_missed(cache):
+    key = {"prompt": "a"}
+    cache.put(key, {"text": "x"})
+    path = cache.path_for(key)
+    path.write_text(path.read_text()[:10])
+    with pytest.warns(CorruptCacheEntry, match="corrupt cache entry"):
+        assert cache.get(key) is None
+    assert not path.exists()
+
+
+def test_entry_for_another_key_is_not_used(cache):
+    key = {"prompt": "a"}
+    cache.put(key, {"text": "x"})
+    path = cache.path_for(key)
+    path.write_text(json.dumps({"key": {"prompt": "b"}, "value": {"text": "y"}}))
+    with pytest.warns(CorruptCacheEntry, match="stored key differs"):
+        assert cache.get(key) is None
+
+
+def test_atomic_write_leaves_no_temporary_files(tmp_path):
+    target = tmp_path / "sub" / "r.json"
+    atomic_write_text(target, "one")
+    atomic_write_text(target, "two")
+    assert target.read_text() == "two"
+    assert [p.name for p in target.parent.iterdir()] == ["r.json"]
+
+
+def test_failed_write_keeps_the_old_file(tmp_path, monkeypatch):
+    target = tmp_path / "r.json"
+    atomic_write_text(target, "old")
+
+    def broken_replace(src, dst):
+        raise OSError("disk full")
+
+    monkeypatch.setattr("reportlib.cache.os.replace", broken_replace)
+    with pytest.raises(OSError):
+        atomic_write_text(target, "new")
+    assert target.read_text() == "old"
+    assert [p.name for p in tmp_path.iterdir()] == ["r.json"]
+
+
+def test_empty_cache_has_no_entries(tmp_path):
+    assert len(ResultCache(tmp_path / "none")) == 0

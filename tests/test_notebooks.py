@@ -1,0 +1,50 @@
+"""The chapters: paired .md/.ipynb in sync, and a literal-only parameters cell."""
+
+import ast
+from pathlib import Path
+
+import jupytext
+import nbformat
+import pytest
+
+from reportlib.chapters import CHAPTERS, notebook_parameters, parse_parameter_value
+
+NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+SOURCES = sorted(NOTEBOOKS.glob("*.md"))
+
+
+def _cells(nb):
+    return [(c.cell_type, c.source.strip(), sorted(c.metadata.get("tags", []))) for c in nb.cells]
+
+
+def test_every_chapter_has_a_notebook():
+    assert {p.stem for p in SOURCES} == set(CHAPTERS.values())
+
+
+@pytest.mark.parametrize("md", SOURCES, ids=lambda p: p.stem)
+def test_md_and_ipynb_are_in_sync(md):
+    ipynb = md.with_suffix(".ipynb")
+    assert ipynb.exists(), f"{ipynb.name} missing: run `make notebooks`"
+    assert _cells(jupytext.read(md)) == _cells(nbformat.read(ipynb, as_version=4)), (
+        f"{md.name} and {ipynb.name} differ: run `make notebooks`"
+    )
+
+
+@pytest.mark.parametrize("md", SOURCES, ids=lambda p: p.stem)
+def test_first_code_cell_is_literal_parameters(md):
+    code = [c for c in jupytext.read(md).cells if c.cell_type == "code"]
+    assert "parameters" in code[0].metadata.get("tags", [])
+    for node in ast.parse(code[0].source).body:
+        assert isinstance(node, ast.Assign), ast.dump(node)
+        ast.literal_eval(node.value)  # raises if not a literal
+
+
+@pytest.mark.parametrize("md", SOURCES, ids=lambda p: p.stem)
+def test_every_chapter_takes_a_model(md):
+    assert notebook_parameters(md.with_suffix(".ipynb"))["model"] == "default"
+
+
+def test_parameter_values_parse_as_json_or_text():
+    assert parse_parameter_value("3") == 3
+    assert parse_parameter_value('["a", "b"]') == ["a", "b"]
+    assert parse_parameter_value("/path/to/model.gguf") == "/path/to/model.gguf"

@@ -1,0 +1,132 @@
+"""Token statistics and claim verdicts, on fake tokenizers with known answers."""
+
+import pytest
+
+from reportlib.corpus import Corpus
+from reportlib.errors import ReportlibError
+from reportlib.tokenstats import (
+    PARTLY,
+    REFUTED,
+    SUPPORTED,
+    check_chars_per_token,
+    check_common_words,
+    check_separation,
+    check_split,
+    count_language_tokens,
+    separation_stats,
+    token_count_table,
+    verdict_in_band,
+    wide_table,
+)
+
+
+class CharTokenizer:
+    """One token per character: every number is easy to compute by hand."""
+
+    name = label = "chars"
+    vocab_size = 0x110000
+
+    def encode(self, text):
+        return [ord(c) for c in text]
+
+    def token_bytes(self, token_id):
+        return chr(token_id).encode()
+
+
+class WordTokenizer:
+    """Splits before spaces, and splits punctuation off: ' word' and ',' are tokens."""
+
+    name = label = "words"
+    vocab_size = 0
+
+    def __init__(self):
+        self.vocab: list[str] = []
+
+    def encode(self, text):
+        import re
+
+        ids = []
+        for piece in re.findall(r" ?\w+| ?[^\w\s]|\s", text):
+            if piece not in self.vocab:
+                self.vocab.append(piece)
+            ids.append(self.vocab.index(piece))
+        return ids
+
+    def token_bytes(self, token_id):
+        return self.vocab[token_id].encode()
+
+
+CORPUS = Corpus("test", {"eng_Latn": "ab cd", "kor_Hang": "가나다 라", "zho_Hans": "一二"}, 1)
+
+
+def test_counts_by_hand():
+    rows = {r.code: r for r in count_language_tokens(CharTokenizer(), CORPUS)}
+    assert (rows["eng_Latn"].characters, rows["eng_Latn"].tokens, rows["eng_Latn"].words) == (
+        5,
+        5,
+        2,
+    )
+    assert rows["kor_Hang"].premium == pytest.approx(5 / 5)
+    assert rows["zho_Hans"].premium == pytest.approx(2 / 5)
+    assert rows["zho_Hans"].words is None and rows["zho_Hans"].tokens_per_word is None
+    assert rows["kor_Hang"].tokens_per_word == pytest.approx(5 / 2)
+    assert rows["eng_Latn"].chars_per_token == 1.0
+
+
+def test_english_is_required():
+    with pytest.raises(ReportlibError, match="no English"):
+        count_language_tokens(CharTokenizer(), Corpus("x", {"kor_Hang": "가"}, 1))
+
+
+def test_verdict_bands():
+    assert verdict_in_band(4.2, (3.5, 4.5), (3, 5)) == SUPPORTED
+    assert verdict_in_band(4.9, (3.5, 4.5), (3, 5)) == PARTLY
+    assert verdict_in_band(5.04, (3.5, 4.5), (3, 5)) == REFUTED
+
+
+def test_chars_per_token_claim_uses_english():
+    rows = count_language_tokens(CharTokenizer(), CORPUS)
+    check = check_chars_per_token(rows)
+    assert check.measured == 1.0 and check.verdict == REFUTED
+
+
+def test_common_words_with_a_character_tokenizer_is_refuted():
+    check = check_common_words(CharTokenizer())  # ' the' is 4 tokens
+    assert check.verdict == REFUTED
+    assert 0 < check.measured < 0.2  # only ' a' and ' I' fit in two tokens
+
+
+def test_separation_by_hand():
+    stats = separation_stats(WordTokenizer(), "Hi, you. Me  too!")
+    # tokens: 'Hi' ',' ' you' '.' ' Me' ' ' ' too' '!'
+    assert (stats.spaces, stats.spaces_alone) == (4, 1)
+    assert (stats.punctuation, stats.punctuation_alone) == (3, 3)
+    space, punct = check_separation(WordTokenizer(), "Hi, you. Me  too!")
+    assert space.verdict == REFUTED and punct.verdict == SUPPORTED
+
+
+def test_split_verdicts():
+    class Fixed(CharTokenizer):
+        def __init__(self, pieces):
+            self.pieces = pieces
+
+        def encode(self, text):
+            return list(range(len(self.pieces)))
+
+        def token_bytes(self, token_id):
+            return self.pieces[token_id]
+
+    whole = Fixed(["토큰".encode(), "화".encode()])
+    syllables = Fixed([s.encode() for s in "토큰화"])
+    merged = Fixed(["토".encode(), "큰화".encode()])
+    assert check_split(whole).verdict == SUPPORTED
+    assert check_split(syllables).verdict == PARTLY
+    assert check_split(merged).verdict == REFUTED
+    assert check_split(syllables).measured == 3
+
+
+def test_tables_keep_the_report_order():
+    table = token_count_table(count_language_tokens(CharTokenizer(), CORPUS))
+    wide = wide_table(table, "premium", {"chars": "Characters"})
+    assert list(wide.index) == ["English", "Chinese", "Korean"]
+    assert list(wide.columns) == ["Characters"]
