@@ -13,6 +13,7 @@ from .errors import ReportlibError
 #: chapter name -> notebook stem under ``notebooks/``
 CHAPTERS: dict[str, str] = {
     "environment": "environment",
+    "multilingual": "multilingual",
     "tokenization": "tokenization",
 }
 

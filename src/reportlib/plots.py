@@ -38,3 +38,34 @@ def chars_per_token_figure(table: pd.DataFrame, labels: dict[str, str] | None = 
     ax.grid(axis="y", alpha=0.3)
     fig.tight_layout()
     return fig
+
+
+def probe_heatmap(rates: pd.DataFrame, style_labels: dict[str, str]) -> Figure:
+    """On-language rate per language (rows, grouped as in the report) and prompt style."""
+    from .languages import LANGUAGES
+
+    order = [lang for lang in LANGUAGES if lang.flores in set(rates["language"])]
+    wide = rates.pivot(index="language", columns="style", values="rate")
+    wide = wide.loc[[lang.flores for lang in order], [s for s in style_labels if s in wide]]
+    fig, ax = plt.subplots(figsize=(6.5, 0.3 * len(order) + 1.6))
+    image = ax.imshow(wide.to_numpy(dtype=float), cmap="RdYlGn", vmin=0, vmax=1, aspect="auto")
+    ticks = [style_labels[s].replace(" ", "\n", 1) for s in wide.columns]
+    ax.set_xticks(range(wide.shape[1]), ticks, fontsize=9)
+    ax.set_yticks(range(len(order)), [f"{lang.name} ({lang.report_group})" for lang in order],
+                  fontsize=8)  # fmt: skip
+    for (i, j), value in pd.DataFrame(wide.to_numpy()).stack().items():
+        ax.text(j, i, f"{value:.0%}", ha="center", va="center", fontsize=7)
+    for i in range(1, len(order)):
+        if order[i].report_group != order[i - 1].report_group:
+            ax.axhline(i - 0.5, color="black", linewidth=1.2)
+    fig.colorbar(image, ax=ax, label="answers in the requested language", shrink=0.6)
+    fig.tight_layout()
+    return fig
+
+
+def glue_figure(name: str, fig: Figure) -> None:
+    """Glue a figure for ``{glue:figure}`` and close it, so it is not shown twice."""
+    from myst_nb import glue
+
+    glue(name, fig, display=False)
+    plt.close(fig)

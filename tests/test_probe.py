@@ -1,0 +1,116 @@
+"""The probe: prompts, the runner on a fake model, and bad input."""
+
+import pytest
+
+from reportlib.errors import ReportlibError
+from reportlib.generation import CachedModel
+from reportlib.probe import (
+    MAX_SAMPLES,
+    PROBE_LANGUAGES,
+    PROMPT_STYLES,
+    build_probe_prompts,
+    probe_language_codes,
+    run_language_probe,
+)
+from reportlib.probe_analysis import confusion_table, rate_table, report_observations
+
+KOREAN = probe_language_codes("ko")[0]
+
+
+def test_probe_covers_the_report_and_meta_languages():
+    assert len(PROBE_LANGUAGES) == 22
+    for code in ("slv_Latn", "kan_Knda", "yor_Latn", "por_Latn", "hin_Deva", "tha_Thai"):
+        assert code in PROBE_LANGUAGES
+
+
+def test_base_prompts_are_framed_and_distinct():
+    prompts = build_probe_prompts(KOREAN, "english_request", 3)
+    assert len(set(prompts)) == 3
+    assert all("Introduce yourself in Korean." in p for p in prompts)
+    assert build_probe_prompts(KOREAN, "native_opening", 1) == ["안녕하세요, 저는"]
+    assert "한국어로 자기소개를" in build_probe_prompts(KOREAN, "native_request", 1)[0]
+
+
+def test_chat_prompts_go_through_the_template():
+    def template(text):
+        return f"<user>{text}</user><assistant>"
+
+    prompts = build_probe_prompts(KOREAN, "native_request", 2, template)
+    assert all(p.startswith("<user>") and p.endswith("<assistant>") for p in prompts)
+    assert len(set(prompts)) == 2
+
+
+@pytest.mark.parametrize("samples", [0, MAX_SAMPLES + 1, "3", 2.5])
+def test_bad_sample_counts(samples):
+    with pytest.raises(ReportlibError, match="samples must be"):
+        build_probe_prompts(KOREAN, "native_request", samples)
+
+
+def test_bad_language_and_style():
+    with pytest.raises(ReportlibError, match="unknown language code 'kr'"):
+        probe_language_codes("ko,kr")
+    with pytest.raises(ReportlibError, match=r"no probe texts for Dutch"):
+        probe_language_codes("nl")
+    with pytest.raises(ReportlibError, match="empty"):
+        probe_language_codes("")
+    with pytest.raises(ReportlibError, match="unknown prompt style 'chat'"):
+        run_language_probe(None, "m", [KOREAN], styles=["chat"])
+
+
+class ScriptedModel:
+    """Answers in Korean to native prompts and in English otherwise; fails on demand."""
+
+    fingerprint = "scripted-1"
+    n_ctx = 512
+
+    def __init__(self, fail_on: str | None = None):
+        self.fail_on = fail_on
+
+    def tokenize(self, text, *, add_bos=True):
+        return list(text.encode())
+
+    def complete(self, prompt, *, max_tokens, seed, stop=()):
+        from reportlib.generation import Completion
+
+        if self.fail_on and self.fail_on in prompt:
+            raise RuntimeError("model crashed")
+        text = (
+            "저는 서울에 사는 학생입니다. 만나서 반갑습니다."
+            if "Introduce" not in prompt
+            else ("I am a student from Seoul. Nice to meet you all.")
+        )
+        return Completion(text, len(prompt), len(text), "stop")
+
+
+def test_runner_rows_rates_and_observations(cache):
+    langs = probe_language_codes("ko,ru")
+    rows = run_language_probe(CachedModel(ScriptedModel(), cache), "scripted", langs, samples=2)
+    assert len(rows) == 2 * len(PROMPT_STYLES) * 2
+    import pandas as pd
+
+    df = pd.DataFrame(rows)
+    korean = df[df.language == "kor_Hang"]
+    assert korean.groupby("style").on_language.all().to_dict() == {
+        "english_request": False,
+        "native_request": True,
+        "native_opening": True,
+    }
+    rates = rate_table(df, ["language", "style"])
+    assert set(rates.columns) >= {"rate", "low", "high", "answers"}
+    assert ((rates.low <= rates.rate) & (rates.rate <= rates.high)).all()
+    assert confusion_table(df).loc["Korean", "misses"] == 2
+    russian = report_observations(df)[-1]
+    assert russian.measured.startswith("2/6") and russian.verdict == "partly true"
+
+
+def test_a_failure_keeps_earlier_answers_cached(cache):
+    langs = probe_language_codes("ko,ru")
+    with pytest.raises(RuntimeError):
+        run_language_probe(
+            CachedModel(ScriptedModel(fail_on="Russian"), cache), "s", langs, samples=1
+        )
+    done = len(cache)
+    assert done >= 3  # the Korean answers were kept
+    rerun = CachedModel(ScriptedModel(), cache)
+    run_language_probe(rerun, "s", langs, samples=1)
+    assert rerun.calls == 2 * 3 - done  # only the missing answers are computed
