@@ -1,5 +1,6 @@
 """The GGUF reader, on files written here and on bad input."""
 
+import math
 import struct
 from pathlib import Path
 
@@ -15,14 +16,20 @@ def _string(text: str) -> bytes:
 
 
 def write_gguf(path: Path, kv: list[tuple[str, int, bytes]], tensors: list[list[int]]) -> Path:
-    """A minimal GGUF v3 header: key/values given as (key, type, encoded value)."""
+    """A minimal GGUF v3 file: key/values given as (key, type, encoded value), then F32
+    tensors of the given shapes (zeros), aligned to 32 bytes as the format requires."""
     out = b"GGUF" + struct.pack("<IQQ", 3, len(tensors), len(kv))
     for key, kind, value in kv:
         out += _string(key) + struct.pack("<I", kind) + value
+    offset, data = 0, b""
     for i, dims in enumerate(tensors):
         out += _string(f"t{i}") + struct.pack("<I", len(dims))
-        out += b"".join(struct.pack("<Q", d) for d in dims) + struct.pack("<IQ", 0, 0)
-    path.write_bytes(out)
+        out += b"".join(struct.pack("<Q", d) for d in dims) + struct.pack("<IQ", 0, offset)
+        size = 4 * math.prod(dims)
+        data += bytes(size)
+        offset += size
+    out += bytes(-len(out) % 32)
+    path.write_bytes(out + data)
     return path
 
 
@@ -66,8 +73,17 @@ def test_bad_files_get_one_clear_error(tmp_path, content, message):
 def test_truncated_in_the_metadata(tmp_path):
     good = write_gguf(tmp_path / "m.gguf", [("general.name", 8, _string("x" * 50))], [])
     cut = tmp_path / "cut.gguf"
-    cut.write_bytes(good.read_bytes()[:-20])
+    cut.write_bytes(good.read_bytes()[:40])  # inside the first key/value
     with pytest.raises(ReportlibError, match="truncated"):
+        read_gguf(cut)
+
+
+def test_truncated_in_the_tensor_data(tmp_path):
+    good = write_gguf(tmp_path / "m.gguf", [("general.name", 8, _string("x"))], [[64, 64]])
+    read_gguf(good)
+    cut = tmp_path / "cut.gguf"
+    cut.write_bytes(good.read_bytes()[:-100])
+    with pytest.raises(ReportlibError, match=r"truncated GGUF file \(its tensors need"):
         read_gguf(cut)
 
 

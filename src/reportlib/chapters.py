@@ -12,9 +12,17 @@ from .errors import ReportlibError
 
 #: chapter name -> notebook stem under ``notebooks/``
 CHAPTERS: dict[str, str] = {
-    "environment": "environment",
-    "multilingual": "multilingual",
-    "tokenization": "tokenization",
+    name: name
+    for name in (
+        "alternatives",
+        "claims",
+        "context",
+        "environment",
+        "multilingual",
+        "small-models",
+        "timeline",
+        "tokenization",
+    )
 }
 
 

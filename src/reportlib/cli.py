@@ -128,6 +128,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     commands = {"models": _cmd_models, "tokens": _cmd_tokens, "run": _cmd_run}
     try:
         return commands[args.command](args)
+    except BrokenPipeError:  # output piped into `head`: not an error
+        return 0
     except ReportlibError as exc:
         if args.debug:
             raise

@@ -8,9 +8,10 @@ puts any :class:`TextModel` behind the on-disk :class:`~reportlib.cache.ResultCa
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
@@ -31,6 +32,7 @@ class Completion:
     prompt_tokens: int
     completion_tokens: int
     finish_reason: str
+    evaluated_tokens: int = -1  #: prompt tokens actually evaluated (-1: not reported)
 
 
 @runtime_checkable
@@ -49,16 +51,25 @@ class TextModel(Protocol):
         """The model's own tokens for ``text``."""
 
     def complete(
-        self, prompt: str, *, max_tokens: int, seed: int, stop: Sequence[str] = ()
+        self,
+        prompt: str,
+        *,
+        max_tokens: int,
+        seed: int,
+        stop: Sequence[str] = (),
+        reuse_prefix: bool = False,
     ) -> Completion:
-        """Greedy completion of ``prompt`` from a fresh state."""
+        """Greedy completion of ``prompt`` from a fresh state (or, with ``reuse_prefix``,
+        keeping the KV cache of the prefix it shares with the previous call)."""
 
 
 _SILENT_LOG: Any = None
+_LOG_SINK: list[str] | None = None
 
 
 def silence_llama_logs() -> None:
-    """Route llama.cpp's log output to nowhere (once per process)."""
+    """Route llama.cpp's log output to nowhere, or to :func:`capture_llama_logs` (once per
+    process)."""
     global _SILENT_LOG
     if _SILENT_LOG is not None:
         return
@@ -66,10 +77,38 @@ def silence_llama_logs() -> None:
 
     @llama_cpp.llama_log_callback
     def _ignore(level: int, text: bytes, user_data: ctypes.c_void_p) -> None:
-        return None
+        if _LOG_SINK is not None:
+            _LOG_SINK.append(text.decode("utf-8", errors="replace"))
 
     _SILENT_LOG = _ignore  # keep a reference: ctypes callbacks must outlive their use
     llama_cpp.llama_log_set(_SILENT_LOG, ctypes.c_void_p(0))
+
+
+@contextlib.contextmanager
+def capture_llama_logs() -> Iterator[list[str]]:
+    """Collect what llama.cpp logs inside the block (its own memory accounting, say)."""
+    global _LOG_SINK
+    silence_llama_logs()
+    _LOG_SINK = lines = []
+    try:
+        yield lines
+    finally:
+        _LOG_SINK = None
+
+
+def render_chat_template(
+    template: str, messages: list[dict[str, str]], bos: str, eos: str, model_name: str = "model"
+) -> str:
+    """A chat template from a GGUF file is untrusted code: render it only in
+    llama-cpp-python's Jinja formatter, whose environment is an immutable sandbox."""
+    from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+    try:
+        formatter = Jinja2ChatFormatter(template, eos_token=eos, bos_token=bos,
+                                        add_generation_prompt=True)  # fmt: skip
+        return formatter(messages=messages).prompt
+    except Exception as exc:  # a template error, or the sandbox refusing unsafe code
+        raise ReportlibError(f"the chat template of {model_name} failed: {exc}") from None
 
 
 def check_context_size(n_ctx: object, trained: int | None) -> int:
@@ -137,8 +176,6 @@ class LlamaCppModel:
 
     def format_chat(self, messages: list[dict[str, str]]) -> str:
         """Render ``messages`` with the GGUF's chat template, in Jinja's sandbox."""
-        from llama_cpp.llama_chat_format import Jinja2ChatFormatter
-
         template = self._llm.metadata.get("tokenizer.chat_template")
         if not template:
             raise ReportlibError(f"{self.card['name']} has no chat template; use plain prompts")
@@ -146,43 +183,64 @@ class LlamaCppModel:
         def token_text(token: int) -> str:
             return self._llm.detokenize([token], special=True).decode("utf-8", errors="replace")
 
-        formatter = Jinja2ChatFormatter(
-            template, eos_token=token_text(self._llm.token_eos()),
-            bos_token=token_text(self._llm.token_bos()), add_generation_prompt=True,
-        )  # fmt: skip
-        try:
-            return formatter(messages=messages).prompt
-        except Exception as exc:  # a template error, or the sandbox refusing unsafe code
-            raise ReportlibError(
-                f"the chat template of {self.card['name']} failed: {exc}"
-            ) from None
+        bos, eos = token_text(self._llm.token_bos()), token_text(self._llm.token_eos())
+        return render_chat_template(template, messages, bos, eos, str(self.card["name"]))
 
     def complete(
-        self, prompt: str, *, max_tokens: int, seed: int, stop: Sequence[str] = ()
+        self,
+        prompt: str,
+        *,
+        max_tokens: int,
+        seed: int,
+        stop: Sequence[str] = (),
+        reuse_prefix: bool = False,
     ) -> Completion:
         if max_tokens <= 0:
             raise ReportlibError(f"max_tokens must be positive, not {max_tokens!r}")
-        n_prompt = len(self.tokenize(prompt))
-        if n_prompt + max_tokens > self._n_ctx:
+        tokens = self.tokenize(prompt)
+        if len(tokens) + max_tokens > self._n_ctx:
             raise ReportlibError(
-                f"the prompt has {n_prompt} tokens and asks for {max_tokens} more, which does "
-                f"not fit the context window of {self._n_ctx} tokens"
+                f"the prompt has {len(tokens)} tokens and asks for {max_tokens} more, which "
+                f"does not fit the context window of {self._n_ctx} tokens (no truncation)"
             )
-        return self._generate(self.tokenize(prompt), max_tokens=max_tokens, seed=seed, stop=stop)
+        return self._generate(tokens, max_tokens=max_tokens, seed=seed, stop=stop,
+                              reuse_prefix=reuse_prefix)  # fmt: skip
+
+    def _reusable_prefix(self, tokens: list[int]) -> int:
+        """How many leading tokens of ``tokens`` are already in the KV cache (llama-cpp-python
+        re-evaluates at least one token to refresh the logits)."""
+        cached = self._llm._input_ids[: self._llm.n_tokens]
+        shared = 0
+        for a, b in zip(cached, tokens, strict=False):
+            if a != b:
+                break
+            shared += 1
+        return shared - 1 if shared == len(tokens) else shared
 
     def _generate(
-        self, prompt_tokens: list[int], *, max_tokens: int, seed: int, stop: Sequence[str]
+        self,
+        prompt_tokens: list[int],
+        *,
+        max_tokens: int,
+        seed: int,
+        stop: Sequence[str],
+        reuse_prefix: bool = False,
     ) -> Completion:
-        """Greedy decoding from a fresh KV state, decoding the bytes of each token ourselves.
+        """Greedy decoding, decoding the bytes of each token ourselves.
 
         llama-cpp-python's ``create_completion`` drops tokens longer than 32 bytes
         (common in Tamil, Kannada, Thai) from its text; this path does not.
+        Without ``reuse_prefix`` the KV state is reset first.
         """
         import llama_cpp
 
         from .tokenization import llama_token_bytes
 
-        self._llm.reset()  # independent prompts share no KV state
+        if reuse_prefix:
+            evaluated = len(prompt_tokens) - max(self._reusable_prefix(prompt_tokens), 0)
+        else:
+            self._llm.reset()  # independent prompts share no KV state
+            evaluated = len(prompt_tokens)
         self._llm.set_seed(seed)
         vocab = self._llm._model.vocab
         raw, n_generated, finish = b"", 0, "length"
@@ -204,7 +262,7 @@ class LlamaCppModel:
         text = raw.decode("utf-8", errors="replace")
         for s in stop:
             text = text.split(s, 1)[0] if s in text else text
-        return Completion(text, len(prompt_tokens), n_generated, finish)
+        return Completion(text, len(prompt_tokens), n_generated, finish, evaluated)
 
 
 def default_cache() -> ResultCache:
@@ -248,16 +306,29 @@ class CachedModel:
         return str(card["name"]) if card else self.model.fingerprint[:12]
 
     def complete(
-        self, prompt: str, *, max_tokens: int, seed: int, stop: Sequence[str] = ()
+        self,
+        prompt: str,
+        *,
+        max_tokens: int,
+        seed: int,
+        stop: Sequence[str] = (),
+        reuse_prefix: bool = False,
     ) -> Completion:
         key = {
             "kind": "completion", "model": self.model.fingerprint, "backend": _backend_version(),
             "prompt": prompt, "max_tokens": max_tokens, "seed": seed, "stop": list(stop),
+            "n_ctx": self.model.n_ctx,
         }  # fmt: skip
+        if reuse_prefix:
+            key["reuse_prefix"] = True
         cached = self.cache.get(key)
         if cached is not None:
             return Completion(**cached)
-        result = self.model.complete(prompt, max_tokens=max_tokens, seed=seed, stop=stop)
+        if reuse_prefix:
+            result = self.model.complete(prompt, max_tokens=max_tokens, seed=seed, stop=stop,
+                                         reuse_prefix=True)  # fmt: skip
+        else:
+            result = self.model.complete(prompt, max_tokens=max_tokens, seed=seed, stop=stop)
         self.calls += 1
         self.cache.put(key, dataclasses.asdict(result))
         return result

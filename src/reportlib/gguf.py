@@ -30,6 +30,12 @@ FILE_TYPES = {0: "F32", 1: "F16", 2: "Q4_0", 3: "Q4_1", 7: "Q8_0", 8: "Q5_0", 9:
               30: "IQ4_XS", 31: "IQ1_M", 32: "BF16", 36: "TQ1_0", 37: "TQ2_0"}  # fmt: skip
 
 
+#: ggml tensor types: (elements per block, bytes per block), for the size check
+_TYPE_SIZES = {0: (1, 4), 1: (1, 2), 2: (32, 18), 3: (32, 20), 6: (32, 22), 7: (32, 24),
+               8: (32, 34), 9: (32, 36), 10: (256, 84), 11: (256, 110), 12: (256, 144),
+               13: (256, 176), 14: (256, 210), 15: (256, 292), 30: (1, 2)}  # fmt: skip
+
+
 @dataclass(frozen=True)
 class ArraySummary:
     """An array too long to keep: its element type and length."""
@@ -104,13 +110,23 @@ def read_gguf(path: str | Path) -> GGUFInfo:
         for _ in range(kv_count):
             key = reader.string()
             metadata[key] = reader.value(reader.unpack("<I"))
-        parameters = 0
+        parameters, data_end = 0, 0
         for _ in range(tensor_count):
             reader.string()  # tensor name
             dims = [reader.unpack("<Q") for _ in range(reader.unpack("<I"))]
-            reader.take(4 + 8)  # tensor type, data offset
+            kind, offset = reader.unpack("<I"), reader.unpack("<Q")
             count = 1
             for dim in dims:
                 count *= dim
             parameters += count
+            block, size = _TYPE_SIZES.get(kind, (1, 0))  # unknown type: check the offset only
+            data_end = max(data_end, offset + count // block * size)
+        alignment = int(metadata.get("general.alignment", 32))
+        data_start = -(-handle.tell() // alignment) * alignment
+    file_size = path.stat().st_size
+    if tensor_count and data_start + data_end > file_size:
+        raise ReportlibError(
+            f"{str(path)!r}: truncated GGUF file (its tensors need {data_start + data_end:,} "
+            f"bytes, the file has {file_size:,})"
+        )
     return GGUFInfo(version, metadata, tensor_count, parameters)

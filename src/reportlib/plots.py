@@ -69,3 +69,75 @@ def glue_figure(name: str, fig: Figure) -> None:
 
     glue(name, fig, display=False)
     plt.close(fig)
+
+
+def needle_heatmap(rows: pd.DataFrame) -> Figure:
+    """Retrieval rate per haystack length (columns) and needle depth (rows)."""
+    wide = rows.groupby(["depth", "length"])["found"].mean().unstack("length")
+    fig, ax = plt.subplots(figsize=(6.5, 3.2))
+    image = ax.imshow(wide.to_numpy(dtype=float), cmap="RdYlGn", vmin=0, vmax=1, aspect="auto")
+    ax.set_xticks(range(wide.shape[1]), [f"{c:,}" for c in wide.columns])
+    ax.set_yticks(range(wide.shape[0]), [f"{d:.0%}" for d in wide.index])
+    ax.set_xlabel("prompt length (model tokens)")
+    ax.set_ylabel("needle depth")
+    for (i, j), value in pd.DataFrame(wide.to_numpy()).stack().items():
+        ax.text(j, i, f"{value:.0%}", ha="center", va="center", fontsize=8)
+    fig.colorbar(image, ax=ax, label="needle retrieved")
+    fig.tight_layout()
+    return fig
+
+
+def latency_figure(summary: pd.DataFrame) -> Figure:
+    """Prompt-processing time and generation speed against prompt length (median, min-max)."""
+    fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.4))
+    x = summary["prompt_tokens"]
+    for ax, col, label in ((left, "prompt_seconds", "time to process the prompt (s)"),
+                           (right, "generation_tokens_per_s", "generation speed (tokens/s)")):  # fmt: skip
+        mid = summary[f"{col}_median"]
+        err = [mid - summary[f"{col}_min"], summary[f"{col}_max"] - mid]
+        ax.errorbar(x, mid, yerr=err, marker="o", capsize=3)
+        ax.set_xscale("log", base=2)
+        ax.set_xlabel("prompt length (tokens)")
+        ax.set_ylabel(label)
+        ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def kv_memory_figure(measured: pd.DataFrame, formula_mib: pd.Series) -> Figure:
+    """KV-cache MiB against n_ctx: llama.cpp's accounting (two cache modes) and the formula."""
+    fig, ax = plt.subplots(figsize=(6.5, 3.4))
+    for full, part in measured.groupby("swa_full"):
+        label = "llama.cpp, full-size SWA cache" if full else "llama.cpp, windowed SWA cache"
+        ax.plot(part["n_ctx"], part["kv_mib"], marker="o", label=label)
+    ax.plot(formula_mib.index, formula_mib.values, linestyle="--", color="black",
+            label="formula: 2 × layers × KV heads × head dim × n_ctx × 2 bytes")  # fmt: skip
+    ax.set_xscale("log", base=2)
+    ax.set_yscale("log", base=2)
+    ax.set_xlabel("n_ctx (tokens)")
+    ax.set_ylabel("KV cache (MiB)")
+    ax.legend(fontsize="small")
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def timeline_figure(releases: list) -> Figure:
+    """The LLaMA releases on a time axis, labelled with their sizes."""
+    from datetime import date
+
+    dates = [date.fromisoformat(r.date) for r in releases]
+    fig, ax = plt.subplots(figsize=(9, 2.6))
+    ax.plot(dates, [0] * len(dates), color="grey", zorder=1)
+    ax.scatter(dates, [0] * len(dates), s=60, zorder=2)
+    for i, (when, release) in enumerate(zip(dates, releases, strict=True)):
+        y = 0.6 if i % 2 == 0 else -0.6
+        ax.annotate(f"{release.name}\n{release.date}\n{release.sizes}", (when, 0), (when, y),
+                    ha="center", va="center", fontsize=8,
+                    arrowprops={"arrowstyle": "-", "color": "grey"})  # fmt: skip
+    ax.set_ylim(-1.2, 1.2)
+    ax.set_yticks([])
+    for side in ("left", "right", "top"):
+        ax.spines[side].set_visible(False)
+    fig.tight_layout()
+    return fig

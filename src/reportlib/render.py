@@ -33,3 +33,49 @@ def token_boundaries_html(pieces: list[TokenPiece], title: str = "") -> str:
         )
     head = f"<strong>{escape_text(title)}</strong> " if title else ""
     return f'<div class="token-boundaries">{head}{"".join(spans)}</div>'
+
+
+def link_html(target: str, text: str | None = None) -> str:
+    """An escaped link: URLs as they are, ``book/...``/``notebooks/...`` pages as relative
+    ``.html`` links from a page in ``notebooks/``, other strings as plain text."""
+    shown = escape_text(text or target)
+    if target.startswith(("https://", "http://")):
+        href = target
+    elif target.startswith(("notebooks/", "book/")):
+        href = "../" + target + ".html"
+    else:
+        return shown
+    return f'<a href="{escape_text(href)}">{shown}</a>'
+
+
+def ledger_html(rows: list[dict[str, str]], citation_page: str = "../book/references.html") -> str:
+    """The claims ledger as an HTML table, every cell escaped, evidence linked."""
+    colours = {"supported": "#bbf7d0", "partly true": "#fde68a", "refuted": "#fecaca",
+               "not checkable": "#e5e7eb"}  # fmt: skip
+    head = "".join(f"<th>{escape_text(c)}</th>" for c in ("#", "section", "claim", "verdict",
+                                                           "how", "evidence", "note"))  # fmt: skip
+    body = []
+    for row in rows:
+        evidence = row["evidence"]
+        if evidence.startswith(("https://", "http://")):
+            link = link_html(evidence, evidence.split("/")[2])  # show the host, link the page
+        elif evidence.startswith(("notebooks/", "book/")):
+            link = link_html(evidence)
+        elif evidence not in ("", "—"):  # a citation key of the bibliography
+            link = f'<a href="{escape_text(citation_page)}">{escape_text(evidence)}</a>'
+        else:
+            link = "—"
+        colour = colours.get(row["verdict"], "#ffffff")
+        cells = [escape_text(row["#"]), escape_text(row["section"]), escape_text(row["claim"]),
+                 f'<span style="background:{colour};padding:0 4px">{escape_text(row["verdict"])}</span>',
+                 escape_text(row["how"]), link, escape_text(row["note"])]  # fmt: skip
+        widths = ("", "", "min-width:16em", "", "", "", "min-width:14em")
+        body.append(
+            "<tr>"
+            + "".join(
+                f'<td style="{w}">{c}</td>' if w else f"<td>{c}</td>"
+                for w, c in zip(widths, cells, strict=True)
+            )
+            + "</tr>"
+        )
+    return f'<table class="claims-ledger"><tr>{head}</tr>{"".join(body)}</table>'

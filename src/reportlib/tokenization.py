@@ -236,3 +236,14 @@ def character_groups(pieces: list[TokenPiece]) -> list[tuple[int, str]]:
     if buffer:
         groups.append((count, buffer.decode("utf-8", errors="replace")))
     return groups
+
+
+def vocabulary_bytes(tokenizer: Tokenizer) -> set[bytes]:
+    """Every token of a vocabulary as the bytes it stands for (ids that fail are skipped)."""
+    out = set()
+    for token_id in range(tokenizer.vocab_size):
+        try:
+            out.add(tokenizer.token_bytes(token_id))
+        except (ReportlibError, KeyError, ValueError):
+            continue
+    return out

@@ -1,0 +1,153 @@
+"""What context costs: prompt-processing time, generation speed, KV-cache memory.
+
+Timings depend on the machine; they are cached with the CPU model and thread
+count in the key, so a rebuild on the same machine reuses them and two builds
+give identical result files, while another machine measures afresh.
+"""
+
+from __future__ import annotations
+
+import re
+import statistics
+import time
+from typing import Any
+
+from .cache import ResultCache
+from .context import haystack_sentences
+from .environment import cpu_model
+from .generation import LlamaCppModel, capture_llama_logs, default_cache
+
+_KV_LINE = re.compile(r"llama_kv_cache: size =\s+([\d.]+) MiB \(\s*(\d+) cells,\s+(\d+) layers")
+
+
+def filler_tokens(model: LlamaCppModel, count: int) -> list[int]:
+    """At least ``count`` tokens of filler text (no BOS), for timing runs."""
+    text = " ".join(haystack_sentences(count // 8 + 16))
+    tokens = model.tokenize(text, add_bos=False)
+    if len(tokens) < count:
+        raise ValueError(f"filler too short: {len(tokens)} < {count}")
+    return tokens[:count]
+
+
+def _time_one(model: LlamaCppModel, tokens: list[int], generate: int) -> dict[str, float]:
+    import numpy as np
+
+    llm = model._llm
+    n_vocab = llm.n_vocab()
+
+    def greedy() -> int:  # the last token's logits, read from llama.cpp directly
+        return int(np.argmax(np.ctypeslib.as_array(llm._ctx.get_logits(), shape=(n_vocab,))))
+
+    llm.reset()
+    start = time.perf_counter()
+    llm.eval(tokens)
+    processed = time.perf_counter()
+    token = greedy()
+    first = time.perf_counter()
+    for _ in range(generate - 1):
+        llm.eval([token])
+        token = greedy()
+    done = time.perf_counter()
+    return {
+        "prompt_seconds": processed - start,
+        "ttft_seconds": first - start,
+        "generation_tokens_per_s": (generate - 1) / (done - first) if generate > 1 else 0.0,
+    }
+
+
+def measure_latency(model: LlamaCppModel, lengths: list[int], repeats: int = 3,
+                    generate: int = 16, cache: ResultCache | None = None) -> list[dict[str, Any]]:  # fmt: skip
+    """Prompt processing, time to first token and generation speed at each prompt length,
+    ``repeats`` times; cached per machine (CPU model, threads, batch)."""
+    cache = cache or default_cache()
+    key = {"kind": "latency", "model": model.fingerprint, "cpu": cpu_model(),
+           "threads": model.n_threads, "batch": model.n_batch, "n_ctx": model.n_ctx,
+           "lengths": lengths, "repeats": repeats, "generate": generate}  # fmt: skip
+    cached = cache.get(key)
+    if cached is not None:
+        return cached
+    rows = []
+    for length in lengths:
+        tokens = filler_tokens(model, length)
+        for repeat in range(repeats):
+            rows.append({"prompt_tokens": length, "repeat": repeat,
+                         **_time_one(model, tokens, generate)})  # fmt: skip
+    cache.put(key, rows)
+    return rows
+
+
+def summarize_latency(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Median, min and max per prompt length for every timing column."""
+    out = []
+    for length in sorted({r["prompt_tokens"] for r in rows}):
+        group = [r for r in rows if r["prompt_tokens"] == length]
+        summary: dict[str, Any] = {"prompt_tokens": length, "repeats": len(group)}
+        for col in ("prompt_seconds", "ttft_seconds", "generation_tokens_per_s"):
+            values = [r[col] for r in group]
+            summary |= {f"{col}_median": statistics.median(values), f"{col}_min": min(values),
+                        f"{col}_max": max(values)}  # fmt: skip
+        out.append(summary)
+    return out
+
+
+def parse_kv_cache_log(lines: list[str]) -> dict[str, float]:
+    """llama.cpp's own KV-cache accounting: MiB, cells and layers over all its caches."""
+    mib = cells = layers = 0.0
+    for match in _KV_LINE.finditer("".join(lines)):
+        mib += float(match.group(1))
+        cells = max(cells, float(match.group(2)))
+        layers += float(match.group(3))
+    return {"kv_mib": mib, "cells": cells, "layers": layers}
+
+
+def measure_kv_cache(model: LlamaCppModel, n_ctx: int, swa_full: bool) -> dict[str, float]:
+    """Create a context of ``n_ctx`` tokens and read the KV-cache size llama.cpp allocates."""
+    from llama_cpp import Llama
+
+    with capture_llama_logs() as lines:
+        llm = Llama(model_path=str(model.model_file.path), n_ctx=n_ctx, n_threads=model.n_threads,
+                    n_batch=model.n_batch, swa_full=swa_full, verbose=False)  # fmt: skip
+        del llm
+    return {"n_ctx": n_ctx, "swa_full": swa_full, **parse_kv_cache_log(lines)}
+
+
+def resident_mib() -> float:
+    """This process's resident memory (VmRSS), in MiB (Linux)."""
+    for line in open("/proc/self/status", encoding="ascii"):
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def measure_small_model(model_file: Any, n_threads: int, n_batch: int, prompt_tokens: int = 512,
+                        generate: int = 64, cache: ResultCache | None = None) -> dict[str, float]:  # fmt: skip
+    """Load time, resident memory, prompt and generation speed, CPU-seconds per generated
+    token; cached per machine like :func:`measure_latency`."""
+    cache = cache or default_cache()
+    key = {"kind": "small-model", "model": model_file.sha256, "cpu": cpu_model(),
+           "threads": n_threads, "batch": n_batch, "prompt_tokens": prompt_tokens,
+           "generate": generate}  # fmt: skip
+    cached = cache.get(key)
+    if cached is not None:
+        return cached
+    before = resident_mib()
+    start = time.perf_counter()
+    model = LlamaCppModel(model_file, n_ctx=prompt_tokens + generate + 8, n_threads=n_threads,
+                          n_batch=n_batch)  # fmt: skip
+    load_seconds = time.perf_counter() - start
+    tokens = filler_tokens(model, prompt_tokens)
+    cpu_start = time.process_time()
+    timing = _time_one(model, tokens, generate)
+    cpu_seconds = time.process_time() - cpu_start
+    result = {
+        "load_seconds": load_seconds,
+        "resident_mib_before": before,
+        "resident_mib_after": resident_mib(),
+        "prompt_tokens_per_s": prompt_tokens / timing["prompt_seconds"],
+        "generation_tokens_per_s": timing["generation_tokens_per_s"],
+        "cpu_seconds_per_token": cpu_seconds / (prompt_tokens + generate),
+        "file_mib": model_file.size_bytes / 2**20,
+    }
+    del model
+    cache.put(key, result)
+    return result

@@ -1,0 +1,145 @@
+"""Needle placement, scoring, prefix-sharing order, the KV formula and window capacity."""
+
+import pandas as pd
+import pytest
+
+from reportlib.context import (
+    FILLER_SENTENCES,
+    LLAMA3_ARCHITECTURES,
+    NEEDLE,
+    QUESTION,
+    build_needle_case,
+    effective_length,
+    kv_cache_bytes,
+    needle_grid,
+    needle_value,
+    order_for_prefix_sharing,
+    score_answer,
+    shared_prefix_length,
+    window_capacity,
+)
+from reportlib.costs import parse_kv_cache_log
+from reportlib.errors import ReportlibError
+
+
+def word_tokens(text: str) -> list[int]:
+    """A stand-in tokenizer: one token per whitespace-separated word."""
+    return [hash(w) % 1000 for w in text.split()]
+
+
+@pytest.mark.parametrize("length", [200, 1000, 3000])
+@pytest.mark.parametrize("depth", [0.0, 0.25, 0.5, 1.0])
+def test_needle_sits_at_its_depth_on_a_sentence_boundary(length, depth):
+    case = build_needle_case(word_tokens, length, depth, needle=0)
+    longest = max(len(word_tokens(s)) for s in FILLER_SENTENCES)
+    assert length - longest <= case.prompt_tokens <= length
+    needle = NEEDLE.format(value=case.value)
+    before, after = case.prompt.split(needle)
+    assert before == "" or before.endswith(". ")  # after a whole sentence
+    assert after.startswith((" ", "\n"))
+    assert case.needle_sentence == round(depth * case.sentences)
+    haystack = case.prompt_tokens - len(word_tokens(needle + QUESTION))
+    assert abs(case.needle_token_position / haystack - depth) <= longest / haystack + 0.01
+
+
+def test_needle_values_are_seeded_and_distinct():
+    assert needle_value(0) == needle_value(0) and len(needle_value(0)) == 7
+    assert len({needle_value(i) for i in range(20)}) == 20
+    assert needle_value(0, seed=1) != needle_value(0, seed=0)
+
+
+def test_bad_depth():
+    with pytest.raises(ReportlibError, match="depth must be between 0 and 1"):
+        build_needle_case(word_tokens, 500, 1.5, 0)
+
+
+def test_scorer():
+    assert score_answer(" 4837291.\n\nWhat", "4837291")
+    assert not score_answer(" 483729", "4837291")
+    assert not score_answer("", "4837291")
+
+
+def test_grid_order_shares_more_prefix_than_the_natural_order():
+    cases = needle_grid(word_tokens, [300, 600], [0.0, 0.5, 1.0], needles=2)
+
+    def evaluated(order):
+        total, previous = 0, []
+        for case in order:
+            tokens = word_tokens(case.prompt)
+            total += len(tokens) - shared_prefix_length(previous, tokens)
+            previous = tokens
+        return total
+
+    natural = sorted(cases, key=lambda c: (c.length, c.depth, c.needle))
+    assert order_for_prefix_sharing(natural) == cases
+    assert evaluated(cases) < 0.85 * evaluated(natural)
+    import random
+
+    rng = random.Random(0)
+    for _ in range(20):  # no random order does better
+        shuffled = rng.sample(cases, len(cases))
+        assert evaluated(cases) <= evaluated(shuffled)
+    assert [c.needle_token_position for c in cases] == sorted(
+        (c.needle_token_position for c in cases), reverse=True
+    )
+
+
+def test_effective_length():
+    assert effective_length({512: 1.0, 1024: 0.9, 2048: 0.5, 4096: 0.9}, 0.85) == 1024
+    assert effective_length({512: 0.5, 1024: 1.0}, 0.85) is None
+
+
+def test_kv_formula_by_hand():
+    # Gemma 3 270M: 18 layers, 1 KV head of dimension 256, f16: 18,432 bytes per token
+    assert kv_cache_bytes(18, 1, 256, 1) == 18_432
+    assert kv_cache_bytes(18, 1, 256, 2048) / 2**20 == 36.0
+    # Llama 3.1 8B at 128k: 2 * 32 * 8 * 128 * 131072 * 2 bytes = 16 GiB
+    arch = LLAMA3_ARCHITECTURES["Llama 3.1 8B"]
+    assert kv_cache_bytes(arch["layers"], arch["kv_heads"], arch["head_dim"], 131072) == 16 * 2**30
+    arch = LLAMA3_ARCHITECTURES["Llama 3.1 405B"]
+    assert (
+        kv_cache_bytes(arch["layers"], arch["kv_heads"], arch["head_dim"], 8192) / 2**30 == 3.9375
+    )
+
+
+def test_llama_cpp_kv_log_is_parsed():
+    lines = [
+        "llama_kv_cache:        CPU KV buffer size =     6.00 MiB\n",
+        "llama_kv_cache: size =    6.00 MiB (  2048 cells,   3 layers,  1/1 seqs), K (f16): 3 MiB\n",
+        "llama_kv_cache: size =   30.00 MiB (  2048 cells,  15 layers,  1/1 seqs), K (f16): 15\n",
+    ]
+    assert parse_kv_cache_log(lines) == {"kv_mib": 36.0, "cells": 2048.0, "layers": 18.0}
+
+
+def test_window_capacity():
+    counts = pd.DataFrame([
+        {"tokenizer": "t", "language": "English", "tokens_per_word": 1.25,
+         "chars_per_token": 4.0, "premium": 1.0},
+        {"tokenizer": "t", "language": "Chinese", "tokens_per_word": None,
+         "chars_per_token": 1.0, "premium": 2.0},
+    ])  # fmt: skip
+    table = window_capacity(counts, [8192]).set_index("language")
+    assert table.loc["English", "words in 8k"] == 6554
+    assert table.loc["English", "characters in 8k"] == 32768
+    assert pd.isna(table.loc["Chinese", "words in 8k"])
+    assert table.loc["Chinese", "share of English content"] == 0.5
+
+
+@pytest.mark.model
+def test_real_model_reuses_the_shared_prefix(real_model):
+    base = " ".join(FILLER_SENTENCES[:10])
+    first = real_model.model.complete(base + " The end is", max_tokens=4, seed=0, reuse_prefix=True)
+    second = real_model.model.complete(base + " The start is", max_tokens=4, seed=0,
+                                       reuse_prefix=True)  # fmt: skip
+    assert first.evaluated_tokens <= first.prompt_tokens
+    assert 0 < second.evaluated_tokens < second.prompt_tokens // 4
+    fresh = real_model.model.complete(base + " The start is", max_tokens=4, seed=0)
+    assert fresh.evaluated_tokens == fresh.prompt_tokens
+
+
+def test_effective_length_is_described_honestly():
+    from reportlib.context import describe_effective_length
+
+    assert describe_effective_length(None, [512]) == "shorter than every tested length"
+    assert describe_effective_length(1024, [512, 1024]).startswith("at least 1,024")
+    assert describe_effective_length(512, [512, 1024]) == "512 tokens"
