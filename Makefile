@@ -10,11 +10,12 @@ export PIP_DISABLE_PIP_VERSION_CHECK = 1
 
 NOTEBOOKS := $(wildcard notebooks/*.md)
 
-.PHONY: help install book test lint format notebooks sync clean
+.PHONY: help install book test bench lint format notebooks sync clean
 
 help:
 	@echo "make book       install (first time), execute every chapter, render _build/html"
 	@echo "make test       install (first time), run the unit tests and nbval on the notebooks"
+	@echo "make bench      the harness against raw llama.cpp: results/bench.json"
 	@echo "make notebooks  re-sync .md -> .ipynb and store fresh outputs (after editing a chapter)"
 	@echo "make lint       ruff check + format check"
 	@echo "make clean      remove the built site and its execution cache"
@@ -34,6 +35,9 @@ book: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest --nbval --nbval-cell-timeout=900 tests notebooks
+
+bench: $(STAMP)
+	$(BIN)/reportlib bench --output results/bench.json
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests

@@ -53,3 +53,20 @@ def test_models_json(capsys):
     assert main(["models", "--json"]) == 0
     (card,) = json.loads(capsys.readouterr().out)
     assert card["architecture"] == "gemma3"
+
+
+def test_debug_shows_the_traceback():
+    from reportlib.errors import ReportlibError
+
+    with pytest.raises(ReportlibError, match="unknown language code"):
+        main(["--debug", "tokens", "--tokenizer", "qwen", "--langs", "xx"])
+
+
+@pytest.mark.slow
+def test_a_bad_papermill_parameter_value_gives_one_line(capsys, tmp_path):
+    argv = ["run", "tokenization", "-p", "corpus", str(tmp_path / "missing"),
+            "--output-dir", str(tmp_path)]  # fmt: skip
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert err.startswith("reportlib: error: chapter 'tokenization' failed in cell")
+    assert "ReportlibError" in err and "does not exist" in err

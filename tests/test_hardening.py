@@ -60,12 +60,15 @@ kernelspec: {display_name: Python 3, language: python, name: python3}
 import pandas as pd
 from IPython.display import HTML
 from myst_nb import glue
-from reportlib import probe_analysis, render
+from reportlib import probe, probe_analysis, render
+from reportlib.generation import Completion
 from reportlib.tokenization import TokenPiece
 HOSTILE = %r
-rows = pd.DataFrame([{"group": g, "name": "Korean", "style": "native_request", "answer": HOSTILE,
-                      "on_language": False, "detected_language": "en", "language": "kor_Hang"}
-                     for g in ("Asian", "Slavic")])
+class HostileModel:
+    def complete(self, prompt, *, max_tokens, seed, stop=()):
+        return Completion(HOSTILE, 1, 1, "stop")
+langs = probe.probe_language_codes("ko,ru")
+rows = pd.DataFrame(probe.run_language_probe(HostileModel(), HOSTILE, langs, samples=1))
 glue("hostile", HOSTILE, display=False)
 display(HTML(probe_analysis.sample_answers_html(rows)))
 display(HTML(render.token_boundaries_html([TokenPiece(1, HOSTILE.encode())], HOSTILE)))

@@ -45,3 +45,19 @@ def test_default_model_card_is_consistent():
     assert card["trained_context"] >= 8192
     assert card["vocabulary_size"] > 100_000
     assert card["size_bytes"] == model.path.stat().st_size
+
+
+@pytest.mark.model
+def test_an_architecture_llama_cpp_cannot_load(tmp_path):
+    import struct
+
+    from test_gguf import _string, write_gguf  # tests/ is on sys.path under pytest
+
+    from reportlib.generation import load_model
+
+    path = write_gguf(tmp_path / "alien.gguf", [
+        ("general.architecture", 8, _string("alien-transformer")),
+        ("alien-transformer.context_length", 4, struct.pack("<I", 4096)),
+    ], [[16, 16]])  # fmt: skip
+    with pytest.raises(ReportlibError, match=r"could not load .*alien-transformer"):
+        load_model(str(path))

@@ -19,6 +19,7 @@ CHAPTERS: dict[str, str] = {
         "context",
         "environment",
         "multilingual",
+        "performance",
         "small-models",
         "timeline",
         "tokenization",

@@ -53,6 +53,13 @@ def _build_parser() -> argparse.ArgumentParser:
     tokens.add_argument("--langs", default="all", help="comma-separated codes (default: all)")
     tokens.add_argument("--format", choices=("csv", "json"), default="csv")
 
+    bench = sub.add_parser("bench", help="the harness against raw llama.cpp (pp and tg tokens/s)")
+    bench.add_argument("--model", default=None, help="model spec (default: default)")
+    bench.add_argument("--threads", type=int, default=2)
+    bench.add_argument("--batch", type=int, default=512)
+    bench.add_argument("--repeats", type=int, default=3)
+    bench.add_argument("--output", default="results/bench.json", help="where the JSON goes")
+
     run = sub.add_parser("run", help="rerun one chapter with papermill into runs/")
     run.add_argument("chapter", help=f"one of: {', '.join(sorted(CHAPTERS))}")
     run.add_argument(
@@ -101,6 +108,29 @@ def _cmd_tokens(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_bench(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from .bench import run_benchmark
+    from .cache import atomic_write_text
+    from .models import resolve_model
+
+    for name in ("threads", "batch", "repeats"):
+        if getattr(args, name) <= 0:
+            raise ReportlibError(f"--{name} must be positive, not {getattr(args, name)}")
+    result = run_benchmark(resolve_model(args.model), n_threads=args.threads,
+                           n_batch=args.batch, repeats=args.repeats)  # fmt: skip
+    atomic_write_text(Path(args.output), json.dumps(result, indent=2) + "\n")
+    for name in ("pp", "tg"):
+        raw, ours = result["raw"][name]["median"], result["harness"][name]["median"]
+        print(
+            f"{name}: raw {raw:8.1f} tok/s   harness {ours:8.1f} tok/s   "
+            f"ratio {result['ratio'][name]:.3f}"
+        )
+    print(f"written: {args.output}")
+    return 0
+
+
 def _cmd_run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
@@ -125,7 +155,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the exit code (0 ok, 2 bad input)."""
     parser = _build_parser()
     args = parser.parse_args(argv)
-    commands = {"models": _cmd_models, "tokens": _cmd_tokens, "run": _cmd_run}
+    commands = {"models": _cmd_models, "tokens": _cmd_tokens, "run": _cmd_run, "bench": _cmd_bench}
     try:
         return commands[args.command](args)
     except BrokenPipeError:  # output piped into `head`: not an error

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import dataclasses
+import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
@@ -281,6 +282,25 @@ class CachedModel:
         self.model = model
         self.cache = cache if cache is not None else default_cache()
         self.calls = 0  #: completions actually computed (cache misses)
+        self._lock = threading.Lock()
+
+    def complete_all(
+        self, prompts: Sequence[str], *, max_tokens: int, seed: int, stop: Sequence[str] = ()
+    ) -> Iterator[Completion]:
+        """Completions of ``prompts`` in order, with up to the backend's ``concurrency``
+        requests in flight (1 for an in-process model); each is cached as it arrives."""
+        workers = max(1, int(getattr(self.model, "concurrency", 1)))
+
+        def one(prompt: str) -> Completion:
+            return self.complete(prompt, max_tokens=max_tokens, seed=seed, stop=stop)
+
+        if workers == 1:
+            yield from map(one, prompts)
+            return
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            yield from pool.map(one, prompts)
 
     @property
     def fingerprint(self) -> str:
@@ -319,6 +339,8 @@ class CachedModel:
             "prompt": prompt, "max_tokens": max_tokens, "seed": seed, "stop": list(stop),
             "n_ctx": self.model.n_ctx,
         }  # fmt: skip
+        if not isinstance(self.model, LlamaCppModel):
+            key["backend"] = type(self.model).__name__
         if reuse_prefix:
             key["reuse_prefix"] = True
         cached = self.cache.get(key)
@@ -329,7 +351,8 @@ class CachedModel:
                                          reuse_prefix=True)  # fmt: skip
         else:
             result = self.model.complete(prompt, max_tokens=max_tokens, seed=seed, stop=stop)
-        self.calls += 1
+        with self._lock:
+            self.calls += 1
         self.cache.put(key, dataclasses.asdict(result))
         return result
 
@@ -351,6 +374,14 @@ def load_model(
     n_batch: int = DEFAULT_BATCH,
     cache: ResultCache | None = None,
 ) -> CachedModel:
-    """Resolve a model spec, load it with fixed settings, and cache its completions."""
+    """Resolve a model spec, load it with fixed settings, and cache its completions.
+
+    A spec ``openai+http://HOST:PORT/v1#MODEL`` selects the HTTP backend
+    (:mod:`reportlib.http_backend`) instead of in-process llama.cpp.
+    """
+    from .http_backend import OpenAIServerModel, is_server_spec
+
+    if is_server_spec(spec):
+        return CachedModel(OpenAIServerModel(str(spec)), cache)
     model = LlamaCppModel(resolve_model(spec), n_ctx=n_ctx, n_threads=n_threads, n_batch=n_batch)
     return CachedModel(model, cache)

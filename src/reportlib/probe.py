@@ -167,23 +167,27 @@ def run_language_probe(
                 f"unknown prompt style {style!r}; choose from {', '.join(PROMPT_STYLES)}"
             )
     fmt = chat_formatter(model)
-    cells = [(lang, style) for lang in languages for style in styles]
+    plan = [(lang, style, sample, prompt) for lang in languages for style in styles
+            for sample, prompt in enumerate(build_probe_prompts(lang, style, samples, fmt))]  # fmt: skip
+    prompts = [prompt for *_, prompt in plan]
+    if hasattr(model, "complete_all"):  # cached, and concurrent for a server backend
+        answers = model.complete_all(prompts, max_tokens=max_tokens, seed=seed)
+    else:
+        answers = (model.complete(p, max_tokens=max_tokens, seed=seed) for p in prompts)
     rows = []
-    bar = tqdm(total=len(cells) * samples, desc=f"probe {model_name}", unit="answer",
+    bar = tqdm(total=len(plan), desc=f"probe {model_name}", unit="answer",
                disable=None if progress is None else not progress)  # fmt: skip
-    for lang, style in cells:
-        for sample, prompt in enumerate(build_probe_prompts(lang, style, samples, fmt)):
-            answer = model.complete(prompt, max_tokens=max_tokens, seed=seed)
-            verdict = judge_answer(answer.text, lang)
-            rows.append({
-                "model": model_name, "language": lang.flores, "name": lang.name,
-                "group": lang.report_group, "script": lang.script, "style": style,
-                "sample": sample, "prompt": prompt, "answer": answer.text,
-                "finish_reason": answer.finish_reason, "answer_tokens": answer.completion_tokens,
-                "detected_language": verdict.detected_language, "probability": verdict.probability,
-                "main_script": verdict.main_script, "script_share": verdict.script_share,
-                "on_language": verdict.on_language, "decided_by": verdict.decided_by,
-            })  # fmt: skip
-            bar.update()
+    for (lang, style, sample, prompt), answer in zip(plan, answers, strict=False):
+        verdict = judge_answer(answer.text, lang)
+        rows.append({
+            "model": model_name, "language": lang.flores, "name": lang.name,
+            "group": lang.report_group, "script": lang.script, "style": style,
+            "sample": sample, "prompt": prompt, "answer": answer.text,
+            "finish_reason": answer.finish_reason, "answer_tokens": answer.completion_tokens,
+            "detected_language": verdict.detected_language, "probability": verdict.probability,
+            "main_script": verdict.main_script, "script_share": verdict.script_share,
+            "on_language": verdict.on_language, "decided_by": verdict.decided_by,
+        })  # fmt: skip
+        bar.update()
     bar.close()
     return rows

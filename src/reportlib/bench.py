@@ -1,0 +1,123 @@
+"""Benchmark: the harness against raw llama.cpp, on the same model and threads.
+
+*Raw* is llama.cpp's C API driven directly through llama-cpp-python's ctypes
+bindings (``llama_decode`` on a batch, as ``llama-bench`` does: pp = prompt
+tokens decoded in batches of ``n_batch``; tg = tokens decoded one at a time, no
+sampling). *Harness* is the path the chapters use: :class:`LlamaCppModel`
+(greedy sampling, our byte decoding, stop checks), with the result cache off.
+"""
+
+from __future__ import annotations
+
+import random
+import statistics
+import time
+from typing import Any
+
+from .generation import LlamaCppModel, silence_llama_logs
+from .models import ModelFile
+
+
+def _median_min_max(values: list[float]) -> dict[str, float]:
+    return {"median": statistics.median(values), "min": min(values), "max": max(values)}
+
+
+def raw_llama_cpp(model: ModelFile, n_threads: int, n_batch: int, pp: int = 512, tg: int = 128,
+                  repeats: int = 3) -> dict[str, dict[str, float]]:  # fmt: skip
+    """Tokens/s for pp and tg through ``llama_decode`` alone."""
+    import llama_cpp
+
+    silence_llama_logs()
+    mparams = llama_cpp.llama_model_default_params()
+    lmodel = llama_cpp.llama_model_load_from_file(str(model.path).encode(), mparams)
+    cparams = llama_cpp.llama_context_default_params()
+    cparams.n_ctx, cparams.n_batch, cparams.n_ubatch = pp + tg + 16, n_batch, n_batch
+    cparams.n_threads = cparams.n_threads_batch = n_threads
+    ctx = llama_cpp.llama_init_from_model(lmodel, cparams)
+    batch = llama_cpp.llama_batch_init(max(n_batch, 1), 0, 1)
+    vocab = llama_cpp.llama_vocab_n_tokens(llama_cpp.llama_model_get_vocab(lmodel))
+    rng = random.Random(0)
+    tokens = [rng.randrange(vocab) for _ in range(pp)]
+
+    def decode(chunk: list[int], start: int) -> None:
+        batch.n_tokens = len(chunk)
+        for i, token in enumerate(chunk):
+            batch.token[i], batch.pos[i], batch.n_seq_id[i] = token, start + i, 1
+            batch.seq_id[i][0], batch.logits[i] = 0, i == len(chunk) - 1
+        if llama_cpp.llama_decode(ctx, batch) != 0:
+            raise RuntimeError("llama_decode failed")
+
+    results: dict[str, list[float]] = {"pp": [], "tg": []}
+    try:
+        for repeat in range(repeats + 1):  # run 0 warms up (allocations, page faults), untimed
+            llama_cpp.llama_memory_clear(llama_cpp.llama_get_memory(ctx), True)
+            start = time.perf_counter()
+            for offset in range(0, pp, n_batch):
+                decode(tokens[offset : offset + n_batch], offset)
+            llama_cpp.llama_synchronize(ctx)
+            pp_rate = pp / (time.perf_counter() - start)
+            llama_cpp.llama_memory_clear(llama_cpp.llama_get_memory(ctx), True)
+            start = time.perf_counter()
+            for i in range(tg):
+                decode([tokens[i % pp]], i)
+            llama_cpp.llama_synchronize(ctx)
+            if repeat:
+                results["pp"].append(pp_rate)
+                results["tg"].append(tg / (time.perf_counter() - start))
+    finally:
+        llama_cpp.llama_batch_free(batch)
+        llama_cpp.llama_free(ctx)
+        llama_cpp.llama_model_free(lmodel)
+    return {name: _median_min_max(values) for name, values in results.items()}
+
+
+def harness(model: ModelFile, n_threads: int, n_batch: int, pp: int = 512, tg: int = 128,
+            repeats: int = 3) -> dict[str, dict[str, float]]:  # fmt: skip
+    """Tokens/s for pp and tg through :meth:`LlamaCppModel.complete` (no cache)."""
+    llm = LlamaCppModel(model, n_ctx=pp + tg + 16, n_threads=n_threads, n_batch=n_batch)
+    from .context import haystack_sentences
+
+    text = " ".join(haystack_sentences(pp // 8 + 16))
+    prompt_tokens = llm.tokenize(text)[:pp]
+    results: dict[str, list[float]] = {"pp": [], "tg": []}
+    llm._generate(prompt_tokens, max_tokens=8, seed=0, stop=())  # warm-up, untimed
+    for _ in range(repeats):
+        start = time.perf_counter()
+        llm._generate(prompt_tokens, max_tokens=1, seed=0, stop=())
+        results["pp"].append(len(prompt_tokens) / (time.perf_counter() - start))
+        start = time.perf_counter()
+        out = llm._generate(llm.tokenize("The"), max_tokens=tg, seed=0, stop=())
+        results["tg"].append(out.completion_tokens / (time.perf_counter() - start))
+    return {name: _median_min_max(values) for name, values in results.items()}
+
+
+def run_benchmark(model: ModelFile, n_threads: int = 2, n_batch: int = 512, pp: int = 512,
+                  tg: int = 128, repeats: int = 3) -> dict[str, Any]:  # fmt: skip
+    """Raw and harness figures measured in one run, with their ratios."""
+    from .environment import cpu_model
+
+    raw = raw_llama_cpp(model, n_threads, n_batch, pp, tg, repeats)
+    ours = harness(model, n_threads, n_batch, pp, tg, repeats)
+    return {
+        "model": model.name, "model_sha256": model.sha256, "cpu": cpu_model(),
+        "n_threads": n_threads, "n_batch": n_batch, "pp": pp, "tg": tg, "repeats": repeats,
+        "raw_method": "llama_decode via llama-cpp-python ctypes (llama-bench's method)",
+        "raw": raw, "harness": ours,
+        "ratio": {k: ours[k]["median"] / raw[k]["median"] for k in ("pp", "tg")},
+    }  # fmt: skip
+
+
+def cached_benchmark(model: ModelFile, **settings: int) -> dict[str, Any]:
+    """:func:`run_benchmark`, cached per machine (CPU model, settings) like the latency runs,
+    so the book's Performance page is stable across rebuilds on one machine."""
+    from .environment import cpu_model
+    from .generation import _backend_version, default_cache
+
+    cache = default_cache()
+    key = {"kind": "benchmark-v2", "model": model.sha256, "cpu": cpu_model(),
+           "backend": _backend_version(), **settings}  # fmt: skip
+    cached = cache.get(key)
+    if cached is None:
+        cached = run_benchmark(model, **settings)
+        cache.put(key, cached)
+    return cached

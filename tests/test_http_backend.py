@@ -1,0 +1,248 @@
+"""The HTTP backend: spec parsing, retries and timeouts against tiny local servers, and
+the real llama-cpp-python OpenAI-compatible server on loopback with the embedded model."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from reportlib.cache import ResultCache
+from reportlib.errors import ReportlibError
+from reportlib.generation import CachedModel, load_model
+from reportlib.http_backend import OpenAIServerModel, parse_server_spec
+
+LOOPBACK = "127.0.0.1"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind((LOOPBACK, 0))
+        return sock.getsockname()[1]
+
+
+def test_spec_parsing():
+    spec = parse_server_spec("openai+http://127.0.0.1:8080/v1/?chat=1#llama-3.1-8b")
+    assert spec.base_url == "http://127.0.0.1:8080/v1" and spec.model == "llama-3.1-8b"
+    assert spec.chat
+    assert parse_server_spec("openai+https://gpu.example/v1").model is None
+    for bad in ("openai+ftp://x/v1", "openai+http:///v1", "openai+http://h:1/v1?foo=1"):
+        with pytest.raises(ReportlibError, match="server spec"):
+            parse_server_spec(bad)
+
+
+class Scripted(BaseHTTPRequestHandler):
+    """A fake server: /v1/models, and /v1/completions answering by a script."""
+
+    script: list[tuple[int, float]] = []  # (status, delay) per completion request
+    hits = 0
+
+    def log_message(self, *args):  # keep test output clean
+        pass
+
+    def _send(self, status: int, body: dict) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_GET(self):
+        self._send(200, {"data": [{"id": "fake"}]})
+
+    def do_POST(self):
+        cls = type(self)
+        status, delay = cls.script[min(cls.hits, len(cls.script) - 1)]
+        cls.hits += 1
+        self.rfile.read(int(self.headers["Content-Length"]))
+        time.sleep(delay)
+        if status != 200:
+            self._send(status, {"error": "scripted"})
+        else:
+            self._send(200, {"choices": [{"text": " ok", "finish_reason": "stop"}],
+                             "usage": {"prompt_tokens": 3, "completion_tokens": 1}})  # fmt: skip
+
+
+@pytest.fixture
+def fake_server():
+    port = free_port()
+    server = ThreadingHTTPServer((LOOPBACK, port), Scripted)
+    Scripted.hits, Scripted.script = 0, [(200, 0.0)]
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"openai+http://{LOOPBACK}:{port}/v1"
+    server.shutdown()
+
+
+def test_retries_on_5xx_then_succeeds(fake_server):
+    Scripted.script = [(503, 0.0), (500, 0.0), (200, 0.0)]
+    model = OpenAIServerModel(fake_server, retries=3, backoff=0.01)
+    assert model.complete("hi", max_tokens=4, seed=0).text == " ok"
+    assert Scripted.hits == 3
+
+
+def test_gives_up_after_the_retries(fake_server):
+    Scripted.script = [(500, 0.0)]
+    model = OpenAIServerModel(fake_server, retries=2, backoff=0.01)
+    with pytest.raises(ReportlibError, match="after 3 attempts"):
+        model.complete("hi", max_tokens=4, seed=0)
+
+
+def test_a_slow_server_hits_the_timeout(fake_server):
+    Scripted.script = [(200, 2.0)]
+    model = OpenAIServerModel(fake_server, timeout=0.3, retries=0)
+    with pytest.raises(ReportlibError, match="timed out after 0.3 s"):
+        model.complete("hi", max_tokens=4, seed=0)
+
+
+def test_a_wrong_model_name(fake_server):
+    with pytest.raises(ReportlibError, match=r"has no model 'llama'.*serves: fake"):
+        OpenAIServerModel(fake_server + "#llama")
+
+
+def test_an_unreachable_address():
+    spec = f"openai+http://{LOOPBACK}:{free_port()}/v1#x"  # nothing listens there
+    with pytest.raises(ReportlibError, match="cannot reach the server"):
+        OpenAIServerModel(spec, retries=1, backoff=0.01)
+
+
+def test_concurrency_is_bounded_and_order_kept(fake_server, tmp_path):
+    Scripted.script = [(200, 0.2)]
+    model = CachedModel(OpenAIServerModel(fake_server, concurrency=4),
+                        ResultCache(tmp_path / "c"))  # fmt: skip
+    start = time.perf_counter()
+    out = list(model.complete_all([f"p{i}" for i in range(8)], max_tokens=2, seed=0))
+    elapsed = time.perf_counter() - start
+    assert len(out) == 8 and Scripted.hits == 8
+    assert 0.35 < elapsed < 1.2  # two waves of four, not eight sequential requests
+    assert len(model.cache) == 8
+
+
+# -- the real server ------------------------------------------------------------------------
+# llama-cpp-python's server sometimes leaves a request unanswered for minutes (seen here:
+# the first requests to a fresh server, intermittently). Until that is understood these tests
+# run only on request: REPORTLIB_SERVER_TESTS=1 make test.
+real_server = pytest.mark.skipif(
+    os.environ.get("REPORTLIB_SERVER_TESTS") != "1",
+    reason="real-server tests run with REPORTLIB_SERVER_TESTS=1 (intermittent server hangs)",
+)
+
+
+def start_llama_server(port: int) -> subprocess.Popen:
+    from reportlib.models import resolve_model
+
+    path = resolve_model("default").path
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "llama_cpp.server", "--model", str(path), "--host", LOOPBACK,
+         "--port", str(port), "--n_ctx", "2048", "--n_threads", "2", "--n_batch", "512",
+         "--model_alias", "gemma-embedded", "--verbose", "False"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    deadline = time.time() + 90
+    while time.time() < deadline:
+        try:
+            urllib.request.urlopen(f"http://{LOOPBACK}:{port}/v1/models", timeout=1)
+            return proc
+        except OSError:
+            if proc.poll() is not None:
+                raise RuntimeError("llama_cpp.server exited at start") from None
+            time.sleep(0.3)
+    proc.kill()
+    raise RuntimeError("llama_cpp.server did not start in 90 s")
+
+
+@pytest.fixture
+def llama_server():
+    """A fresh server per test: its KV cache starts empty, like a fresh in-process model."""
+    port = free_port()
+    proc = start_llama_server(port)
+    yield f"openai+http://{LOOPBACK}:{port}/v1#gemma-embedded", port
+    proc.terminate()
+    proc.wait(timeout=30)
+
+
+@real_server
+@pytest.mark.model
+@pytest.mark.slow
+def test_probe_answers_equal_in_process(llama_server, tmp_path):
+    from reportlib.probe import probe_language_codes, run_language_probe
+
+    spec, _ = llama_server
+    langs = probe_language_codes("en,ko")
+    remote = run_language_probe(load_model(spec, cache=ResultCache(tmp_path / "a")), "m", langs,
+                                samples=2, max_tokens=24)  # fmt: skip
+    # the server keeps the KV cache of the previous request's shared prefix, so the
+    # in-process model does the same, in the same order
+    local = load_model("default", n_ctx=2048, cache=ResultCache(tmp_path / "b")).model
+    expected = [local.complete(r["prompt"], max_tokens=24, seed=0, reuse_prefix=True).text
+                for r in remote]  # fmt: skip
+    assert [r["answer"] for r in remote] == expected
+
+
+@real_server
+@pytest.mark.model
+@pytest.mark.slow
+def test_needle_grid_over_http_uses_the_servers_tokenizer(llama_server, tmp_path):
+    from reportlib.context import needle_grid, run_needle_grid
+
+    spec, _ = llama_server
+    remote = load_model(spec, cache=ResultCache(tmp_path / "a"))
+    local = load_model("default", n_ctx=2048, cache=ResultCache(tmp_path / "b"))
+    assert remote.tokenize("토큰화 hello") == local.tokenize("토큰화 hello")
+    cases = needle_grid(remote.tokenize, [256, 512], [0.0, 1.0], needles=1)
+    over_http = run_needle_grid(remote, cases)
+    in_process = run_needle_grid(local, cases)
+    assert [r["answer"] for r in over_http] == [r["answer"] for r in in_process]
+
+
+@real_server
+@pytest.mark.model
+@pytest.mark.slow
+def test_server_stopped_mid_run_keeps_results_and_resumes(tmp_path):
+    from reportlib.probe import probe_language_codes, run_language_probe
+
+    port = free_port()
+    proc = start_llama_server(port)
+    spec = f"openai+http://{LOOPBACK}:{port}/v1#gemma-embedded"
+    cache = ResultCache(tmp_path / "cache")
+    model = CachedModel(OpenAIServerModel(spec, retries=1, backoff=0.05), cache)
+    langs = probe_language_codes("en,ko,ru")
+
+    def kill_after_three_answers() -> None:
+        deadline = time.time() + 300
+        while len(cache) < 3 and time.time() < deadline:
+            time.sleep(0.05)
+        proc.kill()
+
+    stopper = threading.Thread(target=kill_after_three_answers)
+    stopper.start()
+    with pytest.raises(ReportlibError, match="cannot reach the server"):
+        run_language_probe(model, "m", langs, samples=3, max_tokens=32)
+    stopper.join()
+    kept = len(cache)
+    assert 0 < kept < 27
+    proc = start_llama_server(port)
+    try:
+        resumed = CachedModel(OpenAIServerModel(spec), cache)
+        rows = run_language_probe(resumed, "m", langs, samples=3, max_tokens=32)
+        assert len(rows) == 27 and resumed.calls == 27 - kept
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def test_http_backend_is_chosen_by_the_spec(fake_server, tmp_path):
+    model = load_model(fake_server, cache=ResultCache(tmp_path / "c"))
+    assert isinstance(model.model, OpenAIServerModel)
+    assert model.name == "fake"
+    assert Path(str(tmp_path)).exists()
