@@ -6,6 +6,9 @@ STAMP  := $(VENV)/.installed-stamp
 # llama-cpp-python builds llama.cpp from source. A portable AVX2 build: -march=native
 # also enables AMX, which crashes in sandboxes that do not grant AMX tile state.
 export CMAKE_ARGS ?= -DGGML_NATIVE=OFF
+# pip's wheel cache ignores CMAKE_ARGS: a wheel built elsewhere with -march=native would be
+# reused. So llama-cpp-python is always built here, from source, without the cache.
+LLAMA_CPP_PIN := llama-cpp-python==0.3.36
 export PIP_DISABLE_PIP_VERSION_CHECK = 1
 
 NOTEBOOKS := $(wildcard notebooks/*.md)
@@ -23,6 +26,7 @@ help:
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet --no-cache-dir --no-binary llama-cpp-python "$(LLAMA_CPP_PIN)"
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	$(BIN)/python -c "from reportlib.models import default_model_path as p; print('model:', p())"
 	touch $(STAMP)

@@ -49,3 +49,13 @@ def test_parameter_values_parse_as_json_or_text():
     assert parse_parameter_value("3") == 3
     assert parse_parameter_value('["a", "b"]') == ["a", "b"]
     assert parse_parameter_value("/path/to/model.gguf") == "/path/to/model.gguf"
+
+
+def test_makefile_builds_the_pinned_llama_cpp_python():
+    root = NOTEBOOKS.parent
+    makefile = (root / "Makefile").read_text()
+    pyproject = (root / "pyproject.toml").read_text()
+    pin = next(line.split(":=")[1].strip() for line in makefile.splitlines()
+               if line.startswith("LLAMA_CPP_PIN"))  # fmt: skip
+    assert f'"{pin}"' in pyproject
+    assert "-DGGML_NATIVE=OFF" in makefile
