@@ -246,3 +246,10 @@ def test_http_backend_is_chosen_by_the_spec(fake_server, tmp_path):
     assert isinstance(model.model, OpenAIServerModel)
     assert model.name == "fake"
     assert Path(str(tmp_path)).exists()
+
+
+def test_a_server_model_has_a_card(fake_server):
+    from reportlib.generation import model_card_for
+
+    card = model_card_for(fake_server)
+    assert card["name"] == "fake" and card["backend"].startswith("HTTP http://127.0.0.1")

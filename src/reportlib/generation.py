@@ -385,3 +385,12 @@ def load_model(
         return CachedModel(OpenAIServerModel(str(spec)), cache)
     model = LlamaCppModel(resolve_model(spec), n_ctx=n_ctx, n_threads=n_threads, n_batch=n_batch)
     return CachedModel(model, cache)
+
+
+def model_card_for(spec: str) -> dict[str, Any]:
+    """The card of a GGUF model spec, or what an OpenAI-compatible server tells of its model."""
+    from .http_backend import OpenAIServerModel, is_server_spec
+
+    if is_server_spec(spec):
+        return dict(OpenAIServerModel(spec).card)
+    return model_card(resolve_model(spec))
