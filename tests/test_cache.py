@@ -56,3 +56,15 @@ def test_failed_write_keeps_the_old_file(tmp_path, monkeypatch):
 
 def test_empty_cache_has_no_entries(tmp_path):
     assert len(ResultCache(tmp_path / "none")) == 0
+
+
+def test_get_or_compute_computes_once(cache):
+    calls = []
+
+    def compute():
+        calls.append(1)
+        return {"v": 1}
+
+    assert cache.get_or_compute({"k": 1}, compute) == {"v": 1}
+    assert cache.get_or_compute({"k": 1}, compute) == {"v": 1}
+    assert len(calls) == 1

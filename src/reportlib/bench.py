@@ -116,8 +116,4 @@ def cached_benchmark(model: ModelFile, **settings: int) -> dict[str, Any]:
     cache = default_cache()
     key = {"kind": "benchmark-v2", "model": model.sha256, "cpu": cpu_model(),
            "backend": _backend_version(), **settings}  # fmt: skip
-    cached = cache.get(key)
-    if cached is None:
-        cached = run_benchmark(model, **settings)
-        cache.put(key, cached)
-    return cached
+    return cache.get_or_compute(key, lambda: run_benchmark(model, **settings))

@@ -11,6 +11,7 @@ import json
 import os
 import tempfile
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -71,6 +72,14 @@ class ResultCache:
     def put(self, key: dict[str, Any], value: Any) -> None:
         """Store ``value`` under ``key`` atomically."""
         atomic_write_text(self.path_for(key), canonical_json({"key": key, "value": value}))
+
+    def get_or_compute(self, key: dict[str, Any], compute: Callable[[], Any]) -> Any:
+        """The cached value for ``key``; on a miss, ``compute()`` it and store it."""
+        value = self.get(key)
+        if value is None:
+            value = compute()
+            self.put(key, value)
+        return value
 
     def __len__(self) -> int:
         return sum(1 for _ in self.root.glob("*/*.json")) if self.root.exists() else 0

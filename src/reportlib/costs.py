@@ -63,17 +63,17 @@ def measure_latency(model: LlamaCppModel, lengths: list[int], repeats: int = 3,
     key = {"kind": "latency", "model": model.fingerprint, "cpu": cpu_model(),
            "threads": model.n_threads, "batch": model.n_batch, "n_ctx": model.n_ctx,
            "lengths": lengths, "repeats": repeats, "generate": generate}  # fmt: skip
-    cached = cache.get(key)
-    if cached is not None:
-        return cached
-    rows = []
-    for length in lengths:
-        tokens = filler_tokens(model, length)
-        for repeat in range(repeats):
-            rows.append({"prompt_tokens": length, "repeat": repeat,
-                         **_time_one(model, tokens, generate)})  # fmt: skip
-    cache.put(key, rows)
-    return rows
+
+    def measure() -> list[dict[str, Any]]:
+        rows = []
+        for length in lengths:
+            tokens = filler_tokens(model, length)
+            for repeat in range(repeats):
+                rows.append({"prompt_tokens": length, "repeat": repeat,
+                             **_time_one(model, tokens, generate)})  # fmt: skip
+        return rows
+
+    return cache.get_or_compute(key, measure)
 
 
 def summarize_latency(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -127,9 +127,13 @@ def measure_small_model(model_file: Any, n_threads: int, n_batch: int, prompt_to
     key = {"kind": "small-model", "model": model_file.sha256, "cpu": cpu_model(),
            "threads": n_threads, "batch": n_batch, "prompt_tokens": prompt_tokens,
            "generate": generate}  # fmt: skip
-    cached = cache.get(key)
-    if cached is not None:
-        return cached
+    return cache.get_or_compute(
+        key, lambda: _measure_small_model(model_file, n_threads, n_batch, prompt_tokens, generate)
+    )
+
+
+def _measure_small_model(model_file: Any, n_threads: int, n_batch: int, prompt_tokens: int,
+                         generate: int) -> dict[str, float]:  # fmt: skip
     before = resident_mib()
     start = time.perf_counter()
     model = LlamaCppModel(model_file, n_ctx=prompt_tokens + generate + 8, n_threads=n_threads,
@@ -149,5 +153,4 @@ def measure_small_model(model_file: Any, n_threads: int, n_batch: int, prompt_to
         "file_mib": model_file.size_bytes / 2**20,
     }
     del model
-    cache.put(key, result)
     return result

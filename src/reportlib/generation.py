@@ -210,12 +210,9 @@ class LlamaCppModel:
     def _reusable_prefix(self, tokens: list[int]) -> int:
         """How many leading tokens of ``tokens`` are already in the KV cache (llama-cpp-python
         re-evaluates at least one token to refresh the logits)."""
-        cached = self._llm._input_ids[: self._llm.n_tokens]
-        shared = 0
-        for a, b in zip(cached, tokens, strict=False):
-            if a != b:
-                break
-            shared += 1
+        from .context import shared_prefix_length
+
+        shared = shared_prefix_length(self._llm._input_ids[: self._llm.n_tokens], tokens)
         return shared - 1 if shared == len(tokens) else shared
 
     def _generate(
