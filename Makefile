@@ -13,12 +13,14 @@ export PIP_DISABLE_PIP_VERSION_CHECK = 1
 
 NOTEBOOKS := $(wildcard notebooks/*.md)
 
-.PHONY: help install book test bench lint format notebooks sync clean
+.PHONY: help install book test bench bench-book lint format notebooks sync clean
 
 help:
 	@echo "make book       install (first time), execute every chapter, render _build/html"
 	@echo "make test       install (first time), run the unit tests and nbval on the notebooks"
 	@echo "make bench      the harness against raw llama.cpp: results/bench.json"
+	@echo "make bench-book whole-book costs (a cold build in a scratch copy, ~15 min):"
+	@echo "                book/data/book-bench.json, shown on the Performance page"
 	@echo "make notebooks  re-sync .md -> .ipynb and store fresh outputs (after editing a chapter)"
 	@echo "make lint       ruff check + format check"
 	@echo "make clean      remove the built site and its execution cache"
@@ -42,6 +44,9 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/reportlib bench --output results/bench.json
+
+bench-book: $(STAMP)
+	$(BIN)/reportlib bench --book --output book/data/book-bench.json
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests

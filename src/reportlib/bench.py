@@ -14,7 +14,7 @@ import statistics
 import time
 from typing import Any
 
-from .generation import LlamaCppModel, silence_llama_logs
+from .generation import FLASH_ATTENTION, LlamaCppModel, silence_llama_logs
 from .models import ModelFile
 
 
@@ -33,6 +33,11 @@ def raw_llama_cpp(model: ModelFile, n_threads: int, n_batch: int, pp: int = 512,
     cparams = llama_cpp.llama_context_default_params()
     cparams.n_ctx, cparams.n_batch, cparams.n_ubatch = pp + tg + 16, n_batch, n_batch
     cparams.n_threads = cparams.n_threads_batch = n_threads
+    cparams.flash_attn_type = (
+        llama_cpp.LLAMA_FLASH_ATTN_TYPE_ENABLED
+        if FLASH_ATTENTION
+        else llama_cpp.LLAMA_FLASH_ATTN_TYPE_DISABLED
+    )  # as the harness
     ctx = llama_cpp.llama_init_from_model(lmodel, cparams)
     batch = llama_cpp.llama_batch_init(max(n_batch, 1), 0, 1)
     vocab = llama_cpp.llama_vocab_n_tokens(llama_cpp.llama_model_get_vocab(lmodel))
@@ -102,6 +107,7 @@ def run_benchmark(model: ModelFile, n_threads: int = 2, n_batch: int = 512, pp: 
         "model": model.name, "model_sha256": model.sha256, "cpu": cpu_model(),
         "n_threads": n_threads, "n_batch": n_batch, "pp": pp, "tg": tg, "repeats": repeats,
         "raw_method": "llama_decode via llama-cpp-python ctypes (llama-bench's method)",
+        "flash_attention": FLASH_ATTENTION,
         "raw": raw, "harness": ours,
         "ratio": {k: ours[k]["median"] / raw[k]["median"] for k in ("pp", "tg")},
     }  # fmt: skip
@@ -114,6 +120,41 @@ def cached_benchmark(model: ModelFile, **settings: int) -> dict[str, Any]:
     from .generation import _backend_version, default_cache
 
     cache = default_cache()
-    key = {"kind": "benchmark-v2", "model": model.sha256, "cpu": cpu_model(),
+    key = {"kind": "benchmark-v3", "model": model.sha256, "cpu": cpu_model(),
            "backend": _backend_version(), **settings}  # fmt: skip
     return cache.get_or_compute(key, lambda: run_benchmark(model, **settings))
+
+
+def _throughput(complete_many: Any, prompts: list[str], max_tokens: int) -> dict[str, float]:
+    start = time.perf_counter()
+    answers = complete_many(prompts, max_tokens=max_tokens, seed=0)
+    seconds = time.perf_counter() - start
+    generated = sum(a.completion_tokens for a in answers)
+    return {"answers": len(answers), "seconds": seconds, "answers_per_s": len(answers) / seconds,
+            "generated_tokens": generated, "generated_tokens_per_s": generated / seconds}  # fmt: skip
+
+
+def compare_http_backend(server_spec: str, model: ModelFile, concurrencies: list[int],
+                         max_tokens: int = 40, n_threads: int = 2) -> dict[str, Any]:  # fmt: skip
+    """The multilingual probe's prompts (every language, one style, one sample) answered
+    in-process and through an OpenAI-compatible server at each concurrency, no cache."""
+    from .http_backend import OpenAIServerModel
+    from .probe import build_probe_prompts, probe_language_codes
+
+    prompts = [build_probe_prompts(lang, "native_request", 1)[0]
+               for lang in probe_language_codes("all")]  # fmt: skip
+    local = LlamaCppModel(model, n_ctx=1024, n_threads=n_threads)
+    local._generate(local.tokenize(prompts[0]), max_tokens=4, seed=0, stop=())  # warm-up
+
+    def in_process(items: list[str], **kwargs: Any) -> list[Any]:
+        return [local.complete(p, **kwargs) for p in items]
+
+    rows = [{"backend": "in-process", "concurrency": 1,
+             **_throughput(in_process, prompts, max_tokens)}]  # fmt: skip
+    for concurrency in concurrencies:
+        server = OpenAIServerModel(server_spec, concurrency=concurrency)
+        server.complete(prompts[0], max_tokens=4, seed=0)  # warm-up
+        rows.append({"backend": f"HTTP {server.model_id}", "concurrency": concurrency,
+                     **_throughput(server.complete_many, prompts, max_tokens)})  # fmt: skip
+    return {"server": server_spec, "model": model.name, "prompts": len(prompts),
+            "max_tokens": max_tokens, "n_threads": n_threads, "rows": rows}  # fmt: skip

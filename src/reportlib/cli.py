@@ -58,7 +58,20 @@ def _build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--threads", type=int, default=2)
     bench.add_argument("--batch", type=int, default=512)
     bench.add_argument("--repeats", type=int, default=3)
-    bench.add_argument("--output", default="results/bench.json", help="where the JSON goes")
+    bench.add_argument("--output", default=None,
+                       help="where the JSON goes (default: results/bench.json, or "
+                            "book/data/book-bench.json with --book)")  # fmt: skip
+    bench.add_argument("--server", default=None, metavar="SPEC",
+                       help="compare in-process with an OpenAI-compatible server "
+                            "(openai+http://HOST:PORT/v1#MODEL) on the probe's prompts")  # fmt: skip
+    bench.add_argument(
+        "--concurrency",
+        default="1,2",
+        help="with --server: request concurrencies to try (default: 1,2)",
+    )
+    bench.add_argument("--book", action="store_true",
+                       help="whole-book costs instead: cold build of a copy of the book, "
+                            "no-change rebuild, a changed-parameter rerun, growth curves")  # fmt: skip
 
     run = sub.add_parser("run", help="rerun one chapter with papermill into runs/")
     run.add_argument("chapter", help=f"one of: {', '.join(sorted(CHAPTERS))}")
@@ -115,9 +128,14 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     from .cache import atomic_write_text
     from .models import resolve_model
 
+    if args.book:
+        return _cmd_bench_book(args)
+    if args.server:
+        return _cmd_bench_server(args)
     for name in ("threads", "batch", "repeats"):
         if getattr(args, name) <= 0:
             raise ReportlibError(f"--{name} must be positive, not {getattr(args, name)}")
+    args.output = args.output or "results/bench.json"
     result = run_benchmark(resolve_model(args.model), n_threads=args.threads,
                            n_batch=args.batch, repeats=args.repeats)  # fmt: skip
     atomic_write_text(Path(args.output), json.dumps(result, indent=2) + "\n")
@@ -128,6 +146,48 @@ def _cmd_bench(args: argparse.Namespace) -> int:
             f"ratio {result['ratio'][name]:.3f}"
         )
     print(f"written: {args.output}")
+    return 0
+
+
+def _cmd_bench_server(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from .bench import compare_http_backend
+    from .cache import atomic_write_text
+    from .models import resolve_model
+
+    try:
+        concurrencies = [int(c) for c in args.concurrency.split(",")]
+    except ValueError:
+        raise ReportlibError(
+            f"--concurrency takes numbers like 1,2,4, not {args.concurrency!r}"
+        ) from None
+    if any(c < 1 for c in concurrencies):
+        raise ReportlibError(f"--concurrency values must be at least 1, not {args.concurrency!r}")
+    result = compare_http_backend(args.server, resolve_model(args.model), concurrencies,
+                                  n_threads=args.threads)  # fmt: skip
+    output = Path(args.output or "results/bench-http.json")
+    atomic_write_text(output, json.dumps(result, indent=2) + "\n")
+    for row in result["rows"]:
+        print(f"{row['backend']:<28} concurrency {row['concurrency']}: "
+              f"{row['answers_per_s']:.2f} answers/s, {row['generated_tokens_per_s']:.1f} tok/s")  # fmt: skip
+    print(f"written: {output}")
+    return 0
+
+
+def _cmd_bench_book(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from .book_bench import run_book_benchmark
+    from .cache import atomic_write_text
+    from .chapters import project_root
+
+    root = project_root()
+    output = Path(args.output) if args.output else root / "book" / "data" / "book-bench.json"
+    result = run_book_benchmark(root, log=lambda line: print(line, file=sys.stderr, flush=True))
+    atomic_write_text(output, json.dumps(result, indent=1, ensure_ascii=False) + "\n")
+    print(f"cold build {result['cold_build_seconds']:.0f} s, no-change rebuild "
+          f"{result['rebuild_seconds']:.1f} s; written: {output}")  # fmt: skip
     return 0
 
 

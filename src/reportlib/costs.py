@@ -15,7 +15,13 @@ from typing import Any
 from .cache import ResultCache
 from .context import haystack_sentences
 from .environment import cpu_model
-from .generation import LlamaCppModel, capture_llama_logs, default_cache
+from .generation import (
+    FLASH_ATTENTION,
+    LlamaCppModel,
+    _backend_version,
+    capture_llama_logs,
+    default_cache,
+)
 
 _KV_LINE = re.compile(r"llama_kv_cache: size =\s+([\d.]+) MiB \(\s*(\d+) cells,\s+(\d+) layers")
 
@@ -61,6 +67,7 @@ def measure_latency(model: LlamaCppModel, lengths: list[int], repeats: int = 3,
     ``repeats`` times; cached per machine (CPU model, threads, batch)."""
     cache = cache or default_cache()
     key = {"kind": "latency", "model": model.fingerprint, "cpu": cpu_model(),
+           "backend": _backend_version(),
            "threads": model.n_threads, "batch": model.n_batch, "n_ctx": model.n_ctx,
            "lengths": lengths, "repeats": repeats, "generate": generate}  # fmt: skip
 
@@ -106,7 +113,8 @@ def measure_kv_cache(model: LlamaCppModel, n_ctx: int, swa_full: bool) -> dict[s
 
     with capture_llama_logs() as lines:
         llm = Llama(model_path=str(model.model_file.path), n_ctx=n_ctx, n_threads=model.n_threads,
-                    n_batch=model.n_batch, swa_full=swa_full, verbose=False)  # fmt: skip
+                    n_batch=model.n_batch, swa_full=swa_full, flash_attn=FLASH_ATTENTION,
+                    verbose=False)  # fmt: skip
         del llm
     return {"n_ctx": n_ctx, "swa_full": swa_full, **parse_kv_cache_log(lines)}
 
@@ -125,6 +133,7 @@ def measure_small_model(model_file: Any, n_threads: int, n_batch: int, prompt_to
     token; cached per machine like :func:`measure_latency`."""
     cache = cache or default_cache()
     key = {"kind": "small-model", "model": model_file.sha256, "cpu": cpu_model(),
+           "backend": _backend_version(),
            "threads": n_threads, "batch": n_batch, "prompt_tokens": prompt_tokens,
            "generate": generate}  # fmt: skip
     return cache.get_or_compute(

@@ -141,3 +141,32 @@ def timeline_figure(releases: list) -> Figure:
         ax.spines[side].set_visible(False)
     fig.tight_layout()
     return fig
+
+
+def cost_growth_figure(probe_rows: list[dict], grid_rows: list[dict], pp_rows: list[dict],
+                       fit: tuple[float, float, float]) -> Figure:  # fmt: skip
+    """Three panels: probe seconds by samples; needle-grid seconds by its largest length;
+    one prompt's processing seconds by length, with its quadratic fit."""
+    import numpy as np
+
+    fig, axes = plt.subplots(1, 3, figsize=(11, 3.4))
+    probe = pd.DataFrame(probe_rows)
+    axes[0].plot(probe.samples, probe.seconds, "o-")
+    axes[0].set_ylim(bottom=0)
+    axes[0].set(xlabel="prompt variants per language and style", ylabel="seconds of model work",
+                title="multilingual probe", xticks=list(probe.samples))  # fmt: skip
+    grid = pd.DataFrame(grid_rows)
+    axes[1].plot(grid.largest_length, grid.seconds, "o-")
+    axes[1].set(xlabel="largest haystack (tokens)", ylabel="seconds", title="needle grid")
+    pp = pd.DataFrame(pp_rows)
+    xs = np.linspace(0, pp.prompt_tokens.max() * 1.05, 100)
+    a, b, c = fit
+    axes[2].plot(pp.prompt_tokens, pp.seconds, "o", label="measured")
+    axes[2].plot(xs, a + b * xs + c * xs**2, "--", label="a + bn + cn² fit")
+    axes[2].plot(xs, a + b * xs, ":", color="grey", label="linear part")
+    axes[2].set(xlabel="prompt length n (tokens)", ylabel="seconds", title="one prompt")
+    axes[2].legend(fontsize="small")
+    for ax in axes:
+        ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return fig

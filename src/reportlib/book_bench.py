@@ -1,0 +1,279 @@
+"""Whole-book costs: a cold build, a no-change rebuild, a changed-parameter rerun, and
+how the two expensive chapters' costs grow with their sizes.
+
+:func:`measure_book` builds a copy of the book in a scratch folder with empty
+execution and result caches (the model file is linked, not re-assembled), so the
+reader's own caches are untouched. ``make bench-book`` runs it and writes
+``book/data/book-bench.json``, which the Performance page renders.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from .errors import ReportlibError
+
+#: what a copy of the book needs; build output, caches and runs are left behind
+_IGNORED = shutil.ignore_patterns(".git", ".venv", "_build", "results", "runs", "*.egg-info",
+                                  "__pycache__", ".ruff_cache", ".pytest_cache", ".ipynb_checkpoints")  # fmt: skip
+
+
+def copy_book(root: Path, target: Path) -> Path:
+    """A copy of the book's sources (no build, caches or results) at ``target``."""
+    shutil.copytree(root, target, ignore=_IGNORED, symlinks=True)
+    return target
+
+
+def scratch_home(home: Path, model_path: Path) -> Path:
+    """An empty ``REPORTLIB_HOME`` holding only a link to the embedded model file."""
+    (home / "models").mkdir(parents=True, exist_ok=True)
+    (home / "models" / model_path.name).symlink_to(model_path.resolve())
+    return home
+
+
+def _timed_run(cmd: Sequence[str], env: dict[str, str], cwd: Path) -> float:
+    start = time.perf_counter()
+    proc = subprocess.run(list(cmd), env=env, cwd=cwd, capture_output=True, text=True)
+    seconds = time.perf_counter() - start
+    if proc.returncode != 0:
+        tail = "\n".join((proc.stdout + proc.stderr).splitlines()[-15:])
+        raise ReportlibError(f"{' '.join(cmd[:3])} failed (exit {proc.returncode}):\n{tail}")
+    return seconds
+
+
+def chapter_execution_seconds(project: Path) -> dict[str, float]:
+    """Seconds each notebook took to execute, from the build's jupyter-cache (latest record)."""
+    from jupyter_cache import get_cache
+
+    records = sorted(get_cache(project / "_build" / ".jupyter_cache").list_cache_records(),
+                     key=lambda r: r.created)  # fmt: skip
+    return {Path(r.uri).stem: float(r.data["execution_seconds"]) for r in records}
+
+
+def measure_book(root: Path, model_path: Path, rerun: tuple[str, str, str] = ("multilingual",
+                 "samples", "4"), log: Callable[[str], None] = print) -> dict[str, Any]:  # fmt: skip
+    """Cold build, no-change rebuild and one changed-parameter rerun of a copy of the book."""
+    from .usage import read_timings, read_usage
+
+    bindir = Path(sys.executable).parent
+    with tempfile.TemporaryDirectory(prefix="reportlib-bench-book-") as tmp:
+        project = copy_book(root, Path(tmp) / "book")
+        env = {**os.environ, "REPORTLIB_HOME": str(scratch_home(Path(tmp) / "home", model_path))}
+        build = [str(bindir / "jupyter-book"), "build", str(project), "-n", "-W", "--keep-going"]
+        log("cold build of a copy of the book (empty caches) ...")
+        cold = _timed_run(build, env, project)
+        chapters = chapter_execution_seconds(project)
+        usage = read_usage(project / "results")
+        timings = {c: read_timings(project / "results", c) for c in usage}
+        log(f"cold build {cold:.0f} s; no-change rebuild ...")
+        rebuild = _timed_run(build, env, project)
+        chapter, name, value = rerun
+        log(f"rerun of {chapter} with {name}={value} ...")
+        runs = Path(tmp) / "runs"
+        rerun_seconds = _timed_run([str(bindir / "reportlib"), "run", chapter, "-p", name, value,
+                                    "--output-dir", str(runs)], env, project)  # fmt: skip
+        rerun_calls = read_timings(next(runs.glob(f"{chapter}-*")), chapter)
+    return {
+        "cold_build_seconds": cold, "chapter_seconds": chapters, "usage": usage,
+        "timings": timings, "rebuild_seconds": rebuild,
+        "rerun": {"chapter": chapter, "parameter": name, "value": value,
+                  "seconds": rerun_seconds, "calls": rerun_calls},
+    }  # fmt: skip
+
+
+def measure_needle_grid_growth(model_path: Path, lengths: Sequence[int], depths: Sequence[float],
+                               needles: int, n_ctx: int, seed: int = 0,
+                               log: Callable[[str], None] = print) -> list[dict[str, Any]]:  # fmt: skip
+    """Seconds for the context chapter's needle grid cut at each largest length (no cache;
+    a fresh model each time, so no KV state carries over)."""
+    from .context import needle_grid, run_needle_grid
+    from .generation import LlamaCppModel
+    from .models import resolve_model
+
+    rows = []
+    for largest in lengths:
+        model = LlamaCppModel(resolve_model(model_path), n_ctx=n_ctx)
+        cases = needle_grid(model.tokenize, [n for n in lengths if n <= largest], depths,
+                            needles, seed)  # fmt: skip
+        start = time.perf_counter()
+        answers = run_needle_grid(model, cases, seed=seed)  # a bar on a terminal
+        seconds = time.perf_counter() - start
+        rows.append({"largest_length": largest, "prompts": len(cases), "seconds": seconds,
+                     "evaluated_tokens": sum(a["evaluated_tokens"] for a in answers)})  # fmt: skip
+        log(f"needle grid up to {largest} tokens: {len(cases)} prompts, {seconds:.1f} s")
+    return rows
+
+
+def measure_prompt_processing(model_path: Path, lengths: Sequence[int], n_ctx: int,
+                              log: Callable[[str], None] = print) -> list[dict[str, Any]]:  # fmt: skip
+    """Seconds to process one prompt of each length (a warm-up first, untimed)."""
+    from .costs import _time_one, filler_tokens
+    from .generation import LlamaCppModel
+    from .models import resolve_model
+
+    model = LlamaCppModel(resolve_model(model_path), n_ctx=n_ctx)
+    _time_one(model, filler_tokens(model, min(lengths)), 2)
+    rows = []
+    for length in lengths:
+        timing = _time_one(model, filler_tokens(model, length), 2)
+        rows.append({"prompt_tokens": length, "seconds": timing["prompt_seconds"]})
+        log(f"prompt of {length} tokens: {timing['prompt_seconds']:.2f} s")
+    return rows
+
+
+def run_book_benchmark(root: Path, log: Callable[[str], None] = print) -> dict[str, Any]:
+    """Everything the Performance page's whole-book section shows, measured in one run."""
+    from .chapters import notebook_parameters, notebook_path
+    from .environment import cpu_model
+    from .models import resolve_model
+
+    model = resolve_model("default")
+    params = notebook_parameters(notebook_path("context", root))
+    book = measure_book(root, model.path, log=log)
+    growth = measure_needle_grid_growth(model.path, params["lengths"], params["depths"],
+                                        params["needles"], params["n_ctx"], params["seed"], log)  # fmt: skip
+    pp = measure_prompt_processing(model.path, params["lengths"], params["n_ctx"], log)
+    return {
+        "measured": datetime.now(UTC).strftime("%Y-%m-%d"), "cpu": cpu_model(),
+        "cores": os.cpu_count(), "model": model.name, "model_sha256": model.sha256,
+        "context_parameters": {k: params[k] for k in ("lengths", "depths", "needles", "n_ctx")},
+        **book, "needle_grid_growth": growth, "prompt_processing": pp,
+    }  # fmt: skip
+
+
+# --- reading a record (the Performance page) -------------------------------------------------
+
+
+def load_book_bench(path: str | Path) -> dict[str, Any] | None:
+    """The record ``make bench-book`` wrote, or ``None`` when there is none yet."""
+    import json
+
+    path = Path(path)
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+
+
+def chapter_cost_rows(record: dict[str, Any]) -> list[dict[str, Any]]:
+    """Per chapter: cold execution seconds, completions, evaluated and generated tokens."""
+    rows = []
+    for chapter, seconds in sorted(record["chapter_seconds"].items()):
+        models = record["usage"].get(chapter, {}).values()
+        evaluated = [m["evaluated_tokens"] for m in models]
+        rows.append({
+            "chapter": chapter, "cold seconds": round(seconds, 1),
+            "completions": sum(m["completions"] for m in models),
+            "computed in this chapter": sum(
+                not c["cached"] for calls in record["timings"].get(chapter, {}).values()
+                for c in calls),
+            "evaluated tokens": None if None in evaluated else sum(evaluated),
+            "generated tokens": sum(m["generated_tokens"] for m in models),
+        })  # fmt: skip
+    return rows
+
+
+def _computed_seconds(calls: list[dict[str, Any]]) -> float:
+    return sum(c["compute_seconds"] for c in calls if not c["cached"])
+
+
+def probe_cost_by_samples(record: dict[str, Any], samples: int = 3) -> list[dict[str, Any]]:
+    """Seconds of model work the probe costs with 1..``samples`` prompt variants (from the
+    cold build's per-answer times: answers come in language, style, sample order), and with
+    one more (the changed-parameter rerun computed exactly that sample)."""
+    candidates = [calls for chapter in ("alternatives", "multilingual")
+                  for calls in record["timings"].get(chapter, {}).values()]  # fmt: skip
+    calls = max(candidates, key=lambda c: sum(not x["cached"] for x in c))
+    if sum(c["cached"] for c in calls) > len(calls) // 10:  # a few prompts repeat (English)
+        raise ReportlibError("the probe's answers were not computed in this record's cold build")
+    rows = [{"samples": k, "answers": sum(i % samples < k for i in range(len(calls))),
+             "seconds": sum(c["compute_seconds"] for i, c in enumerate(calls)
+                            if i % samples < k and not c["cached"])}
+            for k in range(1, samples + 1)]  # fmt: skip
+    rerun = record["rerun"]
+    if rerun["chapter"] == "multilingual" and rerun["parameter"] == "samples":
+        extra = [c for calls in rerun["calls"].values() for c in calls if not c["cached"]]
+        rows.append({"samples": int(rerun["value"]), "answers": rows[-1]["answers"] + len(extra),
+                     "seconds": rows[-1]["seconds"] + _computed_seconds(extra)})  # fmt: skip
+    return rows
+
+
+def quadratic_fit(xs: Sequence[float], ys: Sequence[float]) -> tuple[float, float, float]:
+    """Least-squares ``y = a + b x + c x^2``; returns ``(a, b, c)``."""
+    import numpy as np
+
+    c, b, a = np.polyfit(np.asarray(xs, float), np.asarray(ys, float), 2)
+    return float(a), float(b), float(c)
+
+
+def prompt_fit(record: dict[str, Any]) -> tuple[float, float, float]:
+    """The quadratic fit of one prompt's processing seconds against its length."""
+    rows = record["prompt_processing"]
+    return quadratic_fit([r["prompt_tokens"] for r in rows], [r["seconds"] for r in rows])
+
+
+def _duration(seconds: float) -> str:
+    return (
+        f"{seconds / 60:.1f} minutes ({seconds:,.0f} s)" if seconds >= 120 else f"{seconds:.1f} s"
+    )
+
+
+PHRASE_NAMES = ("bench_provenance", "cold_build", "chapters_total", "rebuild", "rerun_computed",
+                "rerun_seconds", "probe_per_sample", "quadratic_share", "longest",
+                "prompts_per_length", "longest_prompt", "doubled_prompt",
+                "grid_doubling")  # fmt: skip
+
+
+def book_bench_phrases(record: dict[str, Any] | None) -> dict[str, str]:
+    """The Performance page's whole-book figures as phrases to glue into its prose (every
+    phrase says "not measured" when there is no record)."""
+    if record is None:
+        missing = "not measured (no book/data/book-bench.json: run `make bench-book`)"
+        return dict.fromkeys(PHRASE_NAMES, missing)
+    probe = probe_cost_by_samples(record)
+    a, b, c = prompt_fit(record)
+    longest = max(r["prompt_tokens"] for r in record["prompt_processing"])
+    measured = next(r["seconds"] for r in record["prompt_processing"]
+                    if r["prompt_tokens"] == longest)  # fmt: skip
+    params = record["context_parameters"]
+    rerun = [x for calls in record["rerun"]["calls"].values() for x in calls]
+    return {
+        "bench_provenance": f"Measured on {record['measured']} on {record['cpu']} "
+                            f"({record['cores']} cores), model {record['model']}",
+        "cold_build": _duration(record["cold_build_seconds"]),
+        "chapters_total": _duration(sum(record["chapter_seconds"].values())),
+        "rebuild": _duration(record["rebuild_seconds"]),
+        "rerun_computed": f"{sum(not x['cached'] for x in rerun)} of {len(rerun)} answers",
+        "rerun_seconds": _duration(record["rerun"]["seconds"]),
+        "probe_per_sample": _duration((probe[-1]["seconds"] - probe[0]["seconds"])
+                                      / (probe[-1]["samples"] - probe[0]["samples"])),
+        "quadratic_share": f"{c * longest**2 / (a + b * longest + c * longest**2):.0%}",
+        "longest": f"{longest:,} tokens",
+        "prompts_per_length": str(len(params["depths"]) * params["needles"]),
+        "longest_prompt": _duration(measured),
+        "doubled_prompt": _duration(a + b * 2 * longest + c * (2 * longest) ** 2),
+        "grid_doubling": _growth_factors(record["needle_grid_growth"]),
+    }  # fmt: skip
+
+
+def _growth_factors(rows: list[dict[str, Any]]) -> str:
+    """'2.0 to 2.4': the range of cost ratios between consecutive largest lengths."""
+    ratios = [b["seconds"] / a["seconds"] for a, b in zip(rows, rows[1:], strict=False)]
+    return f"{min(ratios):.1f} to {max(ratios):.1f}"
+
+
+def copy_record(record: dict[str, Any] | None, path: str | Path) -> Path:
+    """Write the record (or a note that there is none) where the page offers it."""
+    import json
+
+    from .cache import atomic_write_text
+
+    note = {"note": "no whole-book record yet: run `make bench-book`"}
+    atomic_write_text(Path(path), json.dumps(record or note, indent=1, ensure_ascii=False) + "\n")
+    return Path(path)

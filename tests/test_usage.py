@@ -1,0 +1,116 @@
+"""Per-chapter usage files and the whole-book record's summaries."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from reportlib import book_bench
+from reportlib.errors import ReportlibError
+from reportlib.generation import CachedModel
+from reportlib.usage import read_timings, read_usage, usage_summary, write_chapter_usage
+
+
+def test_cached_model_records_hits_misses_and_compute_time(fake_model, cache):
+    model = CachedModel(fake_model, cache)
+    model.complete("abc", max_tokens=5, seed=0)
+    model.complete("abc", max_tokens=5, seed=0)
+    first, second = model.records
+    assert not first["cached"] and second["cached"]
+    assert first["compute_seconds"] == second["compute_seconds"] >= 0  # kept with the result
+    assert model.calls == 1 and len(fake_model.calls) == 1
+
+
+def test_usage_file_is_identical_cold_and_warm(fake_model, cache, tmp_path):
+    prompts = ["one", "two", "three"]
+    texts = []
+    for run in ("cold", "warm"):
+        model = CachedModel(fake_model, cache)
+        for p in prompts:
+            model.complete(p, max_tokens=4, seed=0)
+        path = write_chapter_usage("demo", [model], tmp_path / run)
+        texts.append(path.read_text())
+        calls = read_timings(tmp_path / run, "demo")["fake-model-0"]
+        assert [c["cached"] for c in calls] == [run == "warm"] * 3
+    assert texts[0] == texts[1]
+    usage = read_usage(tmp_path / "cold")["demo"]["fake-model-0"]
+    assert usage["completions"] == 3
+    assert usage["prompt_tokens"] == sum(len(p) + 1 for p in prompts)
+    assert usage["evaluated_tokens"] is None  # the fake model does not report it
+
+
+def test_usage_summary_adds_tokens():
+    records = [{"prompt_tokens": 10, "evaluated_tokens": 4, "completion_tokens": 2},
+               {"prompt_tokens": 20, "evaluated_tokens": 20, "completion_tokens": 3}]  # fmt: skip
+    assert usage_summary(records) == {"completions": 2, "prompt_tokens": 30,
+                                      "evaluated_tokens": 24, "generated_tokens": 5}  # fmt: skip
+
+
+def _call(seconds: float, cached: bool = False) -> dict:
+    return {"prompt_tokens": 9, "evaluated_tokens": 9, "completion_tokens": 4,
+            "cached": cached, "compute_seconds": seconds}  # fmt: skip
+
+
+def _record() -> dict:
+    # a probe of 2 cells x 3 samples; sample k of each cell costs k + 1 seconds
+    probe = [_call(k + 1.0) for _ in range(2) for k in range(3)]
+    return {
+        "measured": "2026-01-01", "cpu": "test cpu", "cores": 2, "model": "m",
+        "cold_build_seconds": 300.0, "rebuild_seconds": 1.5,
+        "chapter_seconds": {"alternatives": 100.0, "multilingual": 2.0},
+        "usage": {"alternatives": {"m": usage_summary(probe)},
+                  "multilingual": {"m": usage_summary(probe)}},
+        "timings": {"alternatives": {"m": probe},
+                    "multilingual": {"m": [_call(1.0, True) for _ in probe]}},
+        "rerun": {"chapter": "multilingual", "parameter": "samples", "value": "4",
+                  "seconds": 12.0, "calls": {"m": [_call(1.0, True)] * 6 + [_call(4.0)] * 2}},
+        "context_parameters": {"lengths": [1, 2], "depths": [0.0, 1.0], "needles": 2, "n_ctx": 8},
+        "needle_grid_growth": [{"largest_length": 1000, "prompts": 4, "seconds": 2.0},
+                               {"largest_length": 2000, "prompts": 8, "seconds": 7.0}],
+        "prompt_processing": [{"prompt_tokens": n, "seconds": 0.5 + 1e-3 * n + 1e-7 * n * n}
+                              for n in (500, 1000, 2000, 4000)],
+    }  # fmt: skip
+
+
+def test_probe_cost_grows_by_sample_and_adds_the_rerun():
+    rows = book_bench.probe_cost_by_samples(_record(), samples=3)
+    assert [r["samples"] for r in rows] == [1, 2, 3, 4]
+    assert [r["answers"] for r in rows] == [2, 4, 6, 8]
+    assert [r["seconds"] for r in rows] == pytest.approx([2.0, 6.0, 12.0, 20.0])
+
+
+def test_probe_cost_needs_a_cold_probe():
+    record = _record()
+    for call in record["timings"]["alternatives"]["m"][:2]:
+        call["cached"] = True
+    with pytest.raises(ReportlibError, match="not computed"):
+        book_bench.probe_cost_by_samples(record)
+
+
+def test_quadratic_fit_recovers_coefficients():
+    a, b, c = book_bench.prompt_fit(_record())
+    assert (a, b, c) == pytest.approx((0.5, 1e-3, 1e-7), rel=1e-6)
+
+
+def test_chapter_rows_and_phrases():
+    record = _record()
+    rows = {r["chapter"]: r for r in book_bench.chapter_cost_rows(record)}
+    assert rows["alternatives"]["computed in this chapter"] == 6
+    assert rows["multilingual"]["computed in this chapter"] == 0
+    assert rows["alternatives"]["evaluated tokens"] == 54
+    phrases = book_bench.book_bench_phrases(record)
+    assert set(phrases) == set(book_bench.PHRASE_NAMES)
+    assert phrases["rerun_computed"] == "2 of 8 answers"
+    assert phrases["cold_build"] == "5.0 minutes (300 s)"
+    assert phrases["longest"] == "4,000 tokens"
+    # 1.6 s of the 6.1 s a 4,000-token prompt takes is the quadratic term
+    assert phrases["quadratic_share"] == f"{1.6 / 6.1:.0%}"
+
+
+def test_phrases_without_a_record_say_not_measured(tmp_path):
+    assert book_bench.load_book_bench(tmp_path / "missing.json") is None
+    phrases = book_bench.book_bench_phrases(None)
+    assert all("not measured" in p for p in phrases.values())
+    note = json.loads(book_bench.copy_record(None, tmp_path / "out.json").read_text())
+    assert "make bench-book" in note["note"]
