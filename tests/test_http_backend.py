@@ -248,3 +248,25 @@ def test_a_server_model_has_a_card(fake_server):
 
     card = model_card_for(fake_server)
     assert card["name"] == "fake" and card["backend"].startswith("HTTP http://127.0.0.1")
+
+
+@pytest.mark.model
+@pytest.mark.slow
+def test_context_chapter_runs_against_a_server(llama_server, tmp_path):
+    """A chapter receives a server model like any other: the needle grid runs over HTTP with
+    the server's tokenizer, and what needs the model in process is reported as not measured."""
+    import nbformat
+    import pandas as pd
+
+    from reportlib.chapters import run_chapter
+
+    spec, _ = llama_server
+    params = {"model": spec, "lengths": [256, 512], "depths": [0.5], "needles": 1,
+              "latency_lengths": [128], "kv_contexts": [1024], "n_ctx": 2048}  # fmt: skip
+    executed = run_chapter("context", params, tmp_path, progress=False)
+    grid = pd.read_csv(executed.parent / "context-needles.csv")
+    assert len(grid) == 2 and grid.answer.notna().all()
+    outputs = " ".join(str(o.get("data", {}).get("text/markdown", ""))
+                       for c in nbformat.read(executed, as_version=4).cells
+                       for o in c.get("outputs", []))  # fmt: skip
+    assert "Not measured:** latency" in outputs and "Not measured:** KV-cache memory" in outputs

@@ -163,3 +163,16 @@ def _measure_small_model(model_file: Any, n_threads: int, n_batch: int, prompt_t
     }
     del model
     return result
+
+
+def kv_cache_table(model: LlamaCppModel, contexts: list[int]) -> list[dict[str, Any]]:
+    """llama.cpp's KV-cache size at each ``n_ctx``, full-size and windowed sliding-window
+    cache, next to the formula's figure from the GGUF metadata."""
+    from .context import kv_cache_bytes
+
+    card = model.card
+    return [
+        {**measure_kv_cache(model, n, full),
+         "formula_mib": kv_cache_bytes(card["layers"], card["kv_heads"], card["head_dim"], n) / 2**20}
+        for n in contexts for full in (True, False)
+    ]  # fmt: skip
