@@ -24,3 +24,40 @@ def test_bench_rejects_bad_settings(capsys):
 
     assert main(["bench", "--threads", "0"]) == 2
     assert "--threads must be positive" in capsys.readouterr().err
+
+
+def _fake_llama_bench(tmp_path, body: str):
+    script = tmp_path / "llama-bench"
+    script.write_text(f"#!/bin/sh\n{body}\n")
+    script.chmod(0o755)
+    return script
+
+
+def test_llama_bench_output_is_read_per_repeat(tmp_path, monkeypatch):
+    from reportlib.bench import llama_bench_binary, run_llama_bench
+    from reportlib.models import resolve_model
+
+    tests = [{"n_prompt": 512, "n_gen": 0, "samples_ts": [500.0, 510.0, 490.0]},
+             {"n_prompt": 0, "n_gen": 128, "samples_ts": [40.0, 44.0, 42.0]}]  # fmt: skip
+    script = _fake_llama_bench(tmp_path, f"echo '{json.dumps(tests)}'")
+    monkeypatch.setenv("REPORTLIB_LLAMA_BENCH", str(script))
+    assert llama_bench_binary() == script
+    out = run_llama_bench(script, resolve_model("default"), 2, 512)
+    assert out == {"pp": [500.0, 510.0, 490.0], "tg": [40.0, 44.0, 42.0]}
+
+
+def test_a_failing_llama_bench_is_one_clear_error(tmp_path):
+    from reportlib.bench import run_llama_bench
+    from reportlib.errors import ReportlibError
+    from reportlib.models import resolve_model
+
+    script = _fake_llama_bench(tmp_path, "echo 'error: unknown argument' >&2; exit 1")
+    with pytest.raises(ReportlibError, match="llama-bench failed \\(exit 1\\).*unknown argument"):
+        run_llama_bench(script, resolve_model("default"), 2, 512)
+
+
+def test_no_llama_bench_without_a_build(tmp_path, monkeypatch):
+    from reportlib.bench import llama_bench_binary
+
+    monkeypatch.setenv("REPORTLIB_LLAMA_BENCH", str(tmp_path / "absent"))
+    assert llama_bench_binary() is None

@@ -9,11 +9,17 @@ sampling). *Harness* is the path the chapters use: :class:`LlamaCppModel`
 
 from __future__ import annotations
 
+import json
+import os
 import random
 import statistics
+import subprocess
+import sys
 import time
+from pathlib import Path
 from typing import Any
 
+from .errors import ReportlibError
 from .generation import FLASH_ATTENTION, LlamaCppModel, silence_llama_logs
 from .models import ModelFile
 
@@ -23,8 +29,8 @@ def _median_min_max(values: list[float]) -> dict[str, float]:
 
 
 def raw_llama_cpp(model: ModelFile, n_threads: int, n_batch: int, pp: int = 512, tg: int = 128,
-                  repeats: int = 3) -> dict[str, dict[str, float]]:  # fmt: skip
-    """Tokens/s for pp and tg through ``llama_decode`` alone."""
+                  repeats: int = 3) -> dict[str, list[float]]:  # fmt: skip
+    """Tokens/s for pp and tg through ``llama_decode`` alone, one value per repeat."""
     import llama_cpp
 
     silence_llama_logs()
@@ -73,12 +79,12 @@ def raw_llama_cpp(model: ModelFile, n_threads: int, n_batch: int, pp: int = 512,
         llama_cpp.llama_batch_free(batch)
         llama_cpp.llama_free(ctx)
         llama_cpp.llama_model_free(lmodel)
-    return {name: _median_min_max(values) for name, values in results.items()}
+    return results
 
 
 def harness(model: ModelFile, n_threads: int, n_batch: int, pp: int = 512, tg: int = 128,
-            repeats: int = 3) -> dict[str, dict[str, float]]:  # fmt: skip
-    """Tokens/s for pp and tg through :meth:`LlamaCppModel.complete` (no cache)."""
+            repeats: int = 3) -> dict[str, list[float]]:  # fmt: skip
+    """Tokens/s for pp and tg through :meth:`LlamaCppModel.complete` (no cache), per repeat."""
     llm = LlamaCppModel(model, n_ctx=pp + tg + 16, n_threads=n_threads, n_batch=n_batch)
     from .context import haystack_sentences
 
@@ -93,22 +99,65 @@ def harness(model: ModelFile, n_threads: int, n_batch: int, pp: int = 512, tg: i
         start = time.perf_counter()
         out = llm._generate(llm.tokenize("The"), max_tokens=tg, seed=0, stop=())
         results["tg"].append(out.completion_tokens / (time.perf_counter() - start))
-    return {name: _median_min_max(values) for name, values in results.items()}
+    return results
+
+
+def llama_bench_binary() -> Path | None:
+    """llama.cpp's ``llama-bench``: ``$REPORTLIB_LLAMA_BENCH``, or the one ``make llama-bench``
+    builds into the virtual environment from the pinned llama-cpp-python sdist."""
+    candidate = (
+        os.environ.get("REPORTLIB_LLAMA_BENCH") or Path(sys.prefix) / "llama-bench" / "llama-bench"
+    )
+    path = Path(candidate)
+    return path if path.is_file() and os.access(path, os.X_OK) else None
+
+
+def run_llama_bench(binary: Path, model: ModelFile, n_threads: int, n_batch: int, pp: int = 512,
+                    tg: int = 128, repeats: int = 3) -> dict[str, list[float]]:  # fmt: skip
+    """Tokens/s for pp and tg from ``llama-bench`` itself (its JSON output, every repeat)."""
+    cmd = [str(binary), "-m", str(model.path), "-t", str(n_threads), "-b", str(n_batch),
+           "-ub", str(n_batch), "-p", str(pp), "-n", str(tg), "-r", str(repeats),
+           "-fa", "on" if FLASH_ATTENTION else "off", "-o", "json"]  # fmt: skip
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise ReportlibError(f"llama-bench failed (exit {proc.returncode}): {proc.stderr[-300:]}")
+    out = {}
+    for test in json.loads(proc.stdout):
+        name = "pp" if test["n_gen"] == 0 else "tg"
+        out[name] = [float(x) for x in test["samples_ts"]]
+    return out
 
 
 def run_benchmark(model: ModelFile, n_threads: int = 2, n_batch: int = 512, pp: int = 512,
                   tg: int = 128, repeats: int = 3) -> dict[str, Any]:  # fmt: skip
-    """Raw and harness figures measured in one run, with their ratios."""
+    """Raw and harness figures measured in one run, with their ratios. Raw is llama-bench
+    when it is built, else the same method through ``llama_decode`` (both are reported)."""
     from .environment import cpu_model
 
-    raw = raw_llama_cpp(model, n_threads, n_batch, pp, tg, repeats)
-    ours = harness(model, n_threads, n_batch, pp, tg, repeats)
+    binary = llama_bench_binary()
+    paths: dict[str, Any] = {
+        "llama_bench": (lambda: run_llama_bench(binary, model, n_threads, n_batch, pp, tg, 1))
+        if binary else None,
+        "llama_decode": lambda: raw_llama_cpp(model, n_threads, n_batch, pp, tg, 1),
+        "harness": lambda: harness(model, n_threads, n_batch, pp, tg, 1),
+    }  # fmt: skip
+    samples: dict[str, dict[str, list[float]]] = {p: {"pp": [], "tg": []} for p in paths}
+    for _ in range(repeats):  # interleaved rounds: a drift in the machine's speed hits all paths
+        for path, measure in paths.items():
+            for name, values in (measure() if measure else {}).items():
+                samples[path][name] += values
+    summary = {path: {name: _median_min_max(v) for name, v in s.items()} if s["pp"] else None
+               for path, s in samples.items()}  # fmt: skip
+    bench, decode, ours = summary["llama_bench"], summary["llama_decode"], summary["harness"]
+    raw = bench or decode
     return {
         "model": model.name, "model_sha256": model.sha256, "cpu": cpu_model(),
         "n_threads": n_threads, "n_batch": n_batch, "pp": pp, "tg": tg, "repeats": repeats,
-        "raw_method": "llama_decode via llama-cpp-python ctypes (llama-bench's method)",
+        "raw_method": ("llama-bench, built from the llama.cpp sources of the pinned "
+                       "llama-cpp-python sdist" if bench else
+                       "llama_decode via llama-cpp-python ctypes (llama-bench's method)"),
         "flash_attention": FLASH_ATTENTION,
-        "raw": raw, "harness": ours,
+        "raw": raw, "llama_decode": decode, "llama_bench": bench, "harness": ours,
         "ratio": {k: ours[k]["median"] / raw[k]["median"] for k in ("pp", "tg")},
     }  # fmt: skip
 
@@ -120,8 +169,9 @@ def cached_benchmark(model: ModelFile, **settings: int) -> dict[str, Any]:
     from .generation import _backend_version, default_cache
 
     cache = default_cache()
-    key = {"kind": "benchmark-v3", "model": model.sha256, "cpu": cpu_model(),
-           "backend": _backend_version(), **settings}  # fmt: skip
+    key = {"kind": "benchmark-v5", "model": model.sha256, "cpu": cpu_model(),
+           "backend": _backend_version(), "llama_bench": llama_bench_binary() is not None,
+           **settings}  # fmt: skip
     return cache.get_or_compute(key, lambda: run_benchmark(model, **settings))
 
 

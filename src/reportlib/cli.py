@@ -57,7 +57,7 @@ def _build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--model", default=None, help="model spec (default: default)")
     bench.add_argument("--threads", type=int, default=2)
     bench.add_argument("--batch", type=int, default=512)
-    bench.add_argument("--repeats", type=int, default=3)
+    bench.add_argument("--repeats", type=int, default=5)
     bench.add_argument("--output", default=None,
                        help="where the JSON goes (default: results/bench.json, or "
                             "book/data/book-bench.json with --book)")  # fmt: skip
