@@ -102,6 +102,7 @@ def test_chapter_rows_and_phrases():
     phrases = book_bench.book_bench_phrases(record)
     assert set(phrases) == set(book_bench.PHRASE_NAMES)
     assert phrases["rerun_computed"] == "2 of 8 answers"
+    assert phrases["rerun_command"] == "reportlib run multilingual -p samples 4"
     assert phrases["cold_build"] == "5.0 minutes (300 s)"
     assert phrases["longest"] == "4,000 tokens"
     # 1.6 s of the 6.1 s a 4,000-token prompt takes is the quadratic term
@@ -114,3 +115,13 @@ def test_phrases_without_a_record_say_not_measured(tmp_path):
     assert all("not measured" in p for p in phrases.values())
     note = json.loads(book_bench.copy_record(None, tmp_path / "out.json").read_text())
     assert "make bench-book" in note["note"]
+
+
+def test_time_to_run_adds_the_model_work_found_in_the_cache(tmp_path):
+    path = tmp_path / "record.json"
+    path.write_text(json.dumps(_record()))
+    # alternatives computed its 6 answers itself: its own execution time
+    assert book_bench.time_to_run(path, "alternatives") == "100.0 s"
+    # multilingual found 6 cached answers of 1 s each: 2 s + 6 s
+    assert book_bench.time_to_run(path, "multilingual") == "8.0 s"
+    assert "not measured" in book_bench.time_to_run(tmp_path / "none.json", "context")

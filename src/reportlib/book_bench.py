@@ -171,16 +171,20 @@ def chapter_cost_rows(record: dict[str, Any]) -> list[dict[str, Any]]:
             "chapter": chapter, "cold seconds": round(seconds, 1),
             "completions": sum(m["completions"] for m in models),
             "computed in this chapter": sum(
-                not c["cached"] for calls in record["timings"].get(chapter, {}).values()
-                for c in calls),
+                len(_computed(calls)) for calls in record["timings"].get(chapter, {}).values()),
             "evaluated tokens": None if None in evaluated else sum(evaluated),
             "generated tokens": sum(m["generated_tokens"] for m in models),
         })  # fmt: skip
     return rows
 
 
+def _computed(calls: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The calls that were computed, not answered from the cache."""
+    return [c for c in calls if not c["cached"]]
+
+
 def _computed_seconds(calls: list[dict[str, Any]]) -> float:
-    return sum(c["compute_seconds"] for c in calls if not c["cached"])
+    return sum(c["compute_seconds"] for c in _computed(calls))
 
 
 def probe_cost_by_samples(record: dict[str, Any], samples: int = 3) -> list[dict[str, Any]]:
@@ -189,16 +193,16 @@ def probe_cost_by_samples(record: dict[str, Any], samples: int = 3) -> list[dict
     one more (the changed-parameter rerun computed exactly that sample)."""
     candidates = [calls for chapter in ("alternatives", "multilingual")
                   for calls in record["timings"].get(chapter, {}).values()]  # fmt: skip
-    calls = max(candidates, key=lambda c: sum(not x["cached"] for x in c))
-    if sum(c["cached"] for c in calls) > len(calls) // 10:  # a few prompts repeat (English)
+    calls = max(candidates, key=lambda c: len(_computed(c)))
+    if len(calls) - len(_computed(calls)) > len(calls) // 10:  # a few prompts repeat (English)
         raise ReportlibError("the probe's answers were not computed in this record's cold build")
-    rows = [{"samples": k, "answers": sum(i % samples < k for i in range(len(calls))),
-             "seconds": sum(c["compute_seconds"] for i, c in enumerate(calls)
-                            if i % samples < k and not c["cached"])}
-            for k in range(1, samples + 1)]  # fmt: skip
+    rows = []
+    for k in range(1, samples + 1):
+        first_k = [c for i, c in enumerate(calls) if i % samples < k]
+        rows.append({"samples": k, "answers": len(first_k), "seconds": _computed_seconds(first_k)})
     rerun = record["rerun"]
     if rerun["chapter"] == "multilingual" and rerun["parameter"] == "samples":
-        extra = [c for calls in rerun["calls"].values() for c in calls if not c["cached"]]
+        extra = _computed([c for calls in rerun["calls"].values() for c in calls])
         rows.append({"samples": int(rerun["value"]), "answers": rows[-1]["answers"] + len(extra),
                      "seconds": rows[-1]["seconds"] + _computed_seconds(extra)})  # fmt: skip
     return rows
@@ -210,6 +214,11 @@ def quadratic_fit(xs: Sequence[float], ys: Sequence[float]) -> tuple[float, floa
 
     c, b, a = np.polyfit(np.asarray(xs, float), np.asarray(ys, float), 2)
     return float(a), float(b), float(c)
+
+
+def _fitted(fit: tuple[float, float, float], n: float) -> float:
+    a, b, c = fit
+    return a + b * n + c * n * n
 
 
 def prompt_fit(record: dict[str, Any]) -> tuple[float, float, float]:
@@ -224,7 +233,8 @@ def _duration(seconds: float) -> str:
     )
 
 
-PHRASE_NAMES = ("bench_provenance", "cold_build", "chapters_total", "rebuild", "rerun_computed",
+PHRASE_NAMES = ("bench_provenance", "cold_build", "chapters_total", "rebuild", "rerun_command",
+                "rerun_computed",
                 "rerun_seconds", "probe_per_sample", "quadratic_share", "longest",
                 "prompts_per_length", "longest_prompt", "doubled_prompt",
                 "grid_doubling")  # fmt: skip
@@ -237,27 +247,30 @@ def book_bench_phrases(record: dict[str, Any] | None) -> dict[str, str]:
         missing = "not measured (no book/data/book-bench.json: run `make bench-book`)"
         return dict.fromkeys(PHRASE_NAMES, missing)
     probe = probe_cost_by_samples(record)
-    a, b, c = prompt_fit(record)
+    fit = prompt_fit(record)
     longest = max(r["prompt_tokens"] for r in record["prompt_processing"])
     measured = next(r["seconds"] for r in record["prompt_processing"]
                     if r["prompt_tokens"] == longest)  # fmt: skip
     params = record["context_parameters"]
-    rerun = [x for calls in record["rerun"]["calls"].values() for x in calls]
+    rerun = record["rerun"]
+    rerun_calls = [x for calls in rerun["calls"].values() for x in calls]
     return {
         "bench_provenance": f"Measured on {record['measured']} on {record['cpu']} "
                             f"({record['cores']} cores), model {record['model']}",
         "cold_build": _duration(record["cold_build_seconds"]),
         "chapters_total": _duration(sum(record["chapter_seconds"].values())),
         "rebuild": _duration(record["rebuild_seconds"]),
-        "rerun_computed": f"{sum(not x['cached'] for x in rerun)} of {len(rerun)} answers",
-        "rerun_seconds": _duration(record["rerun"]["seconds"]),
+        "rerun_command": f"reportlib run {rerun['chapter']} -p {rerun['parameter']} "
+                         f"{rerun['value']}",
+        "rerun_computed": f"{len(_computed(rerun_calls))} of {len(rerun_calls)} answers",
+        "rerun_seconds": _duration(rerun["seconds"]),
         "probe_per_sample": _duration((probe[-1]["seconds"] - probe[0]["seconds"])
                                       / (probe[-1]["samples"] - probe[0]["samples"])),
-        "quadratic_share": f"{c * longest**2 / (a + b * longest + c * longest**2):.0%}",
+        "quadratic_share": f"{fit[2] * longest**2 / _fitted(fit, longest):.0%}",
         "longest": f"{longest:,} tokens",
         "prompts_per_length": str(len(params["depths"]) * params["needles"]),
         "longest_prompt": _duration(measured),
-        "doubled_prompt": _duration(a + b * 2 * longest + c * (2 * longest) ** 2),
+        "doubled_prompt": _duration(_fitted(fit, 2 * longest)),
         "grid_doubling": _growth_factors(record["needle_grid_growth"]),
     }  # fmt: skip
 
@@ -277,3 +290,17 @@ def copy_record(record: dict[str, Any] | None, path: str | Path) -> Path:
     note = {"note": "no whole-book record yet: run `make bench-book`"}
     atomic_write_text(Path(path), json.dumps(record or note, indent=1, ensure_ascii=False) + "\n")
     return Path(path)
+
+
+def time_to_run(path: str | Path, chapter: str) -> str:
+    """How long ``chapter`` takes cold on the recorded machine, as a phrase: its execution
+    time in the record's cold build plus the model work of the answers it found already
+    cached there (computed by a chapter built before it)."""
+    record = load_book_bench(path)
+    if record is None or chapter not in record["chapter_seconds"]:
+        return "not measured yet (run `make bench-book`)"
+    calls = [c for model in record["timings"].get(chapter, {}).values() for c in model]
+    seconds = record["chapter_seconds"][chapter] + sum(
+        c["compute_seconds"] or 0.0 for c in calls if c["cached"]
+    )
+    return _duration(seconds)

@@ -200,16 +200,3 @@ class OpenAIServerModel:
         """Several completions, at most ``concurrency`` requests in flight, in order."""
         with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
             return list(pool.map(lambda p: self.complete(p, **kwargs), prompts))
-
-
-def not_measured_over_http(what: str, spec: str) -> None:
-    """Say in a chapter that ``what`` needs the model in process and was not measured."""
-    from IPython.display import Markdown, display
-
-    from .render import escape_text
-
-    display(Markdown(
-        f"**Not measured:** {escape_text(what)} needs the model loaded in this process "
-        f"(llama.cpp's own timers and memory accounting); {escape_text(spec)} is a "
-        "server, which does not report them."
-    ))  # fmt: skip

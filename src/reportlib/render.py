@@ -79,3 +79,14 @@ def ledger_html(rows: list[dict[str, str]], citation_page: str = "../book/refere
             + "</tr>"
         )
     return f'<table class="claims-ledger"><tr>{head}</tr>{"".join(body)}</table>'
+
+
+def not_measured_over_http(what: str, spec: str) -> None:
+    """Say in a chapter that ``what`` needs the model in process and was not measured."""
+    from IPython.display import Markdown, display
+
+    display(Markdown(
+        f"**Not measured:** {escape_text(what)} needs the model loaded in this process "
+        f"(llama.cpp's own timers and memory accounting); {escape_text(spec)} is a "
+        "server, which does not report them."
+    ))  # fmt: skip
