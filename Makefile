@@ -25,7 +25,7 @@ help:
 	@echo "make bench-book whole-book costs (a cold build in a scratch copy, ~15 min):"
 	@echo "                book/data/book-bench.json, shown on the Performance page"
 	@echo "make notebooks  re-sync .md -> .ipynb and store fresh outputs (after editing a chapter)"
-	@echo "make lint       ruff check + format check"
+	@echo "make lint       ruff (library, tests, chapters) + format check + mypy (make test runs it)"
 	@echo "make clean      remove the built site and its execution cache"
 
 $(STAMP): pyproject.toml
@@ -42,7 +42,7 @@ book: $(STAMP)
 	$(BIN)/jupyter-book build . -n -W --keep-going
 	@echo "open _build/html/index.html"
 
-test: $(STAMP)
+test: lint
 	$(BIN)/python -m pytest --nbval --nbval-cell-timeout=900 tests notebooks
 
 bench: $(STAMP) $(LLAMA_BENCH)
@@ -66,9 +66,12 @@ $(LLAMA_BENCH): $(STAMP)
 bench-book: $(STAMP)
 	$(BIN)/reportlib bench --book --output book/data/book-bench.json
 
+# ruff on the library, the tests and the chapters' code (the paired .ipynb, kept in sync with
+# the .md by a test), and mypy on the library
 lint: $(STAMP)
-	$(BIN)/ruff check src tests
+	$(BIN)/ruff check src tests notebooks
 	$(BIN)/ruff format --check src tests
+	$(BIN)/mypy
 
 format: $(STAMP)
 	$(BIN)/ruff format src tests

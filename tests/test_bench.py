@@ -33,12 +33,15 @@ def _fake_llama_bench(tmp_path, body: str):
     return script
 
 
+@pytest.mark.model
 def test_llama_bench_output_is_read_per_repeat(tmp_path, monkeypatch):
     from reportlib.bench import llama_bench_binary, run_llama_bench
     from reportlib.models import resolve_model
 
-    tests = [{"n_prompt": 512, "n_gen": 0, "samples_ts": [500.0, 510.0, 490.0]},
-             {"n_prompt": 0, "n_gen": 128, "samples_ts": [40.0, 44.0, 42.0]}]  # fmt: skip
+    tests = [
+        {"n_prompt": 512, "n_gen": 0, "samples_ts": [500.0, 510.0, 490.0]},
+        {"n_prompt": 0, "n_gen": 128, "samples_ts": [40.0, 44.0, 42.0]},
+    ]
     script = _fake_llama_bench(tmp_path, f"echo '{json.dumps(tests)}'")
     monkeypatch.setenv("REPORTLIB_LLAMA_BENCH", str(script))
     assert llama_bench_binary() == script
@@ -46,6 +49,7 @@ def test_llama_bench_output_is_read_per_repeat(tmp_path, monkeypatch):
     assert out == {"pp": [500.0, 510.0, 490.0], "tg": [40.0, 44.0, 42.0]}
 
 
+@pytest.mark.model
 def test_a_failing_llama_bench_is_one_clear_error(tmp_path):
     from reportlib.bench import run_llama_bench
     from reportlib.errors import ReportlibError
@@ -61,3 +65,37 @@ def test_no_llama_bench_without_a_build(tmp_path, monkeypatch):
 
     monkeypatch.setenv("REPORTLIB_LLAMA_BENCH", str(tmp_path / "absent"))
     assert llama_bench_binary() is None
+
+
+def test_bench_refuses_a_model_llama_cpp_cannot_load(tmp_path):
+    """It used to segfault (exit 139): a NULL model pointer was used."""
+    import struct
+    import subprocess
+    import sys
+
+    from test_gguf import _string, write_gguf
+
+    path = write_gguf(
+        tmp_path / "alien.gguf",
+        [
+            ("general.architecture", 8, _string("alien-transformer")),
+            ("alien-transformer.context_length", 4, struct.pack("<I", 4096)),
+        ],
+        [[16, 16]],
+    )
+    cmd = [
+        sys.executable,
+        "-m",
+        "reportlib.cli",
+        "bench",
+        "--model",
+        str(path),
+        "--repeats",
+        "1",
+        "--output",
+        str(tmp_path / "b.json"),
+    ]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2, proc.stderr
+    assert "llama.cpp could not load" in proc.stderr and "Traceback" not in proc.stderr
+    assert not (tmp_path / "b.json").exists()

@@ -68,3 +68,38 @@ def test_get_or_compute_computes_once(cache):
     assert cache.get_or_compute({"k": 1}, compute) == {"v": 1}
     assert cache.get_or_compute({"k": 1}, compute) == {"v": 1}
     assert len(calls) == 1
+
+
+def test_a_failed_csv_write_leaves_the_previous_file_whole(tmp_path, monkeypatch):
+    """A plain ``to_csv`` on a full disk left a truncated file that pandas still read."""
+    import errno
+
+    import pandas as pd
+
+    from reportlib import cache as cache_module
+    from reportlib.cache import atomic_write_csv
+
+    path = tmp_path / "results.csv"
+    good = pd.DataFrame({"answer": [f"row {i}" for i in range(500)]})
+    atomic_write_csv(good, path)
+    real_fdopen = cache_module.os.fdopen
+
+    class FullDisk:
+        def __init__(self, handle):
+            self.handle = handle
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.handle.close()
+
+        def write(self, text):
+            self.handle.write(text[:100])
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(cache_module.os, "fdopen", lambda *a, **k: FullDisk(real_fdopen(*a, **k)))
+    with pytest.raises(OSError, match="No space left"):
+        atomic_write_csv(pd.DataFrame({"answer": ["new"] * 500}), path)
+    assert pd.read_csv(path).equals(good)
+    assert [p.name for p in tmp_path.iterdir()] == ["results.csv"]  # no temporary file left

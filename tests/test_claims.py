@@ -7,19 +7,50 @@ from reportlib.render import ledger_html
 from reportlib.sources import ARCHITECTURES, RELEASES, compare_matched_pairs
 from reportlib.tokenstats import PARTLY, REFUTED, SUPPORTED
 
-ALL_SUPPORTED = {
-    "probe_scripts": SUPPORTED, "probe_russian": REFUTED, "split_word": PARTLY,
-    "chars_per_token": REFUTED, "common_words": SUPPORTED, "spaces": REFUTED,
-    "punctuation": SUPPORTED, "window_enforced": True, "kv_memory": [6.0, 24.0, 96.0],
-    "latency": [0.5, 2.0, 9.0], "qwen_chinese": {"qwen": 1.0, "llama3": 1.3},
-    "qwen_architecture": compare_matched_pairs(), "slm_speed": 30.0,
-}  # fmt: skip
+#: one plausible set of measurements (verdicts of every kind among them)
+MEASUREMENTS = {
+    "probe_scripts": SUPPORTED,
+    "probe_russian": REFUTED,
+    "split_word": PARTLY,
+    "chars_per_token": REFUTED,
+    "common_words": SUPPORTED,
+    "spaces": REFUTED,
+    "punctuation": SUPPORTED,
+    "window_enforced": True,
+    "kv_memory": [6.0, 24.0, 96.0],
+    "latency": [0.5, 2.0, 9.0],
+    "qwen_chinese": {"qwen": 1.0, "llama3": 1.3},
+    "qwen_architecture": compare_matched_pairs(),
+    "slm_speed": 30.0,
+}
 
 
-def test_ledger_covers_every_section_with_enough_claims():
-    assert len(CLAIMS) >= 25
+def test_ledger_covers_every_section_and_every_rule():
     sections = {c.section.split(". ")[0] for c in CLAIMS}
     assert sections == {"1", "2", "3", "4", "5"}
+    assert len({c.claim for c in CLAIMS}) == len(CLAIMS)  # no claim twice
+    measured = {c.measure for c in CLAIMS if c.kind == "measured"}
+    assert measured == set(RULES)  # every rule decides a claim, every measured claim has a rule
+    assert len(build_ledger(MEASUREMENTS)) == len(CLAIMS)
+
+
+@pytest.mark.parametrize(
+    ("rule", "measurement", "verdict"),
+    [
+        ("window_enforced", True, SUPPORTED),
+        ("window_enforced", False, REFUTED),
+        ("kv_memory", [6.0, 24.0, 96.0], SUPPORTED),
+        ("kv_memory", [6.0, 6.0, 6.0], REFUTED),
+        ("latency", [0.5, 2.0, 9.0], SUPPORTED),
+        ("latency", [0.5, 2.0, 1.0], PARTLY),
+        ("qwen_chinese", {"qwen": 1.0, "llama3": 1.3}, PARTLY),
+        ("qwen_chinese", {"qwen": 1.4, "llama3": 1.3}, REFUTED),
+        ("slm_speed", 30.0, SUPPORTED),
+        ("slm_speed", 1.0, REFUTED),
+    ],
+)
+def test_each_computed_rule_can_give_each_of_its_verdicts(rule, measurement, verdict):
+    assert RULES[rule](measurement) == verdict
 
 
 def test_every_claim_is_well_formed():
@@ -33,25 +64,27 @@ def test_every_claim_is_well_formed():
 
 
 def test_measured_verdicts_follow_the_measurements():
-    ledger = {row["claim"]: row for row in build_ledger(ALL_SUPPORTED)}
+    ledger = {row["claim"]: row for row in build_ledger(MEASUREMENTS)}
     assert ledger["A larger window costs more memory."]["verdict"] == SUPPORTED
     assert ledger["Qwen uses fewer dimensions and fewer layers than LLaMA."]["verdict"] == PARTLY
-    changed = dict(ALL_SUPPORTED, kv_memory=[6.0, 6.0, 6.0], window_enforced=False, slm_speed=1.0)
+    changed = dict(MEASUREMENTS, kv_memory=[6.0, 6.0, 6.0], window_enforced=False, slm_speed=1.0)
     ledger = {row["claim"]: row for row in build_ledger(changed)}
     assert ledger["A larger window costs more memory."]["verdict"] == REFUTED
-    assert ledger["Small language models are cheap enough to run on ordinary hardware."][
-        "verdict"] == REFUTED  # fmt: skip
+    assert (
+        ledger["Small language models are cheap enough to run on ordinary hardware."]["verdict"]
+        == REFUTED
+    )
 
 
 def test_a_missing_measurement_is_an_error():
-    incomplete = dict(ALL_SUPPORTED)
+    incomplete = dict(MEASUREMENTS)
     del incomplete["latency"]
     with pytest.raises(KeyError, match="latency"):
         build_ledger(incomplete)
 
 
 def test_ledger_html_escapes_and_links():
-    rows = build_ledger(ALL_SUPPORTED)
+    rows = build_ledger(MEASUREMENTS)
     rows[0] = dict(rows[0], claim="<script>alert(1)</script>")
     html = ledger_html(rows)
     assert "<script>" not in html and "&lt;script&gt;" in html

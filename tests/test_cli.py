@@ -64,9 +64,86 @@ def test_debug_shows_the_traceback():
 
 @pytest.mark.slow
 def test_a_bad_papermill_parameter_value_gives_one_line(capsys, tmp_path):
-    argv = ["run", "tokenization", "-p", "corpus", str(tmp_path / "missing"),
-            "--output-dir", str(tmp_path)]  # fmt: skip
+    argv = [
+        "run",
+        "tokenization",
+        "-p",
+        "corpus",
+        str(tmp_path / "missing"),
+        "--output-dir",
+        str(tmp_path),
+    ]
     assert main(argv) == 2
     err = capsys.readouterr().err.strip().splitlines()[-1]
     assert err.startswith("reportlib: error: chapter 'tokenization' failed in cell")
     assert "ReportlibError" in err and "does not exist" in err
+
+
+def _gguf_with_metadata(path, kv):
+    """A GGUF v3 file with these key/values (key, type, packed value) and no tensors."""
+    import struct
+
+    def string(text):
+        return struct.pack("<Q", len(text.encode())) + text.encode()
+
+    body = b"".join(string(key) + struct.pack("<I", kind) + value for key, kind, value in kv)
+    path.write_bytes(b"GGUF" + struct.pack("<IQQ", 3, 0, len(kv)) + body)
+    return path
+
+
+def _strict_json(text):
+    def refuse(constant):
+        raise ValueError(f"not JSON: {constant}")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+def test_models_json_is_strict_json_whatever_the_metadata(capsys, tmp_path):
+    import struct
+
+    model = _gguf_with_metadata(
+        tmp_path / "odd.gguf",
+        [
+            ("general.architecture", 8, struct.pack("<Q", 5) + b"llama"),
+            ("llama.embedding_length", 6, struct.pack("<f", float("inf"))),  # head_dim: nan
+            ("llama.attention.head_count", 4, struct.pack("<I", 2)),
+            ("llama.context_length", 12, struct.pack("<d", float("nan"))),
+            ("general.license", 12, struct.pack("<d", float("-inf"))),
+            ("general.size_label", 9, struct.pack("<IQ", 0, 100) + bytes(100)),  # summary
+            ("llama.block_count", 9, struct.pack("<IQ", 5, 2) + struct.pack("<ii", 1, -1)),
+        ],
+    )
+    assert main(["models", "--json", str(model)]) == 0
+    out = capsys.readouterr().out
+    (card,) = _strict_json(out)  # was: NaN in the output, then a TypeError traceback
+    assert card["embedding_size"] is None and card["head_dim"] is None
+    assert card["trained_context"] is None and card["license"] is None
+    assert card["size_label"] == {"item_type": 0, "length": 100}
+    assert card["layers"] == [1, -1]
+
+
+def test_json_safe_converts_what_json_cannot_hold():
+    from dataclasses import dataclass
+    from pathlib import Path
+
+    from reportlib.cli import json_safe
+
+    @dataclass
+    class Pair:
+        a: float
+        b: bytes
+
+    value = {
+        1: (float("nan"), float("inf"), -0.5, True, None),
+        "b": b"caf\xc3\xa9 \xff",
+        "p": Path("/m/x.gguf"),
+        "d": Pair(float("-inf"), b"x"),
+    }
+    safe = json_safe(value)
+    assert safe == {
+        "1": [None, None, -0.5, True, None],
+        "b": "café \\xff",
+        "p": "/m/x.gguf",
+        "d": {"a": None, "b": "x"},
+    }
+    assert _strict_json(json.dumps(safe, allow_nan=False)) == safe

@@ -3,6 +3,7 @@
 import pandas as pd
 import pytest
 
+from reportlib.backend import shared_prefix_length
 from reportlib.context import (
     FILLER_SENTENCES,
     LLAMA3_ARCHITECTURES,
@@ -15,7 +16,6 @@ from reportlib.context import (
     needle_value,
     order_for_prefix_sharing,
     score_answer,
-    shared_prefix_length,
     window_capacity,
 )
 from reportlib.costs import parse_kv_cache_log
@@ -105,19 +105,31 @@ def test_kv_formula_by_hand():
 def test_llama_cpp_kv_log_is_parsed():
     lines = [
         "llama_kv_cache:        CPU KV buffer size =     6.00 MiB\n",
-        "llama_kv_cache: size =    6.00 MiB (  2048 cells,   3 layers,  1/1 seqs), K (f16): 3 MiB\n",
+        "llama_kv_cache: size =    6.00 MiB (  2048 cells,   3 layers,  1/1 seqs), K (f16): 3 MiB\n",  # noqa: E501
         "llama_kv_cache: size =   30.00 MiB (  2048 cells,  15 layers,  1/1 seqs), K (f16): 15\n",
     ]
     assert parse_kv_cache_log(lines) == {"kv_mib": 36.0, "cells": 2048.0, "layers": 18.0}
 
 
 def test_window_capacity():
-    counts = pd.DataFrame([
-        {"tokenizer": "t", "language": "English", "tokens_per_word": 1.25,
-         "chars_per_token": 4.0, "premium": 1.0},
-        {"tokenizer": "t", "language": "Chinese", "tokens_per_word": None,
-         "chars_per_token": 1.0, "premium": 2.0},
-    ])  # fmt: skip
+    counts = pd.DataFrame(
+        [
+            {
+                "tokenizer": "t",
+                "language": "English",
+                "tokens_per_word": 1.25,
+                "chars_per_token": 4.0,
+                "premium": 1.0,
+            },
+            {
+                "tokenizer": "t",
+                "language": "Chinese",
+                "tokens_per_word": None,
+                "chars_per_token": 1.0,
+                "premium": 2.0,
+            },
+        ]
+    )
     table = window_capacity(counts, [8192]).set_index("language")
     assert table.loc["English", "words in 8k"] == 6554
     assert table.loc["English", "characters in 8k"] == 32768
@@ -129,8 +141,9 @@ def test_window_capacity():
 def test_real_model_reuses_the_shared_prefix(real_model):
     base = " ".join(FILLER_SENTENCES[:10])
     first = real_model.model.complete(base + " The end is", max_tokens=4, seed=0, reuse_prefix=True)
-    second = real_model.model.complete(base + " The start is", max_tokens=4, seed=0,
-                                       reuse_prefix=True)  # fmt: skip
+    second = real_model.model.complete(
+        base + " The start is", max_tokens=4, seed=0, reuse_prefix=True
+    )
     assert first.evaluated_tokens <= first.prompt_tokens
     assert 0 < second.evaluated_tokens < second.prompt_tokens // 4
     fresh = real_model.model.complete(base + " The start is", max_tokens=4, seed=0)

@@ -92,3 +92,34 @@ def test_real_flores_counts_match_the_qwen_reference(flores_dir):
         expected = len(reference.encode(text, allowed_special=set(), disallowed_special=()))
         assert rows[code].tokens == expected, code
     assert rows["kan_Knda"].premium > rows["deu_Latn"].premium > 1.0
+
+
+def test_flores_each_split_must_be_parallel_not_only_the_totals(tmp_path):
+    root = _flores(tmp_path, ["eng_Latn", "kor_Hang"])  # 2 + 2 lines each
+    (root / "dev" / "kor_Hang.dev").write_text("one\n")
+    (root / "devtest" / "kor_Hang.devtest").write_text("one\ntwo\nthree\n")  # 1 + 3: totals match
+    with pytest.raises(ReportlibError) as info:
+        load_corpus(root, "ko")
+    assert str(info.value) == (
+        f"corpus {str(root)!r} is not parallel: its dev files have different sentence counts "
+        "(eng_Latn 2, kor_Hang 1); line i of every file must translate the same sentence"
+    )
+
+
+def test_flores_byte_order_mark_is_not_text(tmp_path):
+    root = _flores(tmp_path, ["eng_Latn", "kor_Hang"])
+    plain = load_corpus(root, "ko").text("kor_Hang")
+    for split in ("dev", "devtest"):
+        path = root / split / f"kor_Hang.{split}"
+        path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
+    corpus = load_corpus(root, "ko")
+    assert corpus.text("kor_Hang") == plain == "one two one two"
+    assert corpus.sentences == 4
+
+
+def test_flores_a_file_holding_only_a_byte_order_mark_is_empty(tmp_path):
+    root = _flores(tmp_path, ["eng_Latn", "kor_Hang"])
+    for split in ("dev", "devtest"):
+        (root / split / f"kor_Hang.{split}").write_bytes(b"\xef\xbb\xbf\n")
+    with pytest.raises(ReportlibError, match="corpus files for kor_Hang in .* are empty"):
+        load_corpus(root, "ko")

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from reportlib.chat_template import render_chat_template
 from reportlib.errors import ReportlibError
-from reportlib.generation import render_chat_template
 
 ROOT = Path(__file__).resolve().parents[1]
 REPORTLIB = [sys.executable, "-m", "reportlib.cli"]
@@ -43,8 +43,10 @@ def test_hostile_chat_templates_run_no_code(template):
 def test_benign_chat_template_renders():
     out = render_chat_template(
         "{% for m in messages %}<{{ m.role }}>{{ m.content }}{% endfor %}<assistant>",
-        [{"role": "user", "content": "안녕"}], "<s>", "</s>",
-    )  # fmt: skip
+        [{"role": "user", "content": "안녕"}],
+        "<s>",
+        "</s>",
+    )
     assert out == "<user>안녕<assistant>"
 
 
@@ -61,11 +63,15 @@ import pandas as pd
 from IPython.display import HTML
 from myst_nb import glue
 from reportlib import probe, probe_analysis, render
-from reportlib.generation import Completion
+from reportlib.backend import Completion, TextModel
 from reportlib.tokenization import TokenPiece
 HOSTILE = %r
-class HostileModel:
-    def complete(self, prompt, *, max_tokens, seed, stop=()):
+class HostileModel(TextModel):
+    name = fingerprint = "hostile"
+    card, n_ctx = {"name": "hostile"}, 512
+    def cache_identity(self): return {"model": "hostile", "backend": "page"}
+    def tokenize(self, text, *, add_bos=True): return list(text.encode())
+    def complete(self, prompt, *, max_tokens, seed, stop=(), reuse_prefix=False):
         return Completion(HOSTILE, 1, 1, "stop")
 langs = probe.probe_language_codes("ko,ru")
 rows = pd.DataFrame(probe.run_language_probe(HostileModel(), HOSTILE, langs, samples=1))
@@ -90,8 +96,9 @@ def test_hostile_model_output_stays_text_in_the_built_page(tmp_path):
     (book / "_toc.yml").write_text("format: jb-book\nroot: page\n")
     (book / "page.md").write_text(HOSTILE_PAGE % HOSTILE)
     jb = Path(sys.executable).parent / "jupyter-book"
-    done = subprocess.run([str(jb), "build", str(book), "-W", "-n"], capture_output=True,
-                          text=True, timeout=300)  # fmt: skip
+    done = subprocess.run(
+        [str(jb), "build", str(book), "-W", "-n"], capture_output=True, text=True, timeout=300
+    )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     html = (book / "_build" / "html" / "page.html").read_text()
     assert "&lt;script&gt;" in html  # the text is there, escaped
@@ -146,13 +153,34 @@ def _blocked_network_env(tmp_path: Path) -> dict[str, str]:
 @pytest.mark.slow
 def test_a_chapter_runs_with_the_network_blocked(tmp_path):
     env = _blocked_network_env(tmp_path)
-    check = subprocess.run([sys.executable, "-c", "import socket; socket.create_connection("
-                            "('192.0.2.1', 80), timeout=2)"], env=env, capture_output=True,
-                           text=True)  # fmt: skip
+    check = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import socket; socket.create_connection(('192.0.2.1', 80), timeout=2)",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     assert "network blocked by test" in check.stderr  # the guard works
-    done = subprocess.run([*REPORTLIB, "run", "tokenization", "-p", "languages", "en,ko",
-                           "--output-dir", str(tmp_path / "runs")], env=env,
-                          capture_output=True, text=True, timeout=600, cwd=ROOT)  # fmt: skip
+    done = subprocess.run(
+        [
+            *REPORTLIB,
+            "run",
+            "tokenization",
+            "-p",
+            "languages",
+            "en,ko",
+            "--output-dir",
+            str(tmp_path / "runs"),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=ROOT,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     (csv,) = (tmp_path / "runs").glob("tokenization-*/tokenization.csv")
     assert "kor_Hang" in csv.read_text()
@@ -161,10 +189,28 @@ def test_a_chapter_runs_with_the_network_blocked(tmp_path):
 def _probe_run(home: Path, out: Path) -> subprocess.Popen:
     env = dict(os.environ, REPORTLIB_HOME=str(home))
     return subprocess.Popen(
-        [*REPORTLIB, "run", "multilingual", "-p", "languages", "ko,ru,ja", "-p", "samples", "2",
-         "-p", "max_tokens", "24", "--output-dir", str(out)],
-        env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
-    )  # fmt: skip
+        [
+            *REPORTLIB,
+            "run",
+            "multilingual",
+            "-p",
+            "languages",
+            "ko,ru,ja",
+            "-p",
+            "samples",
+            "2",
+            "-p",
+            "max_tokens",
+            "24",
+            "--output-dir",
+            str(out),
+        ],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
 
 
 def _entries(home: Path) -> int:

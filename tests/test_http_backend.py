@@ -11,14 +11,15 @@ import threading
 import time
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
 import pytest
 
+from reportlib.backends import load_model
 from reportlib.cache import ResultCache
+from reportlib.cached import CachedModel
 from reportlib.errors import ReportlibError
-from reportlib.generation import FLASH_ATTENTION, CachedModel, load_model
 from reportlib.http_backend import OpenAIServerModel, parse_server_spec
+from reportlib.llamacpp_backend import FLASH_ATTENTION
 
 LOOPBACK = "127.0.0.1"
 
@@ -68,8 +69,13 @@ class Scripted(BaseHTTPRequestHandler):
         if status != 200:
             self._send(status, {"error": "scripted"})
         else:
-            self._send(200, {"choices": [{"text": " ok", "finish_reason": "stop"}],
-                             "usage": {"prompt_tokens": 3, "completion_tokens": 1}})  # fmt: skip
+            self._send(
+                200,
+                {
+                    "choices": [{"text": " ok", "finish_reason": "stop"}],
+                    "usage": {"prompt_tokens": 3, "completion_tokens": 1},
+                },
+            )
 
 
 @pytest.fixture
@@ -117,10 +123,9 @@ def test_an_unreachable_address():
 
 def test_concurrency_is_bounded_and_order_kept(fake_server, tmp_path):
     Scripted.script = [(200, 0.2)]
-    model = CachedModel(OpenAIServerModel(fake_server, concurrency=4),
-                        ResultCache(tmp_path / "c"))  # fmt: skip
+    model = CachedModel(OpenAIServerModel(fake_server, concurrency=4), ResultCache(tmp_path / "c"))
     start = time.perf_counter()
-    out = list(model.complete_all([f"p{i}" for i in range(8)], max_tokens=2, seed=0))
+    out = list(model.complete_many([f"p{i}" for i in range(8)], max_tokens=2, seed=0))
     elapsed = time.perf_counter() - start
     assert len(out) == 8 and Scripted.hits == 8
     assert 0.35 < elapsed < 1.2  # two waves of four, not eight sequential requests
@@ -137,12 +142,32 @@ def start_llama_server(port: int) -> subprocess.Popen:
 
     path = resolve_model("default").path
     proc = subprocess.Popen(
-        [sys.executable, "-m", "llama_cpp.server", "--model", str(path), "--host", LOOPBACK,
-         "--port", str(port), "--n_ctx", "2048", "--n_threads", "2", "--n_batch", "512",
-         "--model_alias", "gemma-embedded", "--verbose", "False",
-         "--flash_attn", str(FLASH_ATTENTION)],  # as the in-process backend
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "llama_cpp.server",
+            "--model",
+            str(path),
+            "--host",
+            LOOPBACK,
+            "--port",
+            str(port),
+            "--n_ctx",
+            "2048",
+            "--n_threads",
+            "2",
+            "--n_batch",
+            "512",
+            "--model_alias",
+            "gemma-embedded",
+            "--verbose",
+            "False",
+            "--flash_attn",
+            str(FLASH_ATTENTION),
+        ],  # as the in-process backend
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.time() + 90
     while time.time() < deadline:
         try:
@@ -173,13 +198,15 @@ def test_probe_answers_equal_in_process(llama_server, tmp_path):
 
     spec, _ = llama_server
     langs = probe_language_codes("en,ko")
-    remote = run_language_probe(load_model(spec, cache=ResultCache(tmp_path / "a")), "m", langs,
-                                samples=2, max_tokens=24)  # fmt: skip
+    remote = run_language_probe(
+        load_model(spec, cache=ResultCache(tmp_path / "a")), "m", langs, samples=2, max_tokens=24
+    )
     # the server keeps the KV cache of the previous request's shared prefix, so the
     # in-process model does the same, in the same order
     local = load_model("default", n_ctx=2048, cache=ResultCache(tmp_path / "b")).model
-    expected = [local.complete(r["prompt"], max_tokens=24, seed=0, reuse_prefix=True).text
-                for r in remote]  # fmt: skip
+    expected = [
+        local.complete(r["prompt"], max_tokens=24, seed=0, reuse_prefix=True).text for r in remote
+    ]
     assert [r["answer"] for r in remote] == expected
 
 
@@ -240,11 +267,11 @@ def test_http_backend_is_chosen_by_the_spec(fake_server, tmp_path):
     model = load_model(fake_server, cache=ResultCache(tmp_path / "c"))
     assert isinstance(model.model, OpenAIServerModel)
     assert model.name == "fake"
-    assert Path(str(tmp_path)).exists()
+    assert model.cache_identity()["server"] == fake_server.removeprefix("openai+")
 
 
 def test_a_server_model_has_a_card(fake_server):
-    from reportlib.generation import model_card_for
+    from reportlib.backends import model_card_for
 
     card = model_card_for(fake_server)
     assert card["name"] == "fake" and card["backend"].startswith("HTTP http://127.0.0.1")
@@ -261,12 +288,125 @@ def test_context_chapter_runs_against_a_server(llama_server, tmp_path):
     from reportlib.chapters import run_chapter
 
     spec, _ = llama_server
-    params = {"model": spec, "lengths": [256, 512], "depths": [0.5], "needles": 1,
-              "latency_lengths": [128], "kv_contexts": [1024], "n_ctx": 2048}  # fmt: skip
+    params = {
+        "model": spec,
+        "lengths": [256, 512],
+        "depths": [0.5],
+        "needles": 1,
+        "latency_lengths": [128],
+        "kv_contexts": [1024],
+        "n_ctx": 2048,
+    }
     executed = run_chapter("context", params, tmp_path, progress=False)
     grid = pd.read_csv(executed.parent / "context-needles.csv")
     assert len(grid) == 2 and grid.answer.notna().all()
-    outputs = " ".join(str(o.get("data", {}).get("text/markdown", ""))
-                       for c in nbformat.read(executed, as_version=4).cells
-                       for o in c.get("outputs", []))  # fmt: skip
+    outputs = " ".join(  # displayed or glued (glue prefixes the mime type)
+        str(value)
+        for c in nbformat.read(executed, as_version=4).cells
+        for o in c.get("outputs", [])
+        for mime, value in o.get("data", {}).items()
+        if mime.endswith("text/markdown")
+    )
     assert "Not measured:** latency" in outputs and "Not measured:** KV-cache memory" in outputs
+
+
+class Hostile(BaseHTTPRequestHandler):
+    """A misbehaving server: its completion endpoint answers according to ``mode``."""
+
+    mode = "ok"
+    answer = " ok"
+    hits = 0
+
+    def log_message(self, *args):
+        pass
+
+    def do_GET(self):
+        data = json.dumps({"data": [{"id": "fake"}]}).encode()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_POST(self):
+        cls = type(self)
+        cls.hits += 1
+        self.rfile.read(int(self.headers["Content-Length"]))
+        good = {"choices": [{"text": cls.answer, "finish_reason": "stop"}], "usage": {}}
+        body = json.dumps(good).encode()
+        self.send_response(200)
+        if cls.mode == "trickle":  # a byte now and then, never finishing within the deadline
+            self.send_header("Content-Length", "100000")
+            self.end_headers()
+            for _ in range(60):
+                self.wfile.write(b" ")
+                self.wfile.flush()
+                time.sleep(0.05)
+            return
+        if cls.mode == "huge":
+            body = b'{"choices": [{"text": "' + b"x" * (6 * 2**20) + b'"}]}'
+        elif cls.mode == "cut" and cls.hits == 1:  # the first answer is cut mid-body
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body[:10])
+            self.wfile.flush()
+            self.close_connection = True
+            return
+        elif cls.mode == "html":
+            body = b"<html><body>502 Bad Gateway</body></html>"
+        elif cls.mode == "nochoices":
+            body = b'{"object": "text_completion"}'
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+def hostile_server(mode: str, answer: str = " ok") -> tuple[ThreadingHTTPServer, str]:
+    port = free_port()
+    handler = type(f"Hostile_{mode}_{port}", (Hostile,), {"mode": mode, "answer": answer})
+    server = ThreadingHTTPServer((LOOPBACK, port), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, f"openai+http://{LOOPBACK}:{port}/v1"
+
+
+@pytest.mark.parametrize(
+    ("mode", "message"),
+    [
+        ("trickle", "did not finish within the deadline of 1 s"),
+        ("huge", "sent more than 4,194,304 bytes"),
+        ("html", "did not answer with JSON .*502 Bad Gateway"),
+        ("nochoices", "answered JSON without a completion"),
+    ],
+)
+def test_a_misbehaving_server_gets_one_clear_error_naming_it(mode, message):
+    server, spec = hostile_server(mode)
+    try:
+        model = OpenAIServerModel(spec, deadline=1.0, retries=0)
+        start = time.perf_counter()
+        with pytest.raises(ReportlibError, match=message) as error:
+            model.complete("hi", max_tokens=4, seed=0)
+        assert spec.removeprefix("openai+") in str(error.value)
+        assert time.perf_counter() - start < 10
+    finally:
+        server.shutdown()
+
+
+def test_a_response_cut_mid_body_is_retried():
+    server, spec = hostile_server("cut")
+    try:
+        model = OpenAIServerModel(spec, retries=2, backoff=0.01)
+        assert model.complete("hi", max_tokens=4, seed=0).text == " ok"
+    finally:
+        server.shutdown()
+
+
+def test_two_servers_with_one_model_id_do_not_share_cached_answers(tmp_path):
+    first, first_spec = hostile_server("ok", " from the first")
+    second, second_spec = hostile_server("ok", " from the second")
+    cache = ResultCache(tmp_path / "c")
+    try:
+        a = CachedModel(OpenAIServerModel(first_spec), cache).complete("hi", max_tokens=4, seed=0)
+        b = CachedModel(OpenAIServerModel(second_spec), cache).complete("hi", max_tokens=4, seed=0)
+    finally:
+        first.shutdown()
+        second.shutdown()
+    assert (a.text, b.text) == (" from the first", " from the second")

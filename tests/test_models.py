@@ -27,6 +27,75 @@ def test_environment_variable_selects_the_model(tmp_path, monkeypatch):
     monkeypatch.setenv("REPORTLIB_MODEL", str(tmp_path / "from-env.gguf"))
     with pytest.raises(ReportlibError, match="from-env.gguf"):
         resolve_model()
+    with pytest.raises(ReportlibError, match="from-env.gguf"):
+        resolve_model("default")  # what every chapter's `model` parameter says
+
+
+@pytest.mark.parametrize(
+    ("spec", "env", "resolved"),
+    [
+        (None, None, "embedded"),
+        ("default", None, "embedded"),
+        ("default", "/m/a.gguf", "/m/a.gguf"),
+        (None, "openai+http://127.0.0.1:1/v1", "openai+http://127.0.0.1:1/v1"),
+        ("embedded", "/m/a.gguf", "embedded"),  # the embedded model, whatever the variable
+        (" /m/b.gguf ", "/m/a.gguf", "/m/b.gguf"),
+        ("default", "default", "embedded"),
+    ],
+)
+def test_one_spec_resolution_for_every_entry_point(spec, env, resolved, monkeypatch):
+    from reportlib.models import resolve_spec
+
+    if env is None:
+        monkeypatch.delenv("REPORTLIB_MODEL", raising=False)
+    else:
+        monkeypatch.setenv("REPORTLIB_MODEL", env)
+    assert resolve_spec(spec) == resolved
+
+
+def test_a_server_spec_is_not_a_gguf_file(monkeypatch):
+    monkeypatch.setenv("REPORTLIB_MODEL", "openai+http://127.0.0.1:1/v1")
+    with pytest.raises(ReportlibError, match="not a GGUF file spec"):
+        resolve_model()
+
+
+def test_the_cli_honours_the_environment_variable(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, REPORTLIB_MODEL=str(tmp_path / "garbage.gguf"))
+    proc = subprocess.run(
+        [sys.executable, "-m", "reportlib.cli", "models"], env=env, capture_output=True, text=True
+    )
+    assert proc.returncode != 0
+    assert "garbage.gguf" in proc.stderr and "Traceback" not in proc.stderr
+
+
+@pytest.mark.slow
+def test_a_chapter_honours_the_environment_variable(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, REPORTLIB_MODEL=str(tmp_path / "garbage.gguf"))
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "reportlib.cli",
+            "run",
+            "environment",
+            "--output-dir",
+            str(tmp_path / "runs"),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode != 0
+    assert "garbage.gguf" in proc.stderr and "Traceback" not in proc.stderr
 
 
 @pytest.mark.model
@@ -53,11 +122,38 @@ def test_an_architecture_llama_cpp_cannot_load(tmp_path):
 
     from test_gguf import _string, write_gguf  # tests/ is on sys.path under pytest
 
-    from reportlib.generation import load_model
+    from reportlib.backends import load_model
 
-    path = write_gguf(tmp_path / "alien.gguf", [
-        ("general.architecture", 8, _string("alien-transformer")),
-        ("alien-transformer.context_length", 4, struct.pack("<I", 4096)),
-    ], [[16, 16]])  # fmt: skip
+    path = write_gguf(
+        tmp_path / "alien.gguf",
+        [
+            ("general.architecture", 8, _string("alien-transformer")),
+            ("alien-transformer.context_length", 4, struct.pack("<I", 4096)),
+        ],
+        [[16, 16]],
+    )
     with pytest.raises(ReportlibError, match=r"could not load .*alien-transformer"):
         load_model(str(path))
+
+
+def test_odd_metadata_types_give_a_card_not_a_traceback(tmp_path):
+    import struct
+
+    from test_gguf import _string, write_gguf
+
+    path = write_gguf(
+        tmp_path / "odd.gguf",
+        [
+            ("general.architecture", 8, _string("llama")),
+            ("llama.embedding_length", 8, _string("640")),  # text where a number belongs
+            ("llama.attention.head_count", 4, struct.pack("<I", 4)),
+            ("llama.context_length", 6, struct.pack("<f", 4096.0)),  # a float
+            ("general.file_type", 8, _string("Q4")),
+            ("tokenizer.ggml.model", 4, struct.pack("<I", 7)),
+        ],
+        [[16, 16]],
+    )
+    card = model_card(resolve_model(str(path)))
+    assert card["embedding_size"] is None and card["head_dim"] is None
+    assert card["trained_context"] is None and card["tokenizer_model"] is None
+    assert card["attention_heads"] == 4 and card["quantization"] == "Q4"

@@ -7,7 +7,7 @@ import jupytext
 import nbformat
 import pytest
 
-from reportlib.chapters import CHAPTERS, notebook_parameters, parse_parameter_value
+from reportlib.chapters import chapter_names, notebook_parameters, parse_parameter_value
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 SOURCES = sorted(NOTEBOOKS.glob("*.md"))
@@ -18,7 +18,7 @@ def _cells(nb):
 
 
 def test_every_chapter_has_a_notebook():
-    assert {p.stem for p in SOURCES} == set(CHAPTERS.values())
+    assert {p.stem for p in SOURCES} == set(chapter_names())
 
 
 @pytest.mark.parametrize("md", SOURCES, ids=lambda p: p.stem)
@@ -55,7 +55,10 @@ def test_makefile_builds_the_pinned_llama_cpp_python():
     root = NOTEBOOKS.parent
     makefile = (root / "Makefile").read_text()
     pyproject = (root / "pyproject.toml").read_text()
-    pin = next(line.split(":=")[1].strip() for line in makefile.splitlines()
-               if line.startswith("LLAMA_CPP_PIN"))  # fmt: skip
+    pin = next(
+        line.split(":=")[1].strip()
+        for line in makefile.splitlines()
+        if line.startswith("LLAMA_CPP_PIN")
+    )
     assert f'"{pin}"' in pyproject
     assert "-DGGML_NATIVE=OFF" in makefile

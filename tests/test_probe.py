@@ -2,8 +2,8 @@
 
 import pytest
 
+from reportlib.cached import CachedModel
 from reportlib.errors import ReportlibError
-from reportlib.generation import CachedModel
 from reportlib.probe import (
     MAX_SAMPLES,
     PROBE_LANGUAGES,
@@ -13,6 +13,8 @@ from reportlib.probe import (
     run_language_probe,
 )
 from reportlib.probe_analysis import confusion_table, rate_table, report_observations
+
+from fakes import FakeModel
 
 KOREAN = probe_language_codes("ko")[0]
 
@@ -57,34 +59,20 @@ def test_bad_language_and_style():
         run_language_probe(None, "m", [KOREAN], styles=["chat"])
 
 
-class ScriptedModel:
+def scripted_model(fail_on: str | None = None) -> FakeModel:
     """Answers in Korean to native prompts and in English otherwise; fails on demand."""
 
-    fingerprint = "scripted-1"
-    n_ctx = 512
+    def answer(prompt: str) -> str:
+        if "Introduce" not in prompt:
+            return "저는 서울에 사는 학생입니다. 만나서 반갑습니다."
+        return "I am a student from Seoul. Nice to meet you all."
 
-    def __init__(self, fail_on: str | None = None):
-        self.fail_on = fail_on
-
-    def tokenize(self, text, *, add_bos=True):
-        return list(text.encode())
-
-    def complete(self, prompt, *, max_tokens, seed, stop=()):
-        from reportlib.generation import Completion
-
-        if self.fail_on and self.fail_on in prompt:
-            raise RuntimeError("model crashed")
-        text = (
-            "저는 서울에 사는 학생입니다. 만나서 반갑습니다."
-            if "Introduce" not in prompt
-            else ("I am a student from Seoul. Nice to meet you all.")
-        )
-        return Completion(text, len(prompt), len(text), "stop")
+    return FakeModel(answer, n_ctx=512, fingerprint="scripted-1", fail_on=fail_on)
 
 
 def test_runner_rows_rates_and_observations(cache):
     langs = probe_language_codes("ko,ru")
-    rows = run_language_probe(CachedModel(ScriptedModel(), cache), "scripted", langs, samples=2)
+    rows = run_language_probe(CachedModel(scripted_model(), cache), "scripted", langs, samples=2)
     assert len(rows) == 2 * len(PROMPT_STYLES) * 2
     import pandas as pd
 
@@ -107,10 +95,10 @@ def test_a_failure_keeps_earlier_answers_cached(cache):
     langs = probe_language_codes("ko,ru")
     with pytest.raises(RuntimeError):
         run_language_probe(
-            CachedModel(ScriptedModel(fail_on="Russian"), cache), "s", langs, samples=1
+            CachedModel(scripted_model(fail_on="Russian"), cache), "s", langs, samples=1
         )
     done = len(cache)
     assert done >= 3  # the Korean answers were kept
-    rerun = CachedModel(ScriptedModel(), cache)
+    rerun = CachedModel(scripted_model(), cache)
     run_language_probe(rerun, "s", langs, samples=1)
     assert rerun.calls == 2 * 3 - done  # only the missing answers are computed

@@ -7,8 +7,8 @@ import json
 import pytest
 
 from reportlib import book_bench
+from reportlib.cached import CachedModel
 from reportlib.errors import ReportlibError
-from reportlib.generation import CachedModel
 from reportlib.usage import read_timings, read_usage, usage_summary, write_chapter_usage
 
 
@@ -31,46 +31,74 @@ def test_usage_file_is_identical_cold_and_warm(fake_model, cache, tmp_path):
             model.complete(p, max_tokens=4, seed=0)
         path = write_chapter_usage("demo", [model], tmp_path / run)
         texts.append(path.read_text())
-        calls = read_timings(tmp_path / run, "demo")["fake-model-0"]
+        calls = read_timings(tmp_path / run, "demo")["Fake model"]
         assert [c["cached"] for c in calls] == [run == "warm"] * 3
     assert texts[0] == texts[1]
-    usage = read_usage(tmp_path / "cold")["demo"]["fake-model-0"]
+    usage = read_usage(tmp_path / "cold")["demo"]["Fake model"]
     assert usage["completions"] == 3
     assert usage["prompt_tokens"] == sum(len(p) + 1 for p in prompts)
-    assert usage["evaluated_tokens"] is None  # the fake model does not report it
+    assert usage["evaluated_tokens"] == usage["prompt_tokens"]  # no prefix reuse asked for
 
 
 def test_usage_summary_adds_tokens():
-    records = [{"prompt_tokens": 10, "evaluated_tokens": 4, "completion_tokens": 2},
-               {"prompt_tokens": 20, "evaluated_tokens": 20, "completion_tokens": 3}]  # fmt: skip
-    assert usage_summary(records) == {"completions": 2, "prompt_tokens": 30,
-                                      "evaluated_tokens": 24, "generated_tokens": 5}  # fmt: skip
+    records = [
+        {"prompt_tokens": 10, "evaluated_tokens": 4, "completion_tokens": 2},
+        {"prompt_tokens": 20, "evaluated_tokens": 20, "completion_tokens": 3},
+    ]
+    assert usage_summary(records) == {
+        "completions": 2,
+        "prompt_tokens": 30,
+        "evaluated_tokens": 24,
+        "generated_tokens": 5,
+    }
 
 
 def _call(seconds: float, cached: bool = False) -> dict:
-    return {"prompt_tokens": 9, "evaluated_tokens": 9, "completion_tokens": 4,
-            "cached": cached, "compute_seconds": seconds}  # fmt: skip
+    return {
+        "prompt_tokens": 9,
+        "evaluated_tokens": 9,
+        "completion_tokens": 4,
+        "cached": cached,
+        "compute_seconds": seconds,
+    }
 
 
 def _record() -> dict:
     # a probe of 2 cells x 3 samples; sample k of each cell costs k + 1 seconds
     probe = [_call(k + 1.0) for _ in range(2) for k in range(3)]
     return {
-        "measured": "2026-01-01", "cpu": "test cpu", "cores": 2, "model": "m",
-        "cold_build_seconds": 300.0, "rebuild_seconds": 1.5,
+        "measured": "2026-01-01",
+        "cpu": "test cpu",
+        "cores": 2,
+        "model": "m",
+        "cold_build_seconds": 300.0,
+        "rebuild_seconds": 1.5,
         "chapter_seconds": {"alternatives": 100.0, "multilingual": 2.0},
-        "usage": {"alternatives": {"m": usage_summary(probe)},
-                  "multilingual": {"m": usage_summary(probe)}},
-        "timings": {"alternatives": {"m": probe},
-                    "multilingual": {"m": [_call(1.0, True) for _ in probe]}},
-        "rerun": {"chapter": "multilingual", "parameter": "samples", "value": "4",
-                  "seconds": 12.0, "calls": {"m": [_call(1.0, True)] * 6 + [_call(4.0)] * 2}},
+        "usage": {
+            "alternatives": {"m": usage_summary(probe)},
+            "multilingual": {"m": usage_summary(probe)},
+        },
+        "timings": {
+            "alternatives": {"m": probe},
+            "multilingual": {"m": [_call(1.0, True) for _ in probe]},
+        },
+        "rerun": {
+            "chapter": "multilingual",
+            "parameter": "samples",
+            "value": "4",
+            "seconds": 12.0,
+            "calls": {"m": [_call(1.0, True)] * 6 + [_call(4.0)] * 2},
+        },
         "context_parameters": {"lengths": [1, 2], "depths": [0.0, 1.0], "needles": 2, "n_ctx": 8},
-        "needle_grid_growth": [{"largest_length": 1000, "prompts": 4, "seconds": 2.0},
-                               {"largest_length": 2000, "prompts": 8, "seconds": 7.0}],
-        "prompt_processing": [{"prompt_tokens": n, "seconds": 0.5 + 1e-3 * n + 1e-7 * n * n}
-                              for n in (500, 1000, 2000, 4000)],
-    }  # fmt: skip
+        "needle_grid_growth": [
+            {"largest_length": 1000, "prompts": 4, "seconds": 2.0},
+            {"largest_length": 2000, "prompts": 8, "seconds": 7.0},
+        ],
+        "prompt_processing": [
+            {"prompt_tokens": n, "seconds": 0.5 + 1e-3 * n + 1e-7 * n * n}
+            for n in (500, 1000, 2000, 4000)
+        ],
+    }
 
 
 def test_probe_cost_grows_by_sample_and_adds_the_rerun():
@@ -125,3 +153,15 @@ def test_time_to_run_adds_the_model_work_found_in_the_cache(tmp_path):
     # multilingual found 6 cached answers of 1 s each: 2 s + 6 s
     assert book_bench.time_to_run(path, "multilingual") == "8.0 s"
     assert "not measured" in book_bench.time_to_run(tmp_path / "none.json", "context")
+
+
+def test_two_models_with_one_name_are_not_pooled(cache, tmp_path):
+    from fakes import FakeModel
+
+    first = CachedModel(FakeModel(fingerprint="aaaa1111"), cache)
+    second = CachedModel(FakeModel(fingerprint="bbbb2222"), cache)
+    first.complete("one", max_tokens=4, seed=0)
+    second.complete("two", max_tokens=4, seed=0)
+    write_chapter_usage("demo", [first, second], tmp_path)
+    usage = read_usage(tmp_path)["demo"]
+    assert set(usage) == {"Fake model (aaaa1111)", "Fake model (bbbb2222)"}

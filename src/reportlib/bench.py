@@ -19,23 +19,32 @@ import time
 from pathlib import Path
 from typing import Any
 
+from .cached import default_cache
+from .context import haystack_sentences
+from .environment import cpu_model
 from .errors import ReportlibError
-from .generation import FLASH_ATTENTION, LlamaCppModel, silence_llama_logs
+from .http_backend import OpenAIServerModel
+from .llama_runtime import silence_llama_logs
+from .llamacpp_backend import FLASH_ATTENTION, LlamaCppModel, decoder_version
 from .models import ModelFile
+from .probe import build_probe_prompts, probe_language_codes
 
 
 def _median_min_max(values: list[float]) -> dict[str, float]:
     return {"median": statistics.median(values), "min": min(values), "max": max(values)}
 
 
-def raw_llama_cpp(model: ModelFile, n_threads: int, n_batch: int, pp: int = 512, tg: int = 128,
-                  repeats: int = 3) -> dict[str, list[float]]:  # fmt: skip
+def raw_llama_cpp(
+    model: ModelFile, n_threads: int, n_batch: int, pp: int = 512, tg: int = 128, repeats: int = 3
+) -> dict[str, list[float]]:
     """Tokens/s for pp and tg through ``llama_decode`` alone, one value per repeat."""
     import llama_cpp
 
     silence_llama_logs()
     mparams = llama_cpp.llama_model_default_params()
     lmodel = llama_cpp.llama_model_load_from_file(str(model.path).encode(), mparams)
+    if not lmodel:  # a NULL model: using it would crash the process
+        raise ReportlibError(f"llama.cpp could not load {str(model.path)!r}")
     cparams = llama_cpp.llama_context_default_params()
     cparams.n_ctx, cparams.n_batch, cparams.n_ubatch = pp + tg + 16, n_batch, n_batch
     cparams.n_threads = cparams.n_threads_batch = n_threads
@@ -45,6 +54,9 @@ def raw_llama_cpp(model: ModelFile, n_threads: int, n_batch: int, pp: int = 512,
         else llama_cpp.LLAMA_FLASH_ATTN_TYPE_DISABLED
     )  # as the harness
     ctx = llama_cpp.llama_init_from_model(lmodel, cparams)
+    if not ctx:
+        llama_cpp.llama_model_free(lmodel)
+        raise ReportlibError(f"llama.cpp could not create a context for {str(model.path)!r}")
     batch = llama_cpp.llama_batch_init(max(n_batch, 1), 0, 1)
     vocab = llama_cpp.llama_vocab_n_tokens(llama_cpp.llama_model_get_vocab(lmodel))
     rng = random.Random(0)
@@ -82,22 +94,21 @@ def raw_llama_cpp(model: ModelFile, n_threads: int, n_batch: int, pp: int = 512,
     return results
 
 
-def harness(model: ModelFile, n_threads: int, n_batch: int, pp: int = 512, tg: int = 128,
-            repeats: int = 3) -> dict[str, list[float]]:  # fmt: skip
+def harness(
+    model: ModelFile, n_threads: int, n_batch: int, pp: int = 512, tg: int = 128, repeats: int = 3
+) -> dict[str, list[float]]:
     """Tokens/s for pp and tg through :meth:`LlamaCppModel.complete` (no cache), per repeat."""
     llm = LlamaCppModel(model, n_ctx=pp + tg + 16, n_threads=n_threads, n_batch=n_batch)
-    from .context import haystack_sentences
-
     text = " ".join(haystack_sentences(pp // 8 + 16))
     prompt_tokens = llm.tokenize(text)[:pp]
     results: dict[str, list[float]] = {"pp": [], "tg": []}
-    llm._generate(prompt_tokens, max_tokens=8, seed=0, stop=())  # warm-up, untimed
+    llm.complete_tokens(prompt_tokens, max_tokens=8, seed=0, stop=())  # warm-up, untimed
     for _ in range(repeats):
         start = time.perf_counter()
-        llm._generate(prompt_tokens, max_tokens=1, seed=0, stop=())
+        llm.complete_tokens(prompt_tokens, max_tokens=1, seed=0, stop=())
         results["pp"].append(len(prompt_tokens) / (time.perf_counter() - start))
         start = time.perf_counter()
-        out = llm._generate(llm.tokenize("The"), max_tokens=tg, seed=0, stop=())
+        out = llm.complete_tokens(llm.tokenize("The"), max_tokens=tg, seed=0, stop=())
         results["tg"].append(out.completion_tokens / (time.perf_counter() - start))
     return results
 
@@ -112,12 +123,37 @@ def llama_bench_binary() -> Path | None:
     return path if path.is_file() and os.access(path, os.X_OK) else None
 
 
-def run_llama_bench(binary: Path, model: ModelFile, n_threads: int, n_batch: int, pp: int = 512,
-                    tg: int = 128, repeats: int = 3) -> dict[str, list[float]]:  # fmt: skip
+def run_llama_bench(
+    binary: Path,
+    model: ModelFile,
+    n_threads: int,
+    n_batch: int,
+    pp: int = 512,
+    tg: int = 128,
+    repeats: int = 3,
+) -> dict[str, list[float]]:
     """Tokens/s for pp and tg from ``llama-bench`` itself (its JSON output, every repeat)."""
-    cmd = [str(binary), "-m", str(model.path), "-t", str(n_threads), "-b", str(n_batch),
-           "-ub", str(n_batch), "-p", str(pp), "-n", str(tg), "-r", str(repeats),
-           "-fa", "on" if FLASH_ATTENTION else "off", "-o", "json"]  # fmt: skip
+    cmd = [
+        str(binary),
+        "-m",
+        str(model.path),
+        "-t",
+        str(n_threads),
+        "-b",
+        str(n_batch),
+        "-ub",
+        str(n_batch),
+        "-p",
+        str(pp),
+        "-n",
+        str(tg),
+        "-r",
+        str(repeats),
+        "-fa",
+        "on" if FLASH_ATTENTION else "off",
+        "-o",
+        "json",
+    ]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
         raise ReportlibError(f"llama-bench failed (exit {proc.returncode}): {proc.stderr[-300:]}")
@@ -128,83 +164,125 @@ def run_llama_bench(binary: Path, model: ModelFile, n_threads: int, n_batch: int
     return out
 
 
-def run_benchmark(model: ModelFile, n_threads: int = 2, n_batch: int = 512, pp: int = 512,
-                  tg: int = 128, repeats: int = 3) -> dict[str, Any]:  # fmt: skip
+def run_benchmark(
+    model: ModelFile,
+    n_threads: int = 2,
+    n_batch: int = 512,
+    pp: int = 512,
+    tg: int = 128,
+    repeats: int = 3,
+) -> dict[str, Any]:
     """Raw and harness figures measured in one run, with their ratios. Raw is llama-bench
     when it is built, else the same method through ``llama_decode`` (both are reported)."""
-    from .environment import cpu_model
-
     binary = llama_bench_binary()
     paths: dict[str, Any] = {
         "llama_bench": (lambda: run_llama_bench(binary, model, n_threads, n_batch, pp, tg, 1))
-        if binary else None,
+        if binary
+        else None,
         "llama_decode": lambda: raw_llama_cpp(model, n_threads, n_batch, pp, tg, 1),
         "harness": lambda: harness(model, n_threads, n_batch, pp, tg, 1),
-    }  # fmt: skip
+    }
     samples: dict[str, dict[str, list[float]]] = {p: {"pp": [], "tg": []} for p in paths}
     for _ in range(repeats):  # interleaved rounds: a drift in the machine's speed hits all paths
         for path, measure in paths.items():
             for name, values in (measure() if measure else {}).items():
                 samples[path][name] += values
-    summary = {path: {name: _median_min_max(v) for name, v in s.items()} if s["pp"] else None
-               for path, s in samples.items()}  # fmt: skip
+    summary = {
+        path: {name: _median_min_max(v) for name, v in s.items()} if s["pp"] else None
+        for path, s in samples.items()
+    }
     bench, decode, ours = summary["llama_bench"], summary["llama_decode"], summary["harness"]
     raw = bench or decode
+    if raw is None or ours is None:
+        raise ReportlibError("the benchmark measured nothing (repeats must be at least 1)")
     return {
-        "model": model.name, "model_sha256": model.sha256, "cpu": cpu_model(),
-        "n_threads": n_threads, "n_batch": n_batch, "pp": pp, "tg": tg, "repeats": repeats,
-        "raw_method": ("llama-bench, built from the llama.cpp sources of the pinned "
-                       "llama-cpp-python sdist" if bench else
-                       "llama_decode via llama-cpp-python ctypes (llama-bench's method)"),
+        "model": model.name,
+        "model_sha256": model.sha256,
+        "cpu": cpu_model(),
+        "n_threads": n_threads,
+        "n_batch": n_batch,
+        "pp": pp,
+        "tg": tg,
+        "repeats": repeats,
+        "raw_method": (
+            "llama-bench, built from the llama.cpp sources of the pinned llama-cpp-python sdist"
+            if bench
+            else "llama_decode via llama-cpp-python ctypes (llama-bench's method)"
+        ),
         "flash_attention": FLASH_ATTENTION,
-        "raw": raw, "llama_decode": decode, "llama_bench": bench, "harness": ours,
+        "raw": raw,
+        "llama_decode": decode,
+        "llama_bench": bench,
+        "harness": ours,
         "ratio": {k: ours[k]["median"] / raw[k]["median"] for k in ("pp", "tg")},
-    }  # fmt: skip
+    }
 
 
 def cached_benchmark(model: ModelFile, **settings: int) -> dict[str, Any]:
     """:func:`run_benchmark`, cached per machine (CPU model, settings) like the latency runs,
     so the book's Performance page is stable across rebuilds on one machine."""
-    from .environment import cpu_model
-    from .generation import _backend_version, default_cache
-
     cache = default_cache()
-    key = {"kind": "benchmark-v5", "model": model.sha256, "cpu": cpu_model(),
-           "backend": _backend_version(), "llama_bench": llama_bench_binary() is not None,
-           **settings}  # fmt: skip
+    key = {
+        "kind": "benchmark-v5",
+        "model": model.sha256,
+        "cpu": cpu_model(),
+        "backend": decoder_version(),
+        "llama_bench": llama_bench_binary() is not None,
+        **settings,
+    }
     return cache.get_or_compute(key, lambda: run_benchmark(model, **settings))
 
 
 def _throughput(complete_many: Any, prompts: list[str], max_tokens: int) -> dict[str, float]:
     start = time.perf_counter()
-    answers = complete_many(prompts, max_tokens=max_tokens, seed=0)
+    answers = list(complete_many(prompts, max_tokens=max_tokens, seed=0))
     seconds = time.perf_counter() - start
     generated = sum(a.completion_tokens for a in answers)
-    return {"answers": len(answers), "seconds": seconds, "answers_per_s": len(answers) / seconds,
-            "generated_tokens": generated, "generated_tokens_per_s": generated / seconds}  # fmt: skip
+    return {
+        "answers": len(answers),
+        "seconds": seconds,
+        "answers_per_s": len(answers) / seconds,
+        "generated_tokens": generated,
+        "generated_tokens_per_s": generated / seconds,
+    }
 
 
-def compare_http_backend(server_spec: str, model: ModelFile, concurrencies: list[int],
-                         max_tokens: int = 40, n_threads: int = 2) -> dict[str, Any]:  # fmt: skip
+def compare_http_backend(
+    server_spec: str,
+    model: ModelFile,
+    concurrencies: list[int],
+    max_tokens: int = 40,
+    n_threads: int = 2,
+) -> dict[str, Any]:
     """The multilingual probe's prompts (every language, one style, one sample) answered
     in-process and through an OpenAI-compatible server at each concurrency, no cache."""
-    from .http_backend import OpenAIServerModel
-    from .probe import build_probe_prompts, probe_language_codes
-
-    prompts = [build_probe_prompts(lang, "native_request", 1)[0]
-               for lang in probe_language_codes("all")]  # fmt: skip
+    prompts = [
+        build_probe_prompts(lang, "native_request", 1)[0] for lang in probe_language_codes("all")
+    ]
     local = LlamaCppModel(model, n_ctx=1024, n_threads=n_threads)
-    local._generate(local.tokenize(prompts[0]), max_tokens=4, seed=0, stop=())  # warm-up
+    local.complete_tokens(local.tokenize(prompts[0]), max_tokens=4, seed=0, stop=())  # warm-up
 
     def in_process(items: list[str], **kwargs: Any) -> list[Any]:
         return [local.complete(p, **kwargs) for p in items]
 
-    rows = [{"backend": "in-process", "concurrency": 1,
-             **_throughput(in_process, prompts, max_tokens)}]  # fmt: skip
+    rows = [
+        {"backend": "in-process", "concurrency": 1, **_throughput(in_process, prompts, max_tokens)}
+    ]
     for concurrency in concurrencies:
         server = OpenAIServerModel(server_spec, concurrency=concurrency)
         server.complete(prompts[0], max_tokens=4, seed=0)  # warm-up
-        rows.append({"backend": f"HTTP {server.model_id}", "concurrency": concurrency,
-                     **_throughput(server.complete_many, prompts, max_tokens)})  # fmt: skip
-    return {"server": server_spec, "model": model.name, "prompts": len(prompts),
-            "max_tokens": max_tokens, "n_threads": n_threads, "rows": rows}  # fmt: skip
+        rows.append(
+            {
+                "backend": f"HTTP {server.model_id}",
+                "concurrency": concurrency,
+                **_throughput(server.complete_many, prompts, max_tokens),
+            }
+        )
+    return {
+        "server": server_spec,
+        "model": model.name,
+        "prompts": len(prompts),
+        "max_tokens": max_tokens,
+        "n_threads": n_threads,
+        "rows": rows,
+    }

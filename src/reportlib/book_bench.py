@@ -20,11 +20,29 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from .cache import atomic_write_text
+from .chapters import notebook_parameters, notebook_path
+from .context import needle_grid, run_needle_grid
+from .costs import filler_tokens, time_prompt_and_generation
+from .environment import cpu_model
 from .errors import ReportlibError
+from .llamacpp_backend import LlamaCppModel
+from .models import resolve_model
+from .usage import read_timings, read_usage
 
 #: what a copy of the book needs; build output, caches and runs are left behind
-_IGNORED = shutil.ignore_patterns(".git", ".venv", "_build", "results", "runs", "*.egg-info",
-                                  "__pycache__", ".ruff_cache", ".pytest_cache", ".ipynb_checkpoints")  # fmt: skip
+_IGNORED = shutil.ignore_patterns(
+    ".git",
+    ".venv",
+    "_build",
+    "results",
+    "runs",
+    "*.egg-info",
+    "__pycache__",
+    ".ruff_cache",
+    ".pytest_cache",
+    ".ipynb_checkpoints",
+)
 
 
 def copy_book(root: Path, target: Path) -> Path:
@@ -54,15 +72,20 @@ def chapter_execution_seconds(project: Path) -> dict[str, float]:
     """Seconds each notebook took to execute, from the build's jupyter-cache (latest record)."""
     from jupyter_cache import get_cache
 
-    records = sorted(get_cache(project / "_build" / ".jupyter_cache").list_cache_records(),
-                     key=lambda r: r.created)  # fmt: skip
+    records = sorted(
+        get_cache(project / "_build" / ".jupyter_cache").list_cache_records(),
+        key=lambda r: r.created,
+    )
     return {Path(r.uri).stem: float(r.data["execution_seconds"]) for r in records}
 
 
-def measure_book(root: Path, model_path: Path, rerun: tuple[str, str, str] = ("multilingual",
-                 "samples", "4"), log: Callable[[str], None] = print) -> dict[str, Any]:  # fmt: skip
+def measure_book(
+    root: Path,
+    model_path: Path,
+    rerun: tuple[str, str, str] = ("multilingual", "samples", "4"),
+    log: Callable[[str], None] = print,
+) -> dict[str, Any]:
     """Cold build, no-change rebuild and one changed-parameter rerun of a copy of the book."""
-    from .usage import read_timings, read_usage
 
     bindir = Path(sys.executable).parent
     with tempfile.TemporaryDirectory(prefix="reportlib-bench-book-") as tmp:
@@ -79,52 +102,80 @@ def measure_book(root: Path, model_path: Path, rerun: tuple[str, str, str] = ("m
         chapter, name, value = rerun
         log(f"rerun of {chapter} with {name}={value} ...")
         runs = Path(tmp) / "runs"
-        rerun_seconds = _timed_run([str(bindir / "reportlib"), "run", chapter, "-p", name, value,
-                                    "--output-dir", str(runs)], env, project)  # fmt: skip
+        rerun_seconds = _timed_run(
+            [
+                str(bindir / "reportlib"),
+                "run",
+                chapter,
+                "-p",
+                name,
+                value,
+                "--output-dir",
+                str(runs),
+            ],
+            env,
+            project,
+        )
         rerun_calls = read_timings(next(runs.glob(f"{chapter}-*")), chapter)
     return {
-        "cold_build_seconds": cold, "chapter_seconds": chapters, "usage": usage,
-        "timings": timings, "rebuild_seconds": rebuild,
-        "rerun": {"chapter": chapter, "parameter": name, "value": value,
-                  "seconds": rerun_seconds, "calls": rerun_calls},
-    }  # fmt: skip
+        "cold_build_seconds": cold,
+        "chapter_seconds": chapters,
+        "usage": usage,
+        "timings": timings,
+        "rebuild_seconds": rebuild,
+        "rerun": {
+            "chapter": chapter,
+            "parameter": name,
+            "value": value,
+            "seconds": rerun_seconds,
+            "calls": rerun_calls,
+        },
+    }
 
 
-def measure_needle_grid_growth(model_path: Path, lengths: Sequence[int], depths: Sequence[float],
-                               needles: int, n_ctx: int, seed: int = 0,
-                               log: Callable[[str], None] = print) -> list[dict[str, Any]]:  # fmt: skip
+def measure_needle_grid_growth(
+    model_path: Path,
+    lengths: Sequence[int],
+    depths: Sequence[float],
+    needles: int,
+    n_ctx: int,
+    seed: int = 0,
+    log: Callable[[str], None] = print,
+) -> list[dict[str, Any]]:
     """Seconds for the context chapter's needle grid cut at each largest length (no cache;
     a fresh model each time, so no KV state carries over)."""
-    from .context import needle_grid, run_needle_grid
-    from .generation import LlamaCppModel
-    from .models import resolve_model
 
     rows = []
     for largest in lengths:
         model = LlamaCppModel(resolve_model(model_path), n_ctx=n_ctx)
-        cases = needle_grid(model.tokenize, [n for n in lengths if n <= largest], depths,
-                            needles, seed)  # fmt: skip
+        cases = needle_grid(
+            model.tokenize, [n for n in lengths if n <= largest], depths, needles, seed
+        )
         start = time.perf_counter()
         answers = run_needle_grid(model, cases, seed=seed)  # a bar on a terminal
         seconds = time.perf_counter() - start
-        rows.append({"largest_length": largest, "prompts": len(cases), "seconds": seconds,
-                     "evaluated_tokens": sum(a["evaluated_tokens"] for a in answers)})  # fmt: skip
+        rows.append(
+            {
+                "largest_length": largest,
+                "prompts": len(cases),
+                "seconds": seconds,
+                "evaluated_tokens": sum(a["evaluated_tokens"] for a in answers),
+            }
+        )
         log(f"needle grid up to {largest} tokens: {len(cases)} prompts, {seconds:.1f} s")
     return rows
 
 
-def measure_prompt_processing(model_path: Path, lengths: Sequence[int], n_ctx: int,
-                              log: Callable[[str], None] = print) -> list[dict[str, Any]]:  # fmt: skip
+def measure_prompt_processing(
+    model_path: Path, lengths: Sequence[int], n_ctx: int, log: Callable[[str], None] = print
+) -> list[dict[str, Any]]:
     """Seconds to process one prompt of each length (a warm-up first, untimed)."""
-    from .costs import _time_one, filler_tokens
-    from .generation import LlamaCppModel
-    from .models import resolve_model
 
     model = LlamaCppModel(resolve_model(model_path), n_ctx=n_ctx)
-    _time_one(model, filler_tokens(model, min(lengths)), 2)
+    time_prompt_and_generation(model, filler_tokens(model, min(lengths)), 2)
     rows = []
     for length in lengths:
-        timing = _time_one(model, filler_tokens(model, length), 2)
+        timing = time_prompt_and_generation(model, filler_tokens(model, length), 2)
         rows.append({"prompt_tokens": length, "seconds": timing["prompt_seconds"]})
         log(f"prompt of {length} tokens: {timing['prompt_seconds']:.2f} s")
     return rows
@@ -132,22 +183,31 @@ def measure_prompt_processing(model_path: Path, lengths: Sequence[int], n_ctx: i
 
 def run_book_benchmark(root: Path, log: Callable[[str], None] = print) -> dict[str, Any]:
     """Everything the Performance page's whole-book section shows, measured in one run."""
-    from .chapters import notebook_parameters, notebook_path
-    from .environment import cpu_model
-    from .models import resolve_model
 
     model = resolve_model("default")
     params = notebook_parameters(notebook_path("context", root))
     book = measure_book(root, model.path, log=log)
-    growth = measure_needle_grid_growth(model.path, params["lengths"], params["depths"],
-                                        params["needles"], params["n_ctx"], params["seed"], log)  # fmt: skip
+    growth = measure_needle_grid_growth(
+        model.path,
+        params["lengths"],
+        params["depths"],
+        params["needles"],
+        params["n_ctx"],
+        params["seed"],
+        log,
+    )
     pp = measure_prompt_processing(model.path, params["lengths"], params["n_ctx"], log)
     return {
-        "measured": datetime.now(UTC).strftime("%Y-%m-%d"), "cpu": cpu_model(),
-        "cores": os.cpu_count(), "model": model.name, "model_sha256": model.sha256,
+        "measured": datetime.now(UTC).strftime("%Y-%m-%d"),
+        "cpu": cpu_model(),
+        "cores": os.cpu_count(),
+        "model": model.name,
+        "model_sha256": model.sha256,
         "context_parameters": {k: params[k] for k in ("lengths", "depths", "needles", "n_ctx")},
-        **book, "needle_grid_growth": growth, "prompt_processing": pp,
-    }  # fmt: skip
+        **book,
+        "needle_grid_growth": growth,
+        "prompt_processing": pp,
+    }
 
 
 # --- reading a record (the Performance page) -------------------------------------------------
@@ -167,14 +227,18 @@ def chapter_cost_rows(record: dict[str, Any]) -> list[dict[str, Any]]:
     for chapter, seconds in sorted(record["chapter_seconds"].items()):
         models = record["usage"].get(chapter, {}).values()
         evaluated = [m["evaluated_tokens"] for m in models]
-        rows.append({
-            "chapter": chapter, "cold seconds": round(seconds, 1),
-            "completions": sum(m["completions"] for m in models),
-            "computed in this chapter": sum(
-                len(_computed(calls)) for calls in record["timings"].get(chapter, {}).values()),
-            "evaluated tokens": None if None in evaluated else sum(evaluated),
-            "generated tokens": sum(m["generated_tokens"] for m in models),
-        })  # fmt: skip
+        rows.append(
+            {
+                "chapter": chapter,
+                "cold seconds": round(seconds, 1),
+                "completions": sum(m["completions"] for m in models),
+                "computed in this chapter": sum(
+                    len(_computed(calls)) for calls in record["timings"].get(chapter, {}).values()
+                ),
+                "evaluated tokens": None if None in evaluated else sum(evaluated),
+                "generated tokens": sum(m["generated_tokens"] for m in models),
+            }
+        )
     return rows
 
 
@@ -191,8 +255,11 @@ def probe_cost_by_samples(record: dict[str, Any], samples: int = 3) -> list[dict
     """Seconds of model work the probe costs with 1..``samples`` prompt variants (from the
     cold build's per-answer times: answers come in language, style, sample order), and with
     one more (the changed-parameter rerun computed exactly that sample)."""
-    candidates = [calls for chapter in ("alternatives", "multilingual")
-                  for calls in record["timings"].get(chapter, {}).values()]  # fmt: skip
+    candidates = [
+        calls
+        for chapter in ("alternatives", "multilingual")
+        for calls in record["timings"].get(chapter, {}).values()
+    ]
     calls = max(candidates, key=lambda c: len(_computed(c)))
     if len(calls) - len(_computed(calls)) > len(calls) // 10:  # a few prompts repeat (English)
         raise ReportlibError("the probe's answers were not computed in this record's cold build")
@@ -203,8 +270,13 @@ def probe_cost_by_samples(record: dict[str, Any], samples: int = 3) -> list[dict
     rerun = record["rerun"]
     if rerun["chapter"] == "multilingual" and rerun["parameter"] == "samples":
         extra = _computed([c for calls in rerun["calls"].values() for c in calls])
-        rows.append({"samples": int(rerun["value"]), "answers": rows[-1]["answers"] + len(extra),
-                     "seconds": rows[-1]["seconds"] + _computed_seconds(extra)})  # fmt: skip
+        rows.append(
+            {
+                "samples": int(rerun["value"]),
+                "answers": rows[-1]["answers"] + len(extra),
+                "seconds": rows[-1]["seconds"] + _computed_seconds(extra),
+            }
+        )
     return rows
 
 
@@ -233,11 +305,22 @@ def _duration(seconds: float) -> str:
     )
 
 
-PHRASE_NAMES = ("bench_provenance", "cold_build", "chapters_total", "rebuild", "rerun_command",
-                "rerun_computed",
-                "rerun_seconds", "probe_per_sample", "quadratic_share", "longest",
-                "prompts_per_length", "longest_prompt", "doubled_prompt",
-                "grid_doubling")  # fmt: skip
+PHRASE_NAMES = (
+    "bench_provenance",
+    "cold_build",
+    "chapters_total",
+    "rebuild",
+    "rerun_command",
+    "rerun_computed",
+    "rerun_seconds",
+    "probe_per_sample",
+    "quadratic_share",
+    "longest",
+    "prompts_per_length",
+    "longest_prompt",
+    "doubled_prompt",
+    "grid_doubling",
+)
 
 
 def book_bench_phrases(record: dict[str, Any] | None) -> dict[str, str]:
@@ -249,30 +332,33 @@ def book_bench_phrases(record: dict[str, Any] | None) -> dict[str, str]:
     probe = probe_cost_by_samples(record)
     fit = prompt_fit(record)
     longest = max(r["prompt_tokens"] for r in record["prompt_processing"])
-    measured = next(r["seconds"] for r in record["prompt_processing"]
-                    if r["prompt_tokens"] == longest)  # fmt: skip
+    measured = next(
+        r["seconds"] for r in record["prompt_processing"] if r["prompt_tokens"] == longest
+    )
     params = record["context_parameters"]
     rerun = record["rerun"]
     rerun_calls = [x for calls in rerun["calls"].values() for x in calls]
     return {
         "bench_provenance": f"Measured on {record['measured']} on {record['cpu']} "
-                            f"({record['cores']} cores), model {record['model']}",
+        f"({record['cores']} cores), model {record['model']}",
         "cold_build": _duration(record["cold_build_seconds"]),
         "chapters_total": _duration(sum(record["chapter_seconds"].values())),
         "rebuild": _duration(record["rebuild_seconds"]),
         "rerun_command": f"reportlib run {rerun['chapter']} -p {rerun['parameter']} "
-                         f"{rerun['value']}",
+        f"{rerun['value']}",
         "rerun_computed": f"{len(_computed(rerun_calls))} of {len(rerun_calls)} answers",
         "rerun_seconds": _duration(rerun["seconds"]),
-        "probe_per_sample": _duration((probe[-1]["seconds"] - probe[0]["seconds"])
-                                      / (probe[-1]["samples"] - probe[0]["samples"])),
+        "probe_per_sample": _duration(
+            (probe[-1]["seconds"] - probe[0]["seconds"])
+            / (probe[-1]["samples"] - probe[0]["samples"])
+        ),
         "quadratic_share": f"{fit[2] * longest**2 / _fitted(fit, longest):.0%}",
         "longest": f"{longest:,} tokens",
         "prompts_per_length": str(len(params["depths"]) * params["needles"]),
         "longest_prompt": _duration(measured),
         "doubled_prompt": _duration(_fitted(fit, 2 * longest)),
         "grid_doubling": _growth_factors(record["needle_grid_growth"]),
-    }  # fmt: skip
+    }
 
 
 def _growth_factors(rows: list[dict[str, Any]]) -> str:
@@ -284,8 +370,6 @@ def _growth_factors(rows: list[dict[str, Any]]) -> str:
 def copy_record(record: dict[str, Any] | None, path: str | Path) -> Path:
     """Write the record (or a note that there is none) where the page offers it."""
     import json
-
-    from .cache import atomic_write_text
 
     note = {"note": "no whole-book record yet: run `make bench-book`"}
     atomic_write_text(Path(path), json.dumps(record or note, indent=1, ensure_ascii=False) + "\n")

@@ -40,6 +40,12 @@ def atomic_write_text(path: Path, text: str) -> None:
         raise
 
 
+def atomic_write_csv(frame: Any, path: str | Path) -> None:
+    """Write a pandas DataFrame as CSV (no index) atomically: a failed write (a full disk)
+    leaves the previous file whole instead of a truncated one that still parses."""
+    atomic_write_text(Path(path), frame.to_csv(index=False))
+
+
 class ResultCache:
     """A directory of JSON results addressed by the sha256 of their key."""
 
@@ -57,17 +63,33 @@ class ResultCache:
             text = path.read_text(encoding="utf-8")
         except FileNotFoundError:
             return None
+        except (UnicodeDecodeError, IsADirectoryError, PermissionError) as exc:
+            self.discard(key, f"unreadable: {exc}")
+            return None
         try:
             entry = json.loads(text)
             if canonical_json(entry["key"]) != canonical_json(key):
                 raise ValueError("the stored key differs from the requested key")
             return entry["value"]
         except (ValueError, KeyError, TypeError) as exc:
-            warnings.warn(
-                f"corrupt cache entry {path} ({exc}); recomputing", CorruptCacheEntry, stacklevel=2
-            )
-            path.unlink(missing_ok=True)
+            self.discard(key, str(exc))
             return None
+
+    def discard(self, key: dict[str, Any], reason: str) -> None:
+        """Report a corrupt entry for ``key`` and remove it, so that it is recomputed."""
+        path = self.path_for(key)
+        warnings.warn(
+            f"corrupt cache entry {path} ({reason}); recomputing", CorruptCacheEntry, stacklevel=3
+        )
+        try:
+            if path.is_dir():
+                import shutil
+
+                shutil.rmtree(path)
+            else:
+                path.unlink(missing_ok=True)
+        except OSError:  # pragma: no cover - left for put() to overwrite or report
+            pass
 
     def put(self, key: dict[str, Any], value: Any) -> None:
         """Store ``value`` under ``key`` atomically."""

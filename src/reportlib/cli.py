@@ -3,12 +3,34 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
+import math
+import numbers
+import os
 import sys
+import tempfile
 from collections.abc import Sequence
 from dataclasses import asdict
+from pathlib import Path
+from typing import Any
 
+from .bench import compare_http_backend, run_benchmark
+from .book_bench import run_book_benchmark
+from .cache import atomic_write_text
+from .chapters import (
+    chapter_names,
+    notebook_parameters,
+    notebook_path,
+    parse_parameter_value,
+    project_root,
+    run_chapter,
+)
+from .corpus import load_corpus
 from .errors import ReportlibError
+from .models import model_card, resolve_model
+from .tokenization import TOKENIZER_NAMES, get_tokenizer
+from .tokenstats import count_language_tokens
 
 EPILOG = """\
 examples:
@@ -24,13 +46,12 @@ REPORTLIB_MODEL sets the default spec.
 
 
 def _build_parser() -> argparse.ArgumentParser:
-    from .chapters import CHAPTERS
-    from .tokenization import TOKENIZER_NAMES
-
     parser = argparse.ArgumentParser(
-        prog="reportlib", description=__doc__, epilog=EPILOG,
+        prog="reportlib",
+        description=__doc__,
+        epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
-    )  # fmt: skip
+    )
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -58,23 +79,37 @@ def _build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--threads", type=int, default=2)
     bench.add_argument("--batch", type=int, default=512)
     bench.add_argument("--repeats", type=int, default=5)
-    bench.add_argument("--output", default=None,
-                       help="where the JSON goes (default: results/bench.json, or "
-                            "book/data/book-bench.json with --book)")  # fmt: skip
-    bench.add_argument("--server", default=None, metavar="SPEC",
-                       help="compare in-process with an OpenAI-compatible server "
-                            "(openai+http://HOST:PORT/v1#MODEL) on the probe's prompts")  # fmt: skip
+    bench.add_argument(
+        "--output",
+        default=None,
+        help="where the JSON goes (default: results/bench.json, or "
+        "book/data/book-bench.json with --book)",
+    )
+    bench.add_argument(
+        "--server",
+        default=None,
+        metavar="SPEC",
+        help="compare in-process with an OpenAI-compatible server "
+        "(openai+http://HOST:PORT/v1#MODEL) on the probe's prompts",
+    )
     bench.add_argument(
         "--concurrency",
         default="1,2",
         help="with --server: request concurrencies to try (default: 1,2)",
     )
-    bench.add_argument("--book", action="store_true",
-                       help="whole-book costs instead: cold build of a copy of the book, "
-                            "no-change rebuild, a changed-parameter rerun, growth curves")  # fmt: skip
+    bench.add_argument(
+        "--book",
+        action="store_true",
+        help="whole-book costs instead: cold build of a copy of the book, "
+        "no-change rebuild, a changed-parameter rerun, growth curves",
+    )
 
     run = sub.add_parser("run", help="rerun one chapter with papermill into runs/")
-    run.add_argument("chapter", help=f"one of: {', '.join(sorted(CHAPTERS))}")
+    try:
+        known = f"one of: {', '.join(chapter_names())}"
+    except ReportlibError:  # installed outside the project: no table of contents to read
+        known = "a chapter of the book (run from the project)"
+    run.add_argument("chapter", help=known)
     run.add_argument(
         "-p",
         "--parameter",
@@ -88,12 +123,30 @@ def _build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _cmd_models(args: argparse.Namespace) -> int:
-    from .models import model_card, resolve_model
+def json_safe(value: Any) -> Any:
+    """``value`` as strict JSON can hold it: a non-finite float becomes null, bytes text, an
+    array summary (or any dataclass) a dict, a path or any other object its text."""
+    if value is None or isinstance(value, bool | str):
+        return value
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    if isinstance(value, numbers.Real):
+        return float(value) if math.isfinite(value) else None
+    if isinstance(value, bytes | bytearray):
+        return bytes(value).decode("utf-8", errors="backslashreplace")
+    if isinstance(value, dict):
+        return {str(key): json_safe(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_safe(item) for item in value]
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return json_safe(dataclasses.asdict(value))
+    return str(value)
 
+
+def _cmd_models(args: argparse.Namespace) -> int:
     cards = [model_card(resolve_model(spec)) for spec in args.specs]
-    if args.json:
-        print(json.dumps(cards, indent=2, ensure_ascii=False))
+    if args.json:  # strict JSON: never NaN or Infinity, whatever the GGUF metadata holds
+        print(json.dumps(json_safe(cards), indent=2, ensure_ascii=False, allow_nan=False))
         return 0
     for spec, card in zip(args.specs, cards, strict=True):
         print(f"# {spec}")
@@ -104,10 +157,6 @@ def _cmd_models(args: argparse.Namespace) -> int:
 
 
 def _cmd_tokens(args: argparse.Namespace) -> int:
-    from .corpus import load_corpus
-    from .tokenization import get_tokenizer
-    from .tokenstats import count_language_tokens
-
     corpus = load_corpus(args.corpus, args.langs)
     rows = count_language_tokens(get_tokenizer(args.tokenizer, args.model), corpus)
     fields = ("tokenizer", "code", "characters", "tokens", "chars_per_token", "premium")
@@ -121,13 +170,43 @@ def _cmd_tokens(args: argparse.Namespace) -> int:
     return 0
 
 
+def checked_output(path: Path, flag: str = "--output") -> Path:
+    """``path`` if a result can be written there, checked before minutes of work: not a
+    folder, not inside a file, in a folder that exists (or is created now) and is writable."""
+    try:
+        if path.is_dir():
+            raise ReportlibError(
+                f"{flag} {str(path)!r} is a folder; give a file name, "
+                f"such as {str(path / 'bench.json')!r}"
+            )
+        if path.exists() and not path.is_file():
+            raise ReportlibError(f"{flag} {str(path)!r} is not a regular file")
+        blocker = next(p for p in (path.parent, *path.parents) if p.exists())
+        if not blocker.is_dir():
+            raise ReportlibError(
+                f"{flag} {str(path)!r} cannot be written: {str(blocker)!r} is a file, not a folder"
+            )
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise ReportlibError(f"{flag} {str(path)!r} cannot be written: {exc.strerror}") from None
+    return path
+
+
+def _write_result(path: Path, text: str) -> None:
+    """Write a finished result; if that fails now (a full disk), print it rather than lose it."""
+    try:
+        atomic_write_text(path, text)
+    except OSError as exc:
+        print(text, end="")
+        raise ReportlibError(
+            f"cannot write {str(path)!r}: {exc.strerror}; the result is printed above"
+        ) from None
+
+
 def _cmd_bench(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
-    from .bench import run_benchmark
-    from .cache import atomic_write_text
-    from .models import resolve_model
-
     if args.book:
         return _cmd_bench_book(args)
     if args.server:
@@ -135,27 +214,22 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     for name in ("threads", "batch", "repeats"):
         if getattr(args, name) <= 0:
             raise ReportlibError(f"--{name} must be positive, not {getattr(args, name)}")
-    args.output = args.output or "results/bench.json"
-    result = run_benchmark(resolve_model(args.model), n_threads=args.threads,
-                           n_batch=args.batch, repeats=args.repeats)  # fmt: skip
-    atomic_write_text(Path(args.output), json.dumps(result, indent=2) + "\n")
+    output = checked_output(Path(args.output or "results/bench.json"))
+    result = run_benchmark(
+        resolve_model(args.model), n_threads=args.threads, n_batch=args.batch, repeats=args.repeats
+    )
+    _write_result(output, json.dumps(result, indent=2) + "\n")
     for name in ("pp", "tg"):
         raw, ours = result["raw"][name]["median"], result["harness"][name]["median"]
         print(
             f"{name}: raw {raw:8.1f} tok/s   harness {ours:8.1f} tok/s   "
             f"ratio {result['ratio'][name]:.3f}"
         )
-    print(f"written: {args.output}")
+    print(f"written: {output}")
     return 0
 
 
 def _cmd_bench_server(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
-    from .bench import compare_http_backend
-    from .cache import atomic_write_text
-    from .models import resolve_model
-
     try:
         concurrencies = [int(c) for c in args.concurrency.split(",")]
     except ValueError:
@@ -164,39 +238,38 @@ def _cmd_bench_server(args: argparse.Namespace) -> int:
         ) from None
     if any(c < 1 for c in concurrencies):
         raise ReportlibError(f"--concurrency values must be at least 1, not {args.concurrency!r}")
-    result = compare_http_backend(args.server, resolve_model(args.model), concurrencies,
-                                  n_threads=args.threads)  # fmt: skip
-    output = Path(args.output or "results/bench-http.json")
-    atomic_write_text(output, json.dumps(result, indent=2) + "\n")
+    output = checked_output(Path(args.output or "results/bench-http.json"))
+    result = compare_http_backend(
+        args.server, resolve_model(args.model), concurrencies, n_threads=args.threads
+    )
+    _write_result(output, json.dumps(result, indent=2) + "\n")
     for row in result["rows"]:
-        print(f"{row['backend']:<28} concurrency {row['concurrency']}: "
-              f"{row['answers_per_s']:.2f} answers/s, {row['generated_tokens_per_s']:.1f} tok/s")  # fmt: skip
+        print(
+            f"{row['backend']:<28} concurrency {row['concurrency']}: "
+            f"{row['answers_per_s']:.2f} answers/s, {row['generated_tokens_per_s']:.1f} tok/s"
+        )
     print(f"written: {output}")
     return 0
 
 
 def _cmd_bench_book(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
-    from .book_bench import run_book_benchmark
-    from .cache import atomic_write_text
-    from .chapters import project_root
-
     root = project_root()
-    output = Path(args.output) if args.output else root / "book" / "data" / "book-bench.json"
+    default = root / "book" / "data" / "book-bench.json"
+    output = checked_output(Path(args.output) if args.output else default)
     result = run_book_benchmark(root, log=lambda line: print(line, file=sys.stderr, flush=True))
-    atomic_write_text(output, json.dumps(result, indent=1, ensure_ascii=False) + "\n")
-    print(f"cold build {result['cold_build_seconds']:.0f} s, no-change rebuild "
-          f"{result['rebuild_seconds']:.1f} s; written: {output}")  # fmt: skip
+    _write_result(output, json.dumps(result, indent=1, ensure_ascii=False) + "\n")
+    print(
+        f"cold build {result['cold_build_seconds']:.0f} s, no-change rebuild "
+        f"{result['rebuild_seconds']:.1f} s; written: {output}"
+    )
     return 0
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
-    from .chapters import parse_parameter_value, run_chapter
-
-    params = {name: parse_parameter_value(value) for name, value in args.parameter}
+    defaults = notebook_parameters(notebook_path(args.chapter))
+    params = {
+        name: parse_parameter_value(value, defaults.get(name)) for name, value in args.parameter
+    }
     out = Path(args.output_dir) if args.output_dir else None
     try:
         output = run_chapter(args.chapter, params, out, progress=sys.stderr.isatty())
@@ -224,6 +297,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.debug:
             raise
         print(f"reportlib: error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # a file-system error no check foresaw: still one line
+        if args.debug:
+            raise
+        where = f": {exc.filename!r}" if exc.filename else ""
+        print(f"reportlib: error: {exc.strerror or exc}{where}", file=sys.stderr)
         return 2
 
 

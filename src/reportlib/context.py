@@ -103,30 +103,36 @@ def build_needle_case(
             return case
 
 
-def _assemble(tokenize: Callable[[str], list[int]], length: int, depth: float, needle: int,
-              value: str, filler: list[str], count: int) -> NeedleCase:  # fmt: skip
+def _assemble(
+    tokenize: Callable[[str], list[int]],
+    length: int,
+    depth: float,
+    needle: int,
+    value: str,
+    filler: list[str],
+    count: int,
+) -> NeedleCase:
     at = round(depth * count)
     parts = [*filler[:at], NEEDLE.format(value=value), *filler[at:count]]
     prompt = " ".join(parts) + QUESTION
     before = " ".join(filler[:at])
-    return NeedleCase(length, depth, needle, value, count, at, prompt, len(tokenize(prompt)),
-                      len(tokenize(before)) if before else 0)  # fmt: skip
+    return NeedleCase(
+        length,
+        depth,
+        needle,
+        value,
+        count,
+        at,
+        prompt,
+        len(tokenize(prompt)),
+        len(tokenize(before)) if before else 0,
+    )
 
 
 def order_for_prefix_sharing(cases: Iterable[NeedleCase]) -> list[NeedleCase]:
     """Order the grid so consecutive prompts share long prefixes: deepest needle first, then
     the same needle value and longer haystacks together (the KV cache keeps the shared part)."""
     return sorted(cases, key=lambda c: (-c.needle_token_position, c.needle, -c.length, c.depth))
-
-
-def shared_prefix_length(a: Sequence[int], b: Sequence[int]) -> int:
-    """How many leading tokens two token lists share."""
-    n = 0
-    for x, y in zip(a, b, strict=False):
-        if x != y:
-            break
-        n += 1
-    return n
 
 
 def needle_grid(
@@ -137,8 +143,12 @@ def needle_grid(
     seed: int = 0,
 ) -> list[NeedleCase]:
     """Every (length, depth, needle) case, ordered for prefix sharing."""
-    cases = [build_needle_case(tokenize, length, depth, k, seed)
-             for length in lengths for depth in depths for k in range(needles)]  # fmt: skip
+    cases = [
+        build_needle_case(tokenize, length, depth, k, seed)
+        for length in lengths
+        for depth in depths
+        for k in range(needles)
+    ]
     return order_for_prefix_sharing(cases)
 
 
@@ -147,18 +157,27 @@ def score_answer(answer: str, value: str) -> bool:
     return value in answer
 
 
-def run_needle_grid(model: Any, cases: Sequence[NeedleCase], max_tokens: int = 12,
-                    seed: int = 0, progress: bool | None = None) -> list[dict[str, Any]]:  # fmt: skip
+def run_needle_grid(
+    model: Any,
+    cases: Sequence[NeedleCase],
+    max_tokens: int = 12,
+    seed: int = 0,
+    progress: bool | None = None,
+) -> list[dict[str, Any]]:
     """Ask every case in order, keeping the shared prefix in the KV cache; one row per case."""
     from tqdm import tqdm
 
     rows = []
-    for case in tqdm(cases, desc="needle grid", unit="prompt",
-                     disable=None if progress is None else not progress):  # fmt: skip
+    for case in tqdm(
+        cases, desc="needle grid", unit="prompt", disable=None if progress is None else not progress
+    ):
         answer = model.complete(case.prompt, max_tokens=max_tokens, seed=seed, reuse_prefix=True)
         row = {k: v for k, v in asdict(case).items() if k != "prompt"}
-        row.update(answer=answer.text, found=score_answer(answer.text, case.value),
-                   evaluated_tokens=answer.evaluated_tokens)  # fmt: skip
+        row.update(
+            answer=answer.text,
+            found=score_answer(answer.text, case.value),
+            evaluated_tokens=answer.evaluated_tokens,
+        )
         rows.append(row)
     return rows
 
@@ -173,8 +192,9 @@ def effective_length(scores: dict[int, float], threshold: float) -> int | None:
     return best
 
 
-def kv_cache_bytes(layers: int, kv_heads: int, head_dim: int, n_ctx: int,
-                   bytes_per_element: float = 2.0) -> float:  # fmt: skip
+def kv_cache_bytes(
+    layers: int, kv_heads: int, head_dim: int, n_ctx: int, bytes_per_element: float = 2.0
+) -> float:
     """Keys and values for every layer: 2 x layers x KV heads x head dim x n_ctx x bytes."""
     return 2 * layers * kv_heads * head_dim * n_ctx * bytes_per_element
 
@@ -194,8 +214,11 @@ def window_capacity(counts: Any, windows: Sequence[int]) -> Any:
 
     rows = []
     for r in counts.itertuples():
-        row = {"tokenizer": r.tokenizer, "language": r.language,
-               "share of English content": 1 / r.premium}  # fmt: skip
+        row = {
+            "tokenizer": r.tokenizer,
+            "language": r.language,
+            "share of English content": 1 / r.premium,
+        }
         for window in windows:
             label = f"{window // 1024}k"
             words = window / r.tokens_per_word if pd.notna(r.tokens_per_word) else None

@@ -6,7 +6,8 @@ Two sources, one shape (``{flores_code: text}``):
   ``data/parallel_sample.json``), sentences joined by one space.
 - a directory in FLORES-200 layout (``dev/<code>.dev``, ``devtest/<code>.devtest``):
   the dev and devtest sentences of each language, joined by one space, as
-  Petrov et al. (2023) count them.
+  Petrov et al. (2023) count them. Each split must be parallel on its own (the same number
+  of sentences in every language), and a UTF-8 byte-order mark is not counted as text.
 """
 
 from __future__ import annotations
@@ -56,6 +57,7 @@ def _read_lines(path: Path) -> list[str]:
             f"corpus file {str(path)!r} is not valid UTF-8 (byte {exc.start}); "
             "FLORES-200 files are UTF-8"
         ) from None
+    text = text.removeprefix("\ufeff")  # a byte-order mark is not text (editors on Windows add it)
     return [line.rstrip("\r") for line in text.split("\n") if line.strip()]
 
 
@@ -65,26 +67,33 @@ def _load_flores(root: Path, languages: list[Language]) -> Corpus:
             f"corpus directory {str(root)!r} does not exist; give 'bundled' or a directory "
             "in FLORES-200 layout (dev/<code>.dev, devtest/<code>.devtest)"
         )
-    texts, counts = {}, set()
+    texts: dict[str, str] = {}
+    counts: dict[str, dict[str, int]] = {split: {} for split, _ in FLORES_SPLITS}
     for lang in languages:
-        paths = [root / split / f"{lang.flores}{ext}" for split, ext in FLORES_SPLITS]
-        missing = [str(p) for p in paths if not p.is_file()]
+        paths = {split: root / split / f"{lang.flores}{ext}" for split, ext in FLORES_SPLITS}
+        missing = [str(p) for p in paths.values() if not p.is_file()]
         if missing:
             raise ReportlibError(
                 f"corpus directory {str(root)!r} lacks {lang.name} ({lang.flores}): "
                 f"missing {', '.join(missing)}"
             )
-        lines = [line for p in paths for line in _read_lines(p)]
+        lines = []
+        for split, path in paths.items():
+            split_lines = _read_lines(path)
+            counts[split][lang.flores] = len(split_lines)
+            lines.extend(split_lines)
         if not lines:
             raise ReportlibError(f"corpus files for {lang.flores} in {str(root)!r} are empty")
         texts[lang.flores] = " ".join(lines)
-        counts.add(len(lines))
-    if len(counts) > 1:
-        raise ReportlibError(
-            f"corpus {str(root)!r} is not parallel: languages have different sentence counts "
-            f"({sorted(counts)})"
-        )
-    return Corpus(str(root), texts, counts.pop())
+    for split, per_language in counts.items():  # line i of each file is the same sentence
+        if len(set(per_language.values())) > 1:
+            shown = ", ".join(f"{code} {n}" for code, n in per_language.items())
+            raise ReportlibError(
+                f"corpus {str(root)!r} is not parallel: its {split} files have different "
+                f"sentence counts ({shown}); line i of every file must translate the same sentence"
+            )
+    sentences = sum(next(iter(per_language.values())) for per_language in counts.values())
+    return Corpus(str(root), texts, sentences)
 
 
 def load_corpus(source: str | Path = BUNDLED, languages: str | list[str] | None = None) -> Corpus:

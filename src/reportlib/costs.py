@@ -13,15 +13,11 @@ import time
 from typing import Any
 
 from .cache import ResultCache
-from .context import haystack_sentences
+from .cached import default_cache
+from .context import haystack_sentences, kv_cache_bytes
 from .environment import cpu_model
-from .generation import (
-    FLASH_ATTENTION,
-    LlamaCppModel,
-    _backend_version,
-    capture_llama_logs,
-    default_cache,
-)
+from .llama_runtime import capture_llama_logs
+from .llamacpp_backend import FLASH_ATTENTION, LlamaCppModel, decoder_version
 
 _KV_LINE = re.compile(r"llama_kv_cache: size =\s+([\d.]+) MiB \(\s*(\d+) cells,\s+(\d+) layers")
 
@@ -35,24 +31,20 @@ def filler_tokens(model: LlamaCppModel, count: int) -> list[int]:
     return tokens[:count]
 
 
-def _time_one(model: LlamaCppModel, tokens: list[int], generate: int) -> dict[str, float]:
-    import numpy as np
-
-    llm = model._llm
-    n_vocab = llm.n_vocab()
-
-    def greedy() -> int:  # the last token's logits, read from llama.cpp directly
-        return int(np.argmax(np.ctypeslib.as_array(llm._ctx.get_logits(), shape=(n_vocab,))))
-
-    llm.reset()
+def time_prompt_and_generation(
+    model: LlamaCppModel, tokens: list[int], generate: int
+) -> dict[str, float]:
+    """Seconds to process ``tokens`` from an empty KV cache, to the first generated token,
+    and the greedy generation rate over ``generate`` tokens (no sampling overhead)."""
+    model.reset_state()
     start = time.perf_counter()
-    llm.eval(tokens)
+    model.evaluate(tokens)
     processed = time.perf_counter()
-    token = greedy()
+    token = model.greedy_next_token()
     first = time.perf_counter()
     for _ in range(generate - 1):
-        llm.eval([token])
-        token = greedy()
+        model.evaluate([token])
+        token = model.greedy_next_token()
     done = time.perf_counter()
     return {
         "prompt_seconds": processed - start,
@@ -61,23 +53,41 @@ def _time_one(model: LlamaCppModel, tokens: list[int], generate: int) -> dict[st
     }
 
 
-def measure_latency(model: LlamaCppModel, lengths: list[int], repeats: int = 3,
-                    generate: int = 16, cache: ResultCache | None = None) -> list[dict[str, Any]]:  # fmt: skip
+def measure_latency(
+    model: LlamaCppModel,
+    lengths: list[int],
+    repeats: int = 3,
+    generate: int = 16,
+    cache: ResultCache | None = None,
+) -> list[dict[str, Any]]:
     """Prompt processing, time to first token and generation speed at each prompt length,
     ``repeats`` times; cached per machine (CPU model, threads, batch)."""
     cache = cache or default_cache()
-    key = {"kind": "latency", "model": model.fingerprint, "cpu": cpu_model(),
-           "backend": _backend_version(),
-           "threads": model.n_threads, "batch": model.n_batch, "n_ctx": model.n_ctx,
-           "lengths": lengths, "repeats": repeats, "generate": generate}  # fmt: skip
+    key = {
+        "kind": "latency",
+        "model": model.fingerprint,
+        "cpu": cpu_model(),
+        "backend": decoder_version(),
+        "threads": model.n_threads,
+        "batch": model.n_batch,
+        "n_ctx": model.n_ctx,
+        "lengths": lengths,
+        "repeats": repeats,
+        "generate": generate,
+    }
 
     def measure() -> list[dict[str, Any]]:
         rows = []
         for length in lengths:
             tokens = filler_tokens(model, length)
             for repeat in range(repeats):
-                rows.append({"prompt_tokens": length, "repeat": repeat,
-                             **_time_one(model, tokens, generate)})  # fmt: skip
+                rows.append(
+                    {
+                        "prompt_tokens": length,
+                        "repeat": repeat,
+                        **time_prompt_and_generation(model, tokens, generate),
+                    }
+                )
         return rows
 
     return cache.get_or_compute(key, measure)
@@ -91,8 +101,11 @@ def summarize_latency(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         summary: dict[str, Any] = {"prompt_tokens": length, "repeats": len(group)}
         for col in ("prompt_seconds", "ttft_seconds", "generation_tokens_per_s"):
             values = [r[col] for r in group]
-            summary |= {f"{col}_median": statistics.median(values), f"{col}_min": min(values),
-                        f"{col}_max": max(values)}  # fmt: skip
+            summary |= {
+                f"{col}_median": statistics.median(values),
+                f"{col}_min": min(values),
+                f"{col}_max": max(values),
+            }
         out.append(summary)
     return out
 
@@ -112,9 +125,15 @@ def measure_kv_cache(model: LlamaCppModel, n_ctx: int, swa_full: bool) -> dict[s
     from llama_cpp import Llama
 
     with capture_llama_logs() as lines:
-        llm = Llama(model_path=str(model.model_file.path), n_ctx=n_ctx, n_threads=model.n_threads,
-                    n_batch=model.n_batch, swa_full=swa_full, flash_attn=FLASH_ATTENTION,
-                    verbose=False)  # fmt: skip
+        llm = Llama(
+            model_path=str(model.model_file.path),
+            n_ctx=n_ctx,
+            n_threads=model.n_threads,
+            n_batch=model.n_batch,
+            swa_full=swa_full,
+            flash_attn=FLASH_ATTENTION,
+            verbose=False,
+        )
         del llm
     return {"n_ctx": n_ctx, "swa_full": swa_full, **parse_kv_cache_log(lines)}
 
@@ -127,30 +146,44 @@ def resident_mib() -> float:
     return float("nan")
 
 
-def measure_small_model(model_file: Any, n_threads: int, n_batch: int, prompt_tokens: int = 512,
-                        generate: int = 64, cache: ResultCache | None = None) -> dict[str, float]:  # fmt: skip
+def measure_small_model(
+    model_file: Any,
+    n_threads: int,
+    n_batch: int,
+    prompt_tokens: int = 512,
+    generate: int = 64,
+    cache: ResultCache | None = None,
+) -> dict[str, float]:
     """Load time, resident memory, prompt and generation speed, CPU-seconds per generated
     token; cached per machine like :func:`measure_latency`."""
     cache = cache or default_cache()
-    key = {"kind": "small-model", "model": model_file.sha256, "cpu": cpu_model(),
-           "backend": _backend_version(),
-           "threads": n_threads, "batch": n_batch, "prompt_tokens": prompt_tokens,
-           "generate": generate}  # fmt: skip
+    key = {
+        "kind": "small-model",
+        "model": model_file.sha256,
+        "cpu": cpu_model(),
+        "backend": decoder_version(),
+        "threads": n_threads,
+        "batch": n_batch,
+        "prompt_tokens": prompt_tokens,
+        "generate": generate,
+    }
     return cache.get_or_compute(
         key, lambda: _measure_small_model(model_file, n_threads, n_batch, prompt_tokens, generate)
     )
 
 
-def _measure_small_model(model_file: Any, n_threads: int, n_batch: int, prompt_tokens: int,
-                         generate: int) -> dict[str, float]:  # fmt: skip
+def _measure_small_model(
+    model_file: Any, n_threads: int, n_batch: int, prompt_tokens: int, generate: int
+) -> dict[str, float]:
     before = resident_mib()
     start = time.perf_counter()
-    model = LlamaCppModel(model_file, n_ctx=prompt_tokens + generate + 8, n_threads=n_threads,
-                          n_batch=n_batch)  # fmt: skip
+    model = LlamaCppModel(
+        model_file, n_ctx=prompt_tokens + generate + 8, n_threads=n_threads, n_batch=n_batch
+    )
     load_seconds = time.perf_counter() - start
     tokens = filler_tokens(model, prompt_tokens)
     cpu_start = time.process_time()
-    timing = _time_one(model, tokens, generate)
+    timing = time_prompt_and_generation(model, tokens, generate)
     cpu_seconds = time.process_time() - cpu_start
     result = {
         "load_seconds": load_seconds,
@@ -168,11 +201,13 @@ def _measure_small_model(model_file: Any, n_threads: int, n_batch: int, prompt_t
 def kv_cache_table(model: LlamaCppModel, contexts: list[int]) -> list[dict[str, Any]]:
     """llama.cpp's KV-cache size at each ``n_ctx``, full-size and windowed sliding-window
     cache, next to the formula's figure from the GGUF metadata."""
-    from .context import kv_cache_bytes
-
     card = model.card
     return [
-        {**measure_kv_cache(model, n, full),
-         "formula_mib": kv_cache_bytes(card["layers"], card["kv_heads"], card["head_dim"], n) / 2**20}
-        for n in contexts for full in (True, False)
-    ]  # fmt: skip
+        {
+            **measure_kv_cache(model, n, full),
+            "formula_mib": kv_cache_bytes(card["layers"], card["kv_heads"], card["head_dim"], n)
+            / 2**20,
+        }
+        for n in contexts
+        for full in (True, False)
+    ]

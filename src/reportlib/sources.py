@@ -21,26 +21,42 @@ class Release:
 
 
 RELEASES: tuple[Release, ...] = (
-    Release("LLaMA", "2023-02-24", "7B, 13B, 33B, 65B",
-            "research licence; 1.0–1.4T training tokens",
-            "https://ai.meta.com/blog/large-language-model-llama-meta-ai/"),
-    Release("Llama 2", "2023-07-18", "7B, 13B, 70B",
-            "community licence allowing commercial use; 2T tokens",
-            "https://about.fb.com/news/2023/07/llama-2/"),
-    Release("Llama 3", "2024-04-18", "8B, 70B",
-            "8k context; over 15T tokens; 128k-token vocabulary",
-            "https://ai.meta.com/blog/meta-llama-3/"),
-    Release("Llama 3.1", "2024-07-23", "8B, 70B, 405B",
-            "128k context; 8 supported languages; tool use",
-            "https://ai.meta.com/blog/meta-llama-3-1/"),
-    Release("Llama 3.2", "2024-09-25", "1B, 3B (text); 11B, 90B (vision)",
-            "small and multimodal models",
-            "https://ai.meta.com/blog/llama-3-2-connect-2024-vision-edge-mobile-devices/"),
-)  # fmt: skip
-
-#: Meta's officially supported languages for Llama 3.1 and 3.2 (model cards)
-META_SUPPORTED_LANGUAGES = ("eng_Latn", "deu_Latn", "fra_Latn", "ita_Latn", "por_Latn",
-                            "hin_Deva", "spa_Latn", "tha_Thai")  # fmt: skip
+    Release(
+        "LLaMA",
+        "2023-02-24",
+        "7B, 13B, 33B, 65B",
+        "research licence; 1.0–1.4T training tokens",
+        "https://ai.meta.com/blog/large-language-model-llama-meta-ai/",
+    ),
+    Release(
+        "Llama 2",
+        "2023-07-18",
+        "7B, 13B, 70B",
+        "community licence allowing commercial use; 2T tokens",
+        "https://about.fb.com/news/2023/07/llama-2/",
+    ),
+    Release(
+        "Llama 3",
+        "2024-04-18",
+        "8B, 70B",
+        "8k context; over 15T tokens; 128k-token vocabulary",
+        "https://ai.meta.com/blog/meta-llama-3/",
+    ),
+    Release(
+        "Llama 3.1",
+        "2024-07-23",
+        "8B, 70B, 405B",
+        "128k context; 8 supported languages; tool use",
+        "https://ai.meta.com/blog/meta-llama-3-1/",
+    ),
+    Release(
+        "Llama 3.2",
+        "2024-09-25",
+        "1B, 3B (text); 11B, 90B (vision)",
+        "small and multimodal models",
+        "https://ai.meta.com/blog/llama-3-2-connect-2024-vision-edge-mobile-devices/",
+    ),
+)
 
 
 @dataclass(frozen=True)
@@ -63,20 +79,23 @@ ARCHITECTURES: tuple[Architecture, ...] = (
     Architecture("Llama 3.2 1B", "Llama", 1.2, 16, 2048, 32, 8, 128256, 131072, "llama32card"),
     Architecture("Llama 3.2 3B", "Llama", 3.2, 28, 3072, 24, 8, 128256, 131072, "llama32card"),
     Architecture("Llama 3.1 8B", "Llama", 8.0, 32, 4096, 32, 8, 128256, 131072, "llama3herd2024"),
-    Architecture("Llama 3.1 70B", "Llama", 70.6, 80, 8192, 64, 8, 128256, 131072,
-                 "llama3herd2024"),
-    Architecture("Llama 3.1 405B", "Llama", 405.0, 126, 16384, 128, 8, 128256, 131072,
-                 "llama3herd2024"),
+    Architecture("Llama 3.1 70B", "Llama", 70.6, 80, 8192, 64, 8, 128256, 131072, "llama3herd2024"),
+    Architecture(
+        "Llama 3.1 405B", "Llama", 405.0, 126, 16384, 128, 8, 128256, 131072, "llama3herd2024"
+    ),
     Architecture("Qwen2.5 1.5B", "Qwen", 1.5, 28, 1536, 12, 2, 151936, 32768, "qwen25report2024"),
     Architecture("Qwen2.5 3B", "Qwen", 3.1, 36, 2048, 16, 2, 151936, 32768, "qwen25report2024"),
     Architecture("Qwen2.5 7B", "Qwen", 7.6, 28, 3584, 28, 4, 152064, 131072, "qwen25report2024"),
-    Architecture("Qwen2.5 72B", "Qwen", 72.7, 80, 8192, 64, 8, 152064, 131072,
-                 "qwen25report2024"),
-)  # fmt: skip
+    Architecture("Qwen2.5 72B", "Qwen", 72.7, 80, 8192, 64, 8, 152064, 131072, "qwen25report2024"),
+)
 
 #: size-matched pairs (Llama, Qwen) for the report's "fewer dimensions and layers" claim
-MATCHED_PAIRS = (("Llama 3.2 1B", "Qwen2.5 1.5B"), ("Llama 3.2 3B", "Qwen2.5 3B"),
-                 ("Llama 3.1 8B", "Qwen2.5 7B"), ("Llama 3.1 70B", "Qwen2.5 72B"))  # fmt: skip
+MATCHED_PAIRS = (
+    ("Llama 3.2 1B", "Qwen2.5 1.5B"),
+    ("Llama 3.2 3B", "Qwen2.5 3B"),
+    ("Llama 3.1 8B", "Qwen2.5 7B"),
+    ("Llama 3.1 70B", "Qwen2.5 72B"),
+)
 
 
 def architecture(name: str) -> Architecture:
@@ -92,11 +111,14 @@ def compare_matched_pairs() -> list[dict[str, object]]:
     rows = []
     for llama_name, qwen_name in MATCHED_PAIRS:
         llama, qwen = architecture(llama_name), architecture(qwen_name)
-        rows.append({
-            "Llama": llama_name, "Qwen": qwen_name,
-            "layers (Llama / Qwen)": f"{llama.layers} / {qwen.layers}",
-            "hidden size (Llama / Qwen)": f"{llama.hidden} / {qwen.hidden}",
-            "Qwen fewer layers": qwen.layers < llama.layers,
-            "Qwen smaller hidden size": qwen.hidden < llama.hidden,
-        })  # fmt: skip
+        rows.append(
+            {
+                "Llama": llama_name,
+                "Qwen": qwen_name,
+                "layers (Llama / Qwen)": f"{llama.layers} / {qwen.layers}",
+                "hidden size (Llama / Qwen)": f"{llama.hidden} / {qwen.hidden}",
+                "Qwen fewer layers": qwen.layers < llama.layers,
+                "Qwen smaller hidden size": qwen.hidden < llama.hidden,
+            }
+        )
     return rows

@@ -19,9 +19,11 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib.resources import files
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 from .errors import ReportlibError
+from .llama_runtime import silence_llama_logs, token_bytes, vocab_of
+from .models import resolve_model
 
 TOKENIZER_NAMES = ("llama3", "qwen", "qwen3.6", "model")
 
@@ -46,8 +48,11 @@ class Tokenizer(Protocol):
 @lru_cache(maxsize=1)
 def _byte_level_decoder() -> dict[str, int]:
     """GPT-2's printable-character stand-ins for bytes, inverted."""
-    printable = [*range(ord("!"), ord("~") + 1), *range(ord("¡"), ord("¬") + 1),
-                 *range(ord("®"), ord("ÿ") + 1)]  # fmt: skip
+    printable = [
+        *range(ord("!"), ord("~") + 1),
+        *range(ord("¡"), ord("¬") + 1),
+        *range(ord("®"), ord("ÿ") + 1),
+    ]
     table, extra = {}, 0
     for byte in range(256):
         if byte in printable:
@@ -133,9 +138,6 @@ class GGUFTokenizer:
     def __init__(self, spec: str | None = None) -> None:
         from llama_cpp import Llama
 
-        from .generation import silence_llama_logs
-        from .models import resolve_model
-
         model = resolve_model(spec)
         self.label = f"{model.name} (GGUF)"
         self.fingerprint = model.sha256
@@ -144,38 +146,17 @@ class GGUFTokenizer:
             self._llm = Llama(model_path=str(model.path), vocab_only=True, verbose=False)
         except (ValueError, RuntimeError) as exc:
             raise ReportlibError(f"llama.cpp could not read {str(model.path)!r}: {exc}") from None
+        self._vocab = vocab_of(self._llm)
 
     def encode(self, text: str) -> list[int]:
         return list(self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=False))
 
     def token_bytes(self, token_id: int) -> bytes:
-        return llama_token_bytes(self._llm, token_id)
+        return token_bytes(self._vocab, token_id)
 
     @property
     def vocab_size(self) -> int:
         return int(self._llm.n_vocab())
-
-
-def llama_token_bytes(llm: Any, token_id: int) -> bytes:
-    """The bytes of one token of a loaded llama-cpp-python model.
-
-    llama-cpp-python's own ``detokenize`` uses a 32-byte buffer and silently
-    returns nothing for longer pieces (a Tamil word of 11 letters is 34 bytes);
-    this asks llama.cpp again with the size it reports.
-    """
-    import ctypes
-
-    import llama_cpp
-
-    vocab, size = llm._model.vocab, 64
-    while True:
-        buf = ctypes.create_string_buffer(size)
-        n = llama_cpp.llama_token_to_piece(
-            vocab, llama_cpp.llama_token(token_id), buf, size, 0, False
-        )
-        if n >= 0:
-            return buf.raw[:n]
-        size = -n
 
 
 def get_tokenizer(name: str, model_spec: str | None = None) -> Tokenizer:

@@ -10,7 +10,7 @@ import pandas as pd
 
 from .corpus import Corpus
 from .errors import ReportlibError
-from .languages import ENGLISH, get_language
+from .languages import ENGLISH, LANGUAGES, get_language
 from .tokenization import Tokenizer, character_groups, token_pieces
 
 #: The 100 most common English words of the Oxford English Corpus, in rank order.
@@ -65,7 +65,7 @@ def count_language_tokens(tokenizer: Tokenizer, corpus: Corpus) -> list[Language
                 chars_per_token=round(n_chars / n_tokens, 4),
                 tokens_per_word=round(n_tokens / n_words, 4) if n_words else None,
                 premium=round(n_tokens / english_tokens, 4),
-            )  # fmt: skip
+            )
         )
     return rows
 
@@ -79,6 +79,7 @@ def token_count_table(rows: Iterable[LanguageTokenCount]) -> pd.DataFrame:
 class ClaimCheck:
     """One claim of the report, the number that decides it, and the verdict."""
 
+    key: str  #: a stable name (glue keys are built from it)
     claim: str
     tokenizer: str
     measured: float
@@ -101,6 +102,7 @@ def check_chars_per_token(rows: Iterable[LanguageTokenCount]) -> ClaimCheck:
     english = next(r for r in rows if r.code == ENGLISH)
     value = english.chars_per_token
     return ClaimCheck(
+        "chars_per_token",
         "~4 characters per token (English)",
         english.tokenizer,
         value,
@@ -121,6 +123,7 @@ def check_common_words(tokenizer: Tokenizer) -> ClaimCheck:
     counts = common_word_token_counts(tokenizer)
     share = sum(1 for n in counts.values() if n <= 2) / len(counts)
     return ClaimCheck(
+        "common_words",
         "common English words are 1–2 tokens",
         tokenizer.name,
         round(share, 4),
@@ -173,12 +176,21 @@ def check_separation(tokenizer: Tokenizer, english_text: str) -> list[ClaimCheck
     """ "Spaces and punctuation are usually separate tokens": a share above 0.5 is "usually"."""
     stats = separation_stats(tokenizer, english_text)
     return [
-        ClaimCheck("spaces are usually separate tokens", tokenizer.name,
-                   round(stats.space_share, 4), SUPPORTED if stats.space_share > 0.5 else REFUTED),
-        ClaimCheck("punctuation is usually a separate token", tokenizer.name,
-                   round(stats.punctuation_share, 4),
-                   SUPPORTED if stats.punctuation_share > 0.5 else REFUTED),
-    ]  # fmt: skip
+        ClaimCheck(
+            "spaces",
+            "spaces are usually separate tokens",
+            tokenizer.name,
+            round(stats.space_share, 4),
+            SUPPORTED if stats.space_share > 0.5 else REFUTED,
+        ),
+        ClaimCheck(
+            "punctuation",
+            "punctuation is usually a separate token",
+            tokenizer.name,
+            round(stats.punctuation_share, 4),
+            SUPPORTED if stats.punctuation_share > 0.5 else REFUTED,
+        ),
+    ]
 
 
 def check_split(
@@ -201,7 +213,11 @@ def check_split(
     else:
         verdict = REFUTED
     return ClaimCheck(
-        f"{word} = {' + '.join(expected)}", tokenizer.name, float(len(pieces)), verdict
+        "split_word",
+        f"{word} = {' + '.join(expected)}",
+        tokenizer.name,
+        float(len(pieces)),
+        verdict,
     )
 
 
@@ -211,7 +227,6 @@ def wide_table(
     labels: dict[str, str] | None = None,
 ) -> pd.DataFrame:
     """One row per language (in the report's order), one column per tokenizer."""
-    from .languages import LANGUAGES
 
     order = [lang.name for lang in LANGUAGES if lang.name in set(table["language"])]
     wide = table.pivot(index="language", columns="tokenizer", values=value).loc[order]

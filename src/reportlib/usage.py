@@ -18,6 +18,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from .backend import model_labels
 from .cache import atomic_write_text, canonical_json
 
 
@@ -37,13 +38,17 @@ def write_chapter_usage(chapter: str, models: Iterable[Any], results_dir: str | 
     """Write the usage and timing files of ``chapter`` for its cached ``models``."""
     folder = Path(results_dir) / "usage"
     timings: dict[str, list[dict[str, Any]]] = {}
-    for model in models:  # two loads of one model (say, two context sizes) add up
-        timings.setdefault(str(model.name), []).extend(model.records)
+    models = list(models)
+    for model, label in zip(models, model_labels(models), strict=True):
+        # two loads of one model (say, two context sizes) add up; same-named models do not
+        timings.setdefault(label, []).extend(model.records)
     usage = {name: usage_summary(records) for name, records in timings.items()}
     path = folder / f"{chapter}.json"
     atomic_write_text(path, canonical_json({"chapter": chapter, "models": usage}) + "\n")
-    atomic_write_text(folder / f"{chapter}.timings.json",
-                      json.dumps({"chapter": chapter, "calls": timings}, indent=1) + "\n")  # fmt: skip
+    atomic_write_text(
+        folder / f"{chapter}.timings.json",
+        json.dumps({"chapter": chapter, "calls": timings}, indent=1) + "\n",
+    )
     return path
 
 

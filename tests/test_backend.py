@@ -1,0 +1,283 @@
+"""The model interface, the backend registry and the cache, on the fake model and the real
+one; a minimal example backend shows that adding one is a single module."""
+
+from typing import Any
+
+import pytest
+
+from reportlib import backend
+from reportlib.backend import (
+    Backend,
+    Completion,
+    TextModel,
+    backend_for,
+    check_context_size,
+    register_backend,
+    registered_backends,
+)
+from reportlib.backends import load_model, model_card_for
+from reportlib.cached import CachedModel, completion_key
+from reportlib.errors import ReportlibError
+
+from fakes import FakeModel
+
+
+def check_interface(model: TextModel) -> None:
+    """Every member of :class:`TextModel` answers with the right type."""
+    assert isinstance(model.name, str) and model.name
+    assert isinstance(model.card, dict) and "name" in model.card
+    assert isinstance(model.fingerprint, str) and model.fingerprint
+    assert isinstance(model.n_ctx, int) and model.n_ctx > 0
+    assert isinstance(model.has_chat_template, bool)
+    assert isinstance(model.concurrency, int) and model.concurrency >= 1
+    identity = model.cache_identity()
+    assert identity["model"] == model.fingerprint and "backend" in identity
+    tokens = model.tokenize("Hello")
+    assert tokens and all(isinstance(t, int) for t in tokens)
+    assert len(model.tokenize("Hello", add_bos=False)) == len(tokens) - 1
+    one = model.complete("Hello", max_tokens=3, seed=0)
+    assert isinstance(one, Completion) and one.completion_tokens <= 3
+    assert model.complete("Hello", max_tokens=3, seed=0, reuse_prefix=True).text == one.text
+    assert list(model.complete_many(["Hello", "Hi"], max_tokens=3, seed=0))[0] == one
+    if not model.has_chat_template:
+        with pytest.raises(ReportlibError, match="no chat template"):
+            model.format_chat([{"role": "user", "content": "hi"}])
+
+
+def test_the_fake_honours_the_whole_interface(fake_model, cache):
+    check_interface(fake_model)
+    check_interface(CachedModel(FakeModel(), cache))
+
+
+def test_an_incomplete_backend_cannot_be_made():
+    class Partial(TextModel):  # forgets complete, tokenize, cache_identity...
+        pass
+
+    with pytest.raises(TypeError, match="abstract"):
+        Partial()  # type: ignore[abstract]
+
+
+class EchoModel(FakeModel):
+    """The example backend of ARCHITECTURE.md: answers with the spec's text."""
+
+    def __init__(self, spec: str) -> None:
+        text = spec.removeprefix("echo:")
+        super().__init__(lambda prompt: text, fingerprint=f"echo:{text}")
+
+
+def test_a_new_backend_is_one_registration(cache):
+    echo = Backend(
+        name="echo",
+        matches=lambda spec: spec.startswith("echo:"),
+        load=lambda spec, settings: EchoModel(spec),
+        describe=lambda spec: {"name": spec},
+    )
+    register_backend(echo)
+    try:
+        assert "echo" in registered_backends()
+        model = load_model("echo:안녕", cache=cache)
+        assert model.complete("anything", max_tokens=8, seed=0).text == "안녕"
+        assert model_card_for("echo:x") == {"name": "echo:x"}
+        assert backend_for("echo:x") is echo
+    finally:
+        backend.unregister_backend("echo")
+    with pytest.raises(ReportlibError, match="model file not found"):
+        load_model("echo:안녕", cache=cache)
+
+
+def test_the_built_in_backends_are_registered():
+    names = registered_backends()
+    assert "llama.cpp" in names and "openai-http" in names
+    assert backend_for("openai+http://127.0.0.1:1/v1").name == "openai-http"
+    assert backend_for("/models/x.gguf").name == "llama.cpp"
+    assert backend_for("embedded").name == "llama.cpp"
+
+
+@pytest.mark.parametrize(
+    "change",
+    [{"prompt": "other"}, {"max_tokens": 9}, {"seed": 1}, {"stop": ["\n"]}, {"reuse_prefix": True}],
+)
+def test_every_argument_of_a_call_is_in_the_cache_key(fake_model, change):
+    call: dict[str, Any] = {"prompt": "p", "max_tokens": 8, "seed": 0, "stop": []}
+    base = completion_key(fake_model, **call)
+    assert completion_key(fake_model, **(call | change)) != base
+
+
+@pytest.mark.parametrize("other", [FakeModel(fingerprint="another-file"), FakeModel(n_ctx=128)])
+def test_every_part_of_the_model_identity_is_in_the_cache_key(fake_model, other, cache):
+    CachedModel(fake_model, cache).complete("p", max_tokens=4, seed=0)
+    again = CachedModel(other, cache)
+    again.complete("p", max_tokens=4, seed=0)
+    assert again.calls == 1  # a miss: computed afresh
+
+
+def test_a_malformed_cached_value_is_recomputed(fake_model, cache):
+    model = CachedModel(fake_model, cache)
+    key = completion_key(fake_model, "p", max_tokens=4, seed=0, stop=())
+    cache.put(key, {"text": "x"})  # a valid key whose value is not a completion
+    with pytest.warns(UserWarning, match="corrupt cache entry"):
+        result = model.complete("p", max_tokens=4, seed=0)
+    assert model.calls == 1 and result.text
+    cache.path_for(key).write_bytes(b"\xff\xfe not utf-8")
+    with pytest.warns(UserWarning, match="corrupt cache entry"):
+        CachedModel(fake_model, cache).complete("p", max_tokens=4, seed=0)
+
+
+def test_cached_model_computes_once_per_distinct_call(fake_model, cache):
+    model = CachedModel(fake_model, cache)
+    first = model.complete("hello", max_tokens=20, seed=1)
+    again = model.complete("hello", max_tokens=20, seed=1)
+    other_seed = model.complete("hello", max_tokens=20, seed=2)
+    assert first == again
+    assert other_seed != first
+    assert len(fake_model.calls) == 2
+    assert model.calls == 2
+
+
+def test_cache_survives_a_new_process(fake_model, cache):
+    CachedModel(fake_model, cache).complete("hi", max_tokens=5, seed=0)
+    fresh = CachedModel(type(fake_model)(), cache)  # same fingerprint, new object
+    fresh.complete("hi", max_tokens=5, seed=0)
+    assert fresh.calls == 0
+
+
+@pytest.mark.parametrize("bad", [0, -1, 1.5, "512", True])
+def test_bad_context_sizes(bad):
+    with pytest.raises(ReportlibError, match="n_ctx must be a positive"):
+        check_context_size(bad, 32768)
+
+
+def test_context_above_trained_length():
+    with pytest.raises(ReportlibError, match="larger than the model's trained context"):
+        check_context_size(65536, 32768)
+    assert check_context_size(32768, 32768) == 32768
+
+
+@pytest.mark.model
+def test_the_real_model_honours_the_whole_interface(real_model):
+    check_interface(real_model.model)
+    check_interface(real_model)
+
+
+@pytest.mark.model
+def test_real_model_is_deterministic_and_resets_state(real_model):
+    prompt = "The three primary colours are"
+    first = real_model.model.complete(prompt, max_tokens=16, seed=7)
+    real_model.model.complete("Une autre phrase, sans rapport.", max_tokens=8, seed=7)
+    again = real_model.model.complete(prompt, max_tokens=16, seed=7)
+    assert first == again
+    assert first.completion_tokens > 0
+    assert first.prompt_tokens == len(real_model.tokenize(prompt))
+
+
+@pytest.mark.model
+def test_real_model_rejects_prompts_longer_than_the_window(real_model):
+    long_prompt = "word " * 600  # n_ctx is 512 in the fixture
+    with pytest.raises(ReportlibError, match="does not fit the context window of 512"):
+        real_model.complete(long_prompt, max_tokens=8, seed=0)
+
+
+@pytest.mark.model
+def test_real_model_results_are_cached(real_model):
+    before = real_model.calls
+    a = real_model.complete("Seoul is", max_tokens=8, seed=3)
+    b = real_model.complete("Seoul is", max_tokens=8, seed=3)
+    assert a == b
+    assert real_model.calls == before + 1
+
+
+def test_two_models_with_one_name_are_told_apart():
+    from reportlib.backend import model_labels
+
+    a, b, a_again = (
+        FakeModel(fingerprint="aaaa1111"),
+        FakeModel(fingerprint="bbbb2222"),
+        FakeModel(fingerprint="aaaa1111"),
+    )
+    assert model_labels([a]) == ["Fake model"]
+    assert model_labels([a, b, a_again]) == [
+        "Fake model (aaaa1111)",
+        "Fake model (bbbb2222)",
+        "Fake model (aaaa1111)",
+    ]
+
+
+class CompanionModel(FakeModel):
+    """A batched fake whose answers depend on the prompts decoded beside them, as
+    llama.cpp's do (its kernels round differently for different batch shapes)."""
+
+    batch_width = 2
+
+    def __init__(self) -> None:
+        super().__init__(n_ctx=512)
+        self.batches: list[list[str]] = []
+
+    def complete_batch(self, prompts, *, max_tokens, seed, stop=()):
+        self.batches.append(list(prompts))
+        companions = "+".join(sorted(prompts))
+        return [
+            ReportlibError(f"{p} is too long")
+            if p.startswith("long")
+            else Completion(f"{p} beside {companions}", 1, 1, "length")
+            for p in prompts
+        ]
+
+
+def test_batched_answers_are_decoded_and_cached_in_fixed_chunks(cache):
+    from reportlib.cached import CHUNK_SEQUENCES
+
+    prompts = [f"p{i}" for i in range(11)]
+    cold = CachedModel(CompanionModel(), cache)
+    first = [c.text for c in cold.complete_many(prompts, max_tokens=4, seed=0)]
+    size = CHUNK_SEQUENCES * 2
+    assert cold.model.batches == [prompts[:size], prompts[size:]]
+    warm = CachedModel(CompanionModel(), cache)
+    assert [c.text for c in warm.complete_many(prompts, max_tokens=4, seed=0)] == first
+    assert warm.model.batches == [] and warm.calls == 0
+
+
+def test_an_interrupted_batched_run_resumes_with_the_same_answers(cache):
+    prompts = [f"p{i}" for i in range(11)]
+    first = [
+        c.text
+        for c in CachedModel(CompanionModel(), cache).complete_many(prompts, max_tokens=4, seed=0)
+    ]
+    some = sorted(cache.root.glob("*/*.json"))[:3]  # as if the run had died before them
+    for path in some:
+        path.unlink()
+    resumed = CachedModel(CompanionModel(), cache)
+    assert [c.text for c in resumed.complete_many(prompts, max_tokens=4, seed=0)] == first
+    assert all(len(batch) in (8, 3) for batch in resumed.model.batches)  # whole chunks again
+
+
+def test_a_failing_prompt_in_a_batch_keeps_the_others(cache):
+    model = CachedModel(CompanionModel(), cache)
+    with pytest.raises(ReportlibError, match="long1 is too long"):
+        list(model.complete_many(["a", "long1", "b"], max_tokens=4, seed=0))
+    assert model.calls == 2 and len(cache) == 2
+
+
+def test_batch_width_is_in_the_key_only_for_batched_decoding(fake_model):
+    single = completion_key(fake_model, "p", max_tokens=4, seed=0, stop=())
+    batched = completion_key(
+        fake_model, "p", max_tokens=4, seed=0, stop=(), batch={"width": 4, "chunk": "x"}
+    )
+    assert "batch" not in single and batched["batch"]["width"] == 4
+
+
+@pytest.mark.model
+def test_the_real_model_decodes_batches_deterministically(tmp_path):
+    from reportlib.cache import ResultCache
+
+    prompts = [f"Introduce yourself in {lang}.\n" for lang in ("Korean", "French", "Thai")] * 3
+    runs = []
+    for run in ("a", "b"):
+        model = load_model(n_ctx=256, batch_width=4, cache=ResultCache(tmp_path / run))
+        runs.append([c.text for c in model.complete_many(prompts, max_tokens=12, seed=0)])
+        assert model.calls == len(prompts)
+    assert runs[0] == runs[1] and all(runs[0])
+    too_long = ["word " * 400, *prompts[:3]]
+    model = load_model(n_ctx=256, batch_width=4, cache=ResultCache(tmp_path / "c"))
+    with pytest.raises(ReportlibError, match="does not fit the per-sequence window of 256"):
+        list(model.complete_many(too_long, max_tokens=12, seed=0))
+    assert model.calls == 3  # the others' answers were kept
