@@ -103,3 +103,14 @@ def test_a_failed_csv_write_leaves_the_previous_file_whole(tmp_path, monkeypatch
         atomic_write_csv(pd.DataFrame({"answer": ["new"] * 500}), path)
     assert pd.read_csv(path).equals(good)
     assert [p.name for p in tmp_path.iterdir()] == ["results.csv"]  # no temporary file left
+
+
+def test_atomic_writes_get_the_usual_permissions(tmp_path):
+    """mkstemp creates 0600 files; results are served to readers like any other file."""
+    import os
+
+    path = tmp_path / "out.txt"
+    atomic_write_text(path, "x")
+    umask = os.umask(0)
+    os.umask(umask)
+    assert path.stat().st_mode & 0o777 == 0o666 & ~umask

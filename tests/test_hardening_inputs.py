@@ -387,7 +387,7 @@ BAD_PARAMETERS = [
         "multilingual",
         {"modle": "x"},
         "chapter 'multilingual' has no parameter 'modle'; its parameters are: "
-        "languages, max_tokens, models, n_ctx, results_dir, samples, seed",
+        "batch_width, languages, max_tokens, models, n_ctx, results_dir, samples, seed",
     ),
 ]
 

@@ -286,3 +286,62 @@ def compare_http_backend(
         "n_threads": n_threads,
         "rows": rows,
     }
+
+
+def measure_batched_probe(
+    model: ModelFile,
+    widths: list[int],
+    *,
+    max_tokens: int = 40,
+    n_ctx: int = 1024,
+    n_threads: int = 2,
+    n_batch: int = 512,
+) -> dict[str, Any]:
+    """The probe's prompts (every language, the request in the language, one sample)
+    answered single-stream (width 1: :meth:`LlamaCppModel.complete`) and by the batched
+    decoder at each width, no cache: answers per second, generated tokens per second, and
+    how many answers are byte-identical to the single-stream ones."""
+    prompts = [
+        build_probe_prompts(lang, "native_request", 1)[0] for lang in probe_language_codes("all")
+    ]
+    rows, single_texts = [], None
+    for width in sorted(set(widths) | {1}):
+        local = LlamaCppModel(
+            model, n_ctx=n_ctx, n_threads=n_threads, n_batch=n_batch, batch_width=width
+        )
+        list(local.complete_many(prompts[:2], max_tokens=4, seed=0))  # warm-up, untimed
+        start = time.perf_counter()
+        answers = list(local.complete_many(prompts, max_tokens=max_tokens, seed=0))
+        seconds = time.perf_counter() - start
+        texts = [a.text for a in answers]
+        single_texts = single_texts or texts
+        generated = sum(a.completion_tokens for a in answers)
+        rows.append(
+            {
+                "width": width,
+                "answers_per_s": len(answers) / seconds,
+                "generated_tokens_per_s": generated / seconds,
+                "identical_to_single_stream": sum(
+                    a == b for a, b in zip(texts, single_texts, strict=True)
+                ),
+            }
+        )
+    single = rows[0]["answers_per_s"]
+    for row in rows:
+        row["speed_up"] = row["answers_per_s"] / single
+    return {"prompts": len(prompts), "max_tokens": max_tokens, "cpu": cpu_model(), "rows": rows}
+
+
+def cached_batched_probe(model: ModelFile, widths: list[int], **settings: int) -> dict[str, Any]:
+    """:func:`measure_batched_probe`, cached per machine like :func:`cached_benchmark`."""
+    key = {
+        "kind": "batched-probe-v1",
+        "model": model.sha256,
+        "cpu": cpu_model(),
+        "backend": decoder_version(),
+        "widths": widths,
+        **settings,
+    }
+    return default_cache().get_or_compute(
+        key, lambda: measure_batched_probe(model, widths, **settings)
+    )

@@ -144,7 +144,9 @@ _POSITIVE_LIST = (_positive_whole_numbers, "a non-empty list of whole numbers >=
 PARAMETER_RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "seed": (lambda v: v >= 0, "a whole number >= 0"),
     **dict.fromkeys(_AT_LEAST_1_NAMES, _AT_LEAST_1),
-    **dict.fromkeys(("lengths", "latency_lengths", "contexts", "kv_contexts"), _POSITIVE_LIST),
+    **dict.fromkeys(
+        ("lengths", "latency_lengths", "contexts", "kv_contexts", "batch_widths"), _POSITIVE_LIST
+    ),
     "depths": (
         lambda v: bool(v) and all(0 <= x <= 1 for x in v),
         "a non-empty list of numbers from 0 to 1",
