@@ -102,3 +102,15 @@ def test_a_failure_keeps_earlier_answers_cached(cache):
     rerun = CachedModel(scripted_model(), cache)
     run_language_probe(rerun, "s", langs, samples=1)
     assert rerun.calls == 2 * 3 - done  # only the missing answers are computed
+
+
+def test_observations_of_languages_not_run_say_not_measured():
+    """`reportlib run multilingual -p languages ko` crashed after the probe."""
+    import pandas as pd
+
+    from reportlib.probe_analysis import NOT_MEASURED
+
+    rows = run_language_probe(scripted_model(), "s", probe_language_codes("ko"), samples=1)
+    observations = report_observations(pd.DataFrame(rows))
+    assert [o.key for o in observations] == ["scripts", "russian"]
+    assert all(o.verdict == NOT_MEASURED for o in observations)

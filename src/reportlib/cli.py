@@ -15,6 +15,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from .backends import model_card_for
 from .bench import compare_http_backend, run_benchmark
 from .book_bench import run_book_benchmark
 from .cache import atomic_write_text
@@ -28,7 +29,7 @@ from .chapters import (
 )
 from .corpus import load_corpus
 from .errors import ReportlibError
-from .models import model_card, resolve_model
+from .models import resolve_model
 from .tokenization import TOKENIZER_NAMES, get_tokenizer
 from .tokenstats import count_language_tokens
 
@@ -144,7 +145,7 @@ def json_safe(value: Any) -> Any:
 
 
 def _cmd_models(args: argparse.Namespace) -> int:
-    cards = [model_card(resolve_model(spec)) for spec in args.specs]
+    cards = [model_card_for(spec) for spec in args.specs]  # GGUF metadata, or what a server says
     if args.json:  # strict JSON: never NaN or Infinity, whatever the GGUF metadata holds
         print(json.dumps(json_safe(cards), indent=2, ensure_ascii=False, allow_nan=False))
         return 0
