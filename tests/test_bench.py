@@ -69,20 +69,12 @@ def test_no_llama_bench_without_a_build(tmp_path, monkeypatch):
 
 def test_bench_refuses_a_model_llama_cpp_cannot_load(tmp_path):
     """It used to segfault (exit 139): a NULL model pointer was used."""
-    import struct
     import subprocess
     import sys
 
-    from test_gguf import _string, write_gguf
+    from test_gguf import write_alien_gguf
 
-    path = write_gguf(
-        tmp_path / "alien.gguf",
-        [
-            ("general.architecture", 8, _string("alien-transformer")),
-            ("alien-transformer.context_length", 4, struct.pack("<I", 4096)),
-        ],
-        [[16, 16]],
-    )
+    path = write_alien_gguf(tmp_path / "alien.gguf")
     cmd = [
         sys.executable,
         "-m",

@@ -2,12 +2,41 @@
 
 import math
 import struct
+import time
 from pathlib import Path
 
 import pytest
 
 from reportlib.errors import ReportlibError
 from reportlib.gguf import ArraySummary, read_gguf
+
+
+def assert_refused_quickly(path: Path, pattern: str) -> None:
+    """Reading ``path`` fails with ``pattern`` in under 0.5 s and 1 MiB of allocations."""
+    import tracemalloc
+
+    tracemalloc.start()
+    started = time.perf_counter()
+    try:
+        with pytest.raises(ReportlibError, match=pattern):
+            read_gguf(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert time.perf_counter() - started < 0.5
+    assert peak < 1 << 20
+
+
+def write_alien_gguf(path: Path) -> Path:
+    """A valid GGUF header of an architecture llama.cpp does not know."""
+    return write_gguf(
+        path,
+        [
+            ("general.architecture", 8, _string("alien-transformer")),
+            ("alien-transformer.context_length", 4, struct.pack("<I", 4096)),
+        ],
+        [[16, 16]],
+    )
 
 
 def _string(text: str) -> bytes:
@@ -155,21 +184,10 @@ def test_shallow_nested_arrays_are_still_read(tmp_path):
     ids=["string", "scalar-array", "string-array", "short-string-array", "key"],
 )
 def test_claimed_sizes_beyond_the_file_fail_before_any_allocation(tmp_path, kv, message):
-    import time
-    import tracemalloc
 
     path = tmp_path / "m.gguf"
     path.write_bytes(_header([kv]))
-    tracemalloc.start()
-    started = time.perf_counter()
-    try:
-        with pytest.raises(ReportlibError, match=f"truncated or corrupt GGUF file .*{message}"):
-            read_gguf(path)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
-    assert time.perf_counter() - started < 0.5
-    assert peak < 1 << 20
+    assert_refused_quickly(path, f"truncated or corrupt GGUF file .*{message}")
 
 
 @pytest.mark.parametrize(
@@ -264,20 +282,9 @@ def _sparse(path: Path, head: bytes, size: int) -> Path:
 def test_lengths_beyond_the_format_limits_are_refused_before_reading(tmp_path, head, message):
     """Claims the file can hold (a sparse 256 MB file) but no real GGUF has: once 10 s and
     hundreds of MB for a tensor name, copied, decoded and quoted in every message."""
-    import time
-    import tracemalloc
 
     path = _sparse(tmp_path / "m.gguf", head, 256 << 20)
-    tracemalloc.start()
-    started = time.perf_counter()
-    try:
-        with pytest.raises(ReportlibError, match=f"corrupt GGUF header \\({message}\\)"):
-            read_gguf(path)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
-    assert time.perf_counter() - started < 0.5
-    assert peak < 1 << 20
+    assert_refused_quickly(path, f"corrupt GGUF header \\({message}\\)")
 
 
 def test_a_long_string_within_the_limit_is_read(tmp_path):

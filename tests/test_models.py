@@ -118,20 +118,12 @@ def test_default_model_card_is_consistent():
 
 @pytest.mark.model
 def test_an_architecture_llama_cpp_cannot_load(tmp_path):
-    import struct
 
-    from test_gguf import _string, write_gguf  # tests/ is on sys.path under pytest
+    from test_gguf import write_alien_gguf  # tests/ is on sys.path under pytest
 
     from reportlib.backends import load_model
 
-    path = write_gguf(
-        tmp_path / "alien.gguf",
-        [
-            ("general.architecture", 8, _string("alien-transformer")),
-            ("alien-transformer.context_length", 4, struct.pack("<I", 4096)),
-        ],
-        [[16, 16]],
-    )
+    path = write_alien_gguf(tmp_path / "alien.gguf")
     with pytest.raises(ReportlibError, match=r"could not load .*alien-transformer"):
         load_model(str(path))
 
