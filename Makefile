@@ -13,6 +13,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK = 1
 
 NOTEBOOKS := $(wildcard notebooks/*.md)
 LLAMA_BENCH := $(VENV)/llama-bench/llama-bench
+LLAMA_BATCHED_BENCH := $(VENV)/llama-bench/llama-batched-bench
 LB_BUILD := $(VENV)/llama-bench-build
 
 .PHONY: help install book test bench bench-book llama-bench lint format notebooks sync clean
@@ -20,8 +21,8 @@ LB_BUILD := $(VENV)/llama-bench-build
 help:
 	@echo "make book       install (first time), execute every chapter, render _build/html"
 	@echo "make test       install (first time), run the unit tests and nbval on the notebooks"
-	@echo "make bench      the harness against raw llama.cpp (llama-bench, built once from the"
-	@echo "                pinned llama-cpp-python sdist): results/bench.json"
+	@echo "make bench      the harness against raw llama.cpp (llama-bench and llama-batched-bench,"
+	@echo "                built once from the pinned llama-cpp-python sdist): results/bench.json"
 	@echo "make bench-book whole-book costs (a cold build in a scratch copy, ~15 min):"
 	@echo "                book/data/book-bench.json, shown on the Performance page"
 	@echo "make notebooks  re-sync .md -> .ipynb and store fresh outputs (after editing a chapter)"
@@ -45,22 +46,24 @@ book: $(STAMP)
 test: lint
 	$(BIN)/python -m pytest --nbval --nbval-cell-timeout=900 tests notebooks
 
-bench: $(STAMP) $(LLAMA_BENCH)
+bench: $(STAMP) $(LLAMA_BATCHED_BENCH)
 	$(BIN)/reportlib bench --output results/bench.json
 
-# llama.cpp's own llama-bench, from the llama.cpp sources inside the pinned llama-cpp-python
-# sdist (fetched by pip, built in a temporary folder with the same portable flags, ~4 min once)
-llama-bench: $(LLAMA_BENCH)
+# llama.cpp's own llama-bench and llama-batched-bench, from the llama.cpp sources inside the
+# pinned llama-cpp-python sdist (fetched by pip, built in a temporary folder with the same
+# portable flags, ~6 min once); both come from one build
+llama-bench: $(LLAMA_BATCHED_BENCH)
 
-$(LLAMA_BENCH): $(STAMP)
+$(LLAMA_BATCHED_BENCH): $(STAMP)
 	rm -rf $(LB_BUILD) && mkdir -p $(LB_BUILD)
 	$(BIN)/python -m pip download --quiet --no-deps --no-binary :all: "$(LLAMA_CPP_PIN)" -d $(LB_BUILD)
 	tar -xzf $(LB_BUILD)/llama_cpp_python-*.tar.gz -C $(LB_BUILD)
 	cmake -S $(LB_BUILD)/llama_cpp_python-*/vendor/llama.cpp -B $(LB_BUILD)/build -G Ninja \
 	  -DCMAKE_BUILD_TYPE=Release $(CMAKE_ARGS) -DLLAMA_CURL=OFF -DBUILD_SHARED_LIBS=OFF \
 	  -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_SERVER=OFF > $(LB_BUILD).log
-	cmake --build $(LB_BUILD)/build --target llama-bench -j 2 >> $(LB_BUILD).log
+	cmake --build $(LB_BUILD)/build --target llama-bench llama-batched-bench -j 2 >> $(LB_BUILD).log
 	mkdir -p $(dir $(LLAMA_BENCH)) && cp $(LB_BUILD)/build/bin/llama-bench $(LLAMA_BENCH)
+	cp $(LB_BUILD)/build/bin/llama-batched-bench $(LLAMA_BATCHED_BENCH)
 	rm -rf $(LB_BUILD) $(LB_BUILD).log
 
 bench-book: $(STAMP)

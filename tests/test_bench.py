@@ -4,6 +4,8 @@ import json
 
 import pytest
 
+from reportlib.errors import ReportlibError
+
 
 @pytest.mark.model
 def test_benchmark_reports_both_paths_and_ratios():
@@ -91,3 +93,40 @@ def test_bench_refuses_a_model_llama_cpp_cannot_load(tmp_path):
     assert proc.returncode == 2, proc.stderr
     assert "llama.cpp could not load" in proc.stderr and "Traceback" not in proc.stderr
     assert not (tmp_path / "b.json").exists()
+
+
+def _jsonl(pl: int, tg: int, t: float) -> str:
+    return json.dumps({"pp": 16, "tg": tg, "pl": pl, "t": t, "speed_tg": 0.0})
+
+
+@pytest.mark.model
+def test_llama_batched_bench_jsonl_is_read_per_width(tmp_path, monkeypatch):
+    from reportlib.bench import llama_batched_bench_binary, run_llama_batched_bench
+    from reportlib.models import resolve_model
+
+    lines = "\n".join(["llama_model_load: noise", _jsonl(1, 40, 1.0), _jsonl(4, 40, 2.0)])
+    script = _fake_llama_bench(tmp_path, f"cat <<'EOF'\n{lines}\nEOF")
+    monkeypatch.setenv("REPORTLIB_LLAMA_BATCHED_BENCH", str(script))
+    assert llama_batched_bench_binary() == script
+    out = run_llama_batched_bench(script, resolve_model("default"), 2, [1, 4], 16, 40)
+    assert out == {1: 40.0, 4: 80.0}  # pl * tg / t: generated tokens over the whole time
+    with pytest.raises(ReportlibError, match=r"no result for widths \[8\]"):
+        run_llama_batched_bench(script, resolve_model("default"), 2, [1, 4, 8], 16, 40)
+
+
+@pytest.mark.model
+def test_a_failing_llama_batched_bench_is_one_clear_error(tmp_path):
+    from reportlib.bench import run_llama_batched_bench
+    from reportlib.models import resolve_model
+
+    script = _fake_llama_bench(tmp_path, "echo 'error: unable to load model' >&2; exit 1")
+    with pytest.raises(ReportlibError, match=r"llama-batched-bench failed \(exit 1\)"):
+        run_llama_batched_bench(script, resolve_model("default"), 2, [1], 16, 40)
+
+
+def test_no_batched_comparison_without_the_tool(monkeypatch, tmp_path):
+    from reportlib.bench import run_batched_benchmark
+
+    monkeypatch.setenv("REPORTLIB_LLAMA_BATCHED_BENCH", str(tmp_path / "missing"))
+    monkeypatch.setattr("sys.prefix", str(tmp_path))
+    assert run_batched_benchmark(None) is None  # type: ignore[arg-type]

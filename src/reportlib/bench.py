@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from .batched import BatchedGreedyDecoder
 from .cached import default_cache
 from .context import haystack_sentences
 from .environment import cpu_model
@@ -345,3 +346,100 @@ def cached_batched_probe(model: ModelFile, widths: list[int], **settings: int) -
     return default_cache().get_or_compute(
         key, lambda: measure_batched_probe(model, widths, **settings)
     )
+
+
+#: the widths the batched benchmark compares (sequences decoded at once)
+BATCHED_WIDTHS = (1, 4, 8, 16, 32)
+
+
+def llama_batched_bench_binary() -> Path | None:
+    """llama.cpp's ``llama-batched-bench``: ``$REPORTLIB_LLAMA_BATCHED_BENCH``, or the one
+    ``make llama-bench`` builds beside ``llama-bench``."""
+    candidate = os.environ.get("REPORTLIB_LLAMA_BATCHED_BENCH") or (
+        Path(sys.prefix) / "llama-bench" / "llama-batched-bench"
+    )
+    path = Path(candidate)
+    return path if path.is_file() and os.access(path, os.X_OK) else None
+
+
+def run_llama_batched_bench(
+    binary: Path, model: ModelFile, n_threads: int, widths: list[int], pp: int, tg: int
+) -> dict[int, float]:
+    """Aggregate generated tokens per second (``pl * tg / t``, prompt processing included)
+    at each width, from ``llama-batched-bench``'s JSON lines (prompts not shared)."""
+    n_batch = max(512, max(widths) * pp)
+    flags = (
+        f"-c {max(widths) * (pp + tg)} -b {n_batch} -ub 512 -t {n_threads} -tb {n_threads} "
+        f"-fa {'on' if FLASH_ATTENTION else 'off'} -npp {pp} -ntg {tg} "
+        f"-npl {','.join(map(str, widths))} --output-format jsonl"
+    )
+    cmd = [str(binary), "-m", str(model.path), *flags.split()]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise ReportlibError(
+            f"llama-batched-bench failed (exit {proc.returncode}): {proc.stderr[-300:]}"
+        )
+    rows = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
+    out = {int(r["pl"]): r["pl"] * r["tg"] / r["t"] for r in rows}
+    missing = set(widths) - set(out)
+    if missing:
+        raise ReportlibError(f"llama-batched-bench reported no result for widths {sorted(missing)}")
+    return out
+
+
+def harness_batched(
+    model: ModelFile, n_threads: int, widths: list[int], pp: int, tg: int
+) -> dict[int, float]:
+    """The same measure through :class:`~reportlib.batched.BatchedGreedyDecoder`: ``width``
+    prompts of ``pp`` filler tokens decoded together, ``tg`` greedy tokens each (sampling,
+    byte decoding and stop checks included), generated tokens over the whole time."""
+    single = LlamaCppModel(model, n_ctx=pp + tg + 8, n_threads=n_threads)
+    text = " ".join(haystack_sentences((pp * max(widths)) // 8 + 64))
+    tokens = single.tokenize(text, add_bos=False)
+    out = {}
+    for width in widths:
+        prompts = [[tokens[0], *tokens[1 + i * pp : (i + 1) * pp]] for i in range(width)]
+        decoder = BatchedGreedyDecoder(
+            model.path,
+            width=width,
+            n_ctx_per_sequence=pp + tg,
+            n_threads=n_threads,
+            n_batch=max(512, width),
+            flash_attention=FLASH_ATTENTION,
+        )
+        with decoder:
+            decoder.decode(prompts[:1], max_tokens=2)  # warm-up, untimed
+            start = time.perf_counter()
+            results = decoder.decode(prompts, max_tokens=tg)
+            seconds = time.perf_counter() - start
+        out[width] = sum(r.completion_tokens for r in results) / seconds
+    return out
+
+
+def run_batched_benchmark(
+    model: ModelFile,
+    n_threads: int = 2,
+    widths: tuple[int, ...] = BATCHED_WIDTHS,
+    pp: int = 16,
+    tg: int = 40,
+) -> dict[str, Any] | None:
+    """Harness vs ``llama-batched-bench`` at each width (the probe's prompt and answer
+    lengths by default), measured in one run; ``None`` where the tool is not built."""
+    binary = llama_batched_bench_binary()
+    if binary is None:
+        return None
+    raw = run_llama_batched_bench(binary, model, n_threads, list(widths), pp, tg)
+    ours = harness_batched(model, n_threads, list(widths), pp, tg)
+    return {
+        "pp": pp,
+        "tg": tg,
+        "rows": [
+            {
+                "width": w,
+                "llama_batched_bench_tokens_per_s": raw[w],
+                "harness_tokens_per_s": ours[w],
+                "ratio": ours[w] / raw[w],
+            }
+            for w in widths
+        ],
+    }

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from .backends import model_card_for
-from .bench import compare_http_backend, run_benchmark
+from .bench import compare_http_backend, run_batched_benchmark, run_benchmark
 from .book_bench import run_book_benchmark
 from .cache import atomic_write_text
 from .chapters import (
@@ -219,12 +219,19 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     result = run_benchmark(
         resolve_model(args.model), n_threads=args.threads, n_batch=args.batch, repeats=args.repeats
     )
+    result["batched"] = run_batched_benchmark(resolve_model(args.model), n_threads=args.threads)
     _write_result(output, json.dumps(result, indent=2) + "\n")
     for name in ("pp", "tg"):
         raw, ours = result["raw"][name]["median"], result["harness"][name]["median"]
         print(
             f"{name}: raw {raw:8.1f} tok/s   harness {ours:8.1f} tok/s   "
             f"ratio {result['ratio'][name]:.3f}"
+        )
+    for row in (result["batched"] or {}).get("rows", []):
+        print(
+            f"batched width {row['width']:2d}: llama-batched-bench "
+            f"{row['llama_batched_bench_tokens_per_s']:7.1f} tok/s   harness "
+            f"{row['harness_tokens_per_s']:7.1f} tok/s   ratio {row['ratio']:.3f}"
         )
     print(f"written: {output}")
     return 0
