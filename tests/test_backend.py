@@ -1,6 +1,7 @@
 """The model interface, the backend registry and the cache, on the fake model and the real
 one; a minimal example backend shows that adding one is a single module."""
 
+import json
 from typing import Any
 
 import pytest
@@ -252,17 +253,35 @@ def test_an_interrupted_batched_run_resumes_with_the_same_answers(cache):
 
 def test_a_failing_prompt_in_a_batch_keeps_the_others(cache):
     model = CachedModel(CompanionModel(), cache)
+    got = []
     with pytest.raises(ReportlibError, match="long1 is too long"):
-        list(model.complete_many(["a", "long1", "b"], max_tokens=4, seed=0))
-    assert model.calls == 2 and len(cache) == 2
+        for answer in model.complete_many(["a", "long1", "b"], max_tokens=4, seed=0):
+            got.append(answer.text)
+    assert got == ["a beside a+b+long1"]  # answers in order, up to the failure
+    assert model.calls == 2 and len(cache) == 2  # and b's answer was kept for the rerun
 
 
-def test_batch_width_is_in_the_key_only_for_batched_decoding(fake_model):
-    single = completion_key(fake_model, "p", max_tokens=4, seed=0, stop=())
-    batched = completion_key(
-        fake_model, "p", max_tokens=4, seed=0, stop=(), batch={"width": 4, "chunk": "x"}
-    )
-    assert "batch" not in single and batched["batch"]["width"] == 4
+def test_a_prompt_asked_twice_in_a_chunk_gets_one_answer_cold_and_warm(cache):
+    prompts = ["x", "y", "x", "z", "x"]
+    cold = [
+        c.text
+        for c in CachedModel(CompanionModel(), cache).complete_many(prompts, max_tokens=4, seed=0)
+    ]
+    warm_model = CachedModel(CompanionModel(), cache)
+    warm = [c.text for c in warm_model.complete_many(prompts, max_tokens=4, seed=0)]
+    assert cold == warm and cold[0] == cold[2] == cold[4]
+    assert warm_model.calls == 0 and len(cache) == 3
+
+
+def test_batch_identity_is_in_the_key_only_for_batched_decoding(cache):
+    single = CachedModel(FakeModel(n_ctx=512), cache)
+    single.complete("p", max_tokens=4, seed=0)
+    list(single.complete_many(["q"], max_tokens=4, seed=0))
+    batched = CachedModel(CompanionModel(), cache)
+    list(batched.complete_many(["p", "q"], max_tokens=4, seed=0))
+    keys = [json.loads(path.read_text())["key"] for path in cache.root.glob("*/*.json")]
+    assert sorted("batch" in key for key in keys) == [False, False, True, True]
+    assert all(key["batch"]["width"] == 2 for key in keys if "batch" in key)
 
 
 @pytest.mark.model

@@ -410,3 +410,23 @@ def test_two_servers_with_one_model_id_do_not_share_cached_answers(tmp_path):
         first.shutdown()
         second.shutdown()
     assert (a.text, b.text) == (" from the first", " from the second")
+
+
+class BadListing(Hostile):
+    def do_GET(self):
+        data = json.dumps({"data": ["just-a-name"]}).encode()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+
+def test_a_malformed_model_listing_is_one_clear_error():
+    port = free_port()
+    server = ThreadingHTTPServer((LOOPBACK, port), BadListing)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        with pytest.raises(ReportlibError, match=r"answered /models without a list of model ids"):
+            OpenAIServerModel(f"openai+http://{LOOPBACK}:{port}/v1")
+    finally:
+        server.shutdown()

@@ -85,6 +85,17 @@ class TextModel(ABC):
         """Everything besides the call's own arguments that can change an answer: backend and
         its version, server address, model id and file hash, load settings."""
 
+    def batch_identity(self) -> dict[str, Any]:
+        """What besides the width can change a batched answer (the batch size, the
+        scheduler's version); part of the cache key of batched answers only."""
+        return {"width": self.batch_width}
+
+    @property
+    def in_process(self) -> bool:
+        """Whether llama.cpp's own timers and memory accounting can be read (an in-process
+        llama.cpp model), which latency and memory measurements need."""
+        return False
+
     @abstractmethod
     def tokenize(self, text: str, *, add_bos: bool = True) -> list[int]:
         """The model's own tokens for ``text``."""

@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from .backend import Completion
 from .batched import BatchedGreedyDecoder
 from .cached import default_cache
 from .context import haystack_sentences
@@ -310,10 +311,13 @@ def measure_batched_probe(
         local = LlamaCppModel(
             model, n_ctx=n_ctx, n_threads=n_threads, n_batch=n_batch, batch_width=width
         )
-        list(local.complete_many(prompts[:2], max_tokens=4, seed=0))  # warm-up, untimed
-        start = time.perf_counter()
-        answers = list(local.complete_many(prompts, max_tokens=max_tokens, seed=0))
+        local.complete_batch(prompts[:2], max_tokens=4, seed=0)  # warm-up, untimed
+        start = time.perf_counter()  # all prompts in one continuous batch, as the chapters do
+        results = local.complete_batch(prompts, max_tokens=max_tokens, seed=0)
         seconds = time.perf_counter() - start
+        answers = [a for a in results if isinstance(a, Completion)]
+        if len(answers) < len(results):
+            raise ReportlibError("a probe prompt does not fit the window of the benchmark")
         texts = [a.text for a in answers]
         single_texts = single_texts or texts
         generated = sum(a.completion_tokens for a in answers)
@@ -336,7 +340,7 @@ def measure_batched_probe(
 def cached_batched_probe(model: ModelFile, widths: list[int], **settings: int) -> dict[str, Any]:
     """:func:`measure_batched_probe`, cached per machine like :func:`cached_benchmark`."""
     key = {
-        "kind": "batched-probe-v1",
+        "kind": "batched-probe-v2",
         "model": model.sha256,
         "cpu": cpu_model(),
         "backend": decoder_version(),

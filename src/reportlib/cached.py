@@ -106,6 +106,13 @@ class CachedModel(TextModel):
     def cache_identity(self) -> dict[str, Any]:
         return self.model.cache_identity()
 
+    def batch_identity(self) -> dict[str, Any]:
+        return self.model.batch_identity()
+
+    @property
+    def in_process(self) -> bool:
+        return self.model.in_process
+
     def tokenize(self, text: str, *, add_bos: bool = True) -> list[int]:
         return self.model.tokenize(text, add_bos=add_bos)
 
@@ -138,35 +145,39 @@ class CachedModel(TextModel):
     ) -> Iterator[Completion]:
         """One chunk of a batched model: all from the cache, or all decoded together (the
         answers of a chunk depend on each other); failures raise after the others are kept."""
-        batch = {"width": self.batch_width, "chunk": chunk_digest(chunk)}
-        keys = [
-            completion_key(self.model, p, max_tokens=max_tokens, seed=seed, stop=stop, batch=batch)
-            for p in chunk
-        ]
-        cached = [self._cached(key) for key in keys]
-        if all(hit is not None for hit in cached):
-            for hit in cached:
+        batch = {**self.model.batch_identity(), "chunk": chunk_digest(chunk)}
+        unique = list(dict.fromkeys(chunk))  # a prompt asked twice is decoded once
+        keys = {
+            p: completion_key(
+                self.model, p, max_tokens=max_tokens, seed=seed, stop=stop, batch=batch
+            )
+            for p in unique
+        }
+        cached = {p: self._cached(key) for p, key in keys.items()}
+        if all(hit is not None for hit in cached.values()):
+            for prompt in chunk:
+                hit = cached[prompt]
                 assert hit is not None
                 self._record(hit[0], cached=True, seconds=hit[1])
                 yield hit[0]
             return
         start = time.perf_counter()
-        results = self.model.complete_batch(chunk, max_tokens=max_tokens, seed=seed, stop=stop)
-        share = (time.perf_counter() - start) / len(chunk)  # each answer's share of the chunk
-        failure: ReportlibError | None = None
-        answers = []
-        for key, result in zip(keys, results, strict=True):
+        results = self.model.complete_batch(unique, max_tokens=max_tokens, seed=seed, stop=stop)
+        share = (time.perf_counter() - start) / len(unique)  # each answer's share of the chunk
+        by_prompt = dict(zip(unique, results, strict=True))
+        for prompt, result in by_prompt.items():  # keep every answer, even after a failure
+            if isinstance(result, Completion):
+                with self._lock:
+                    self.calls += 1
+                self.cache.put(
+                    keys[prompt], {**dataclasses.asdict(result), "compute_seconds": share}
+                )
+        for prompt in chunk:  # then answer in order, up to the first failure
+            result = by_prompt[prompt]
             if isinstance(result, ReportlibError):
-                failure = failure or result
-                continue
-            with self._lock:
-                self.calls += 1
-            self.cache.put(key, {**dataclasses.asdict(result), "compute_seconds": share})
+                raise result
             self._record(result, cached=False, seconds=share)
-            answers.append(result)
-        yield from answers
-        if failure is not None:
-            raise failure
+            yield result
 
     def _cached(self, key: dict[str, Any]) -> tuple[Completion, float | None] | None:
         """A cached completion and the seconds its computation took, or ``None``."""

@@ -102,7 +102,14 @@ class OpenAIServerModel(TextModel):
         if timeout <= 0 or deadline <= 0 or max_response_bytes <= 0:
             raise ReportlibError("timeout, deadline and max_response_bytes must be positive")
         self.concurrency = concurrency
-        models = [m["id"] for m in self._request("GET", "/models").get("data", [])]
+        listing = self._request("GET", "/models").get("data", [])
+        try:
+            models = [str(m["id"]) for m in listing]
+        except (TypeError, KeyError):
+            raise ReportlibError(
+                f"the server at {self.spec.base_url} answered /models without a list of model "
+                f"ids: {json.dumps(listing)[:200]}"
+            ) from None
         if self.spec.model is None:
             if not models:
                 raise ReportlibError(f"the server at {self.spec.base_url} lists no models")
@@ -170,6 +177,8 @@ class OpenAIServerModel(TextModel):
             else:
                 return self._parse_json(raw, method, url)
             if attempt < self.retries:
+                if time.monotonic() - started + self.backoff * 2**attempt > self.deadline:
+                    break  # no retry past the request's deadline
                 time.sleep(self.backoff * 2**attempt)
         raise ReportlibError(
             f"cannot reach the server at {url} after {self.retries + 1} attempts: {last}"

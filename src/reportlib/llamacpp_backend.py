@@ -105,6 +105,17 @@ class LlamaCppModel(TextModel):
     def cache_identity(self) -> dict[str, Any]:
         return {"model": self.fingerprint, "backend": decoder_version(), "n_ctx": self._n_ctx}
 
+    def batch_identity(self) -> dict[str, Any]:
+        return {
+            "width": self.batch_width,
+            "n_batch": max(self.n_batch, self.batch_width),
+            "scheduler": "continuous batching v1",
+        }
+
+    @property
+    def in_process(self) -> bool:
+        return True
+
     def tokenize(self, text: str, *, add_bos: bool = True) -> list[int]:
         """Tokens of ``text``; control tokens written in it (``<start_of_turn>``) are parsed,
         since chat templates write them, and a BOS the text already has is not doubled."""
