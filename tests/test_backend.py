@@ -293,7 +293,7 @@ def test_the_real_model_decodes_batches_deterministically(tmp_path):
     for run in ("a", "b"):
         model = load_model(n_ctx=256, batch_width=4, cache=ResultCache(tmp_path / run))
         runs.append([c.text for c in model.complete_many(prompts, max_tokens=12, seed=0)])
-        assert model.calls == len(prompts)
+        assert model.calls == len(set(prompts))  # a prompt asked twice is decoded once
     assert runs[0] == runs[1] and all(runs[0])
     too_long = ["word " * 400, *prompts[:3]]
     model = load_model(n_ctx=256, batch_width=4, cache=ResultCache(tmp_path / "c"))

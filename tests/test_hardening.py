@@ -202,6 +202,9 @@ def _probe_run(home: Path, out: Path) -> subprocess.Popen:
             "-p",
             "max_tokens",
             "24",
+            "-p",
+            "batch_width",
+            "2",  # batched, in chunks of 8 prompts: a kill falls between chunks
             "--output-dir",
             str(out),
         ],
@@ -237,7 +240,7 @@ def test_killed_run_resumes_and_gives_identical_results(tmp_path):
     assert not list((home / "results").glob("*/.*.tmp"))  # no half-written entry left behind
     resumed = _probe_run(home, tmp_path / "runs-c")
     assert resumed.wait(timeout=900) == 0, resumed.stderr.read()[-3000:]
-    assert _entries(home) == total  # only the missing answers were added
+    assert _entries(home) == total  # only the missing chunks were decoded
     (first,) = (tmp_path / "runs-a").glob("*/multilingual.csv")
     (second,) = (tmp_path / "runs-c").glob("*/multilingual.csv")
     assert first.read_bytes() == second.read_bytes()
