@@ -645,7 +645,12 @@ def fake_benchmark(monkeypatch):
         "harness": {"pp": {"median": 99.0}, "tg": {"median": 9.9}},
         "ratio": {"pp": 0.99, "tg": 0.99},
     }
-    for name, value in [("run_benchmark", lambda *a, **k: result), ("resolve_model", str)]:
+    fakes = [
+        ("run_benchmark", lambda *a, **k: result),
+        ("resolve_model", str),
+        ("run_batched_benchmark", lambda *a, **k: None),
+    ]
+    for name, value in fakes:
         monkeypatch.setattr(reportlib.cli, name, value, raising=False)
     monkeypatch.setattr(reportlib.bench, "run_benchmark", lambda *a, **k: result)
     monkeypatch.setattr("reportlib.models.resolve_model", str)

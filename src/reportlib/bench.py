@@ -26,7 +26,7 @@ from .context import haystack_sentences
 from .environment import cpu_model
 from .errors import ReportlibError
 from .http_backend import OpenAIServerModel
-from .llama_runtime import silence_llama_logs
+from .llama_runtime import check_loadable, silence_llama_logs
 from .llamacpp_backend import FLASH_ATTENTION, LlamaCppModel, decoder_version
 from .models import ModelFile
 from .probe import build_probe_prompts, probe_language_codes
@@ -176,6 +176,7 @@ def run_benchmark(
 ) -> dict[str, Any]:
     """Raw and harness figures measured in one run, with their ratios. Raw is llama-bench
     when it is built, else the same method through ``llama_decode`` (both are reported)."""
+    check_loadable(model.path)  # one clear error before any tool runs on the file
     binary = llama_bench_binary()
     paths: dict[str, Any] = {
         "llama_bench": (lambda: run_llama_bench(binary, model, n_threads, n_batch, pp, tg, 1))

@@ -10,7 +10,10 @@ from __future__ import annotations
 import contextlib
 import ctypes
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
+
+from .errors import ReportlibError
 
 _SILENT_LOG: Any = None
 _LOG_SINK: list[str] | None = None
@@ -77,3 +80,17 @@ def token_bytes(vocab: Any, token_id: int) -> bytes:
 def llama_token_bytes(llm: Any, token_id: int) -> bytes:
     """The bytes of one token of a loaded ``llama_cpp.Llama``."""
     return token_bytes(vocab_of(llm), token_id)
+
+
+def check_loadable(path: str | Path) -> None:
+    """Refuse a GGUF file llama.cpp cannot load (an unknown architecture, say) before any
+    tool or call that could crash on it: load its vocabulary only, then free it."""
+    import llama_cpp
+
+    silence_llama_logs()
+    params = llama_cpp.llama_model_default_params()
+    params.vocab_only = True
+    model = llama_cpp.llama_model_load_from_file(str(path).encode(), params)
+    if not model:
+        raise ReportlibError(f"llama.cpp could not load {str(path)!r}")
+    llama_cpp.llama_model_free(model)
