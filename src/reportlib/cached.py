@@ -167,11 +167,7 @@ class CachedModel(TextModel):
         by_prompt = dict(zip(unique, results, strict=True))
         for prompt, result in by_prompt.items():  # keep every answer, even after a failure
             if isinstance(result, Completion):
-                with self._lock:
-                    self.calls += 1
-                self.cache.put(
-                    keys[prompt], {**dataclasses.asdict(result), "compute_seconds": share}
-                )
+                self._store(keys[prompt], result, share)
         for prompt in chunk:  # then answer in order, up to the first failure
             result = by_prompt[prompt]
             if isinstance(result, ReportlibError):
@@ -217,11 +213,15 @@ class CachedModel(TextModel):
             prompt, max_tokens=max_tokens, seed=seed, stop=stop, reuse_prefix=reuse_prefix
         )
         seconds = time.perf_counter() - start
+        self._store(key, result, seconds)
+        self._record(result, cached=False, seconds=seconds)
+        return result
+
+    def _store(self, key: dict[str, Any], result: Completion, seconds: float) -> None:
+        """Cache a computed answer with the seconds its computation took, and count it."""
         with self._lock:
             self.calls += 1
         self.cache.put(key, {**dataclasses.asdict(result), "compute_seconds": seconds})
-        self._record(result, cached=False, seconds=seconds)
-        return result
 
     def _record(self, result: Completion, *, cached: bool, seconds: float | None) -> None:
         with self._lock:
