@@ -195,12 +195,38 @@ def test_two_models_with_one_name_are_told_apart():
         FakeModel(fingerprint="bbbb2222"),
         FakeModel(fingerprint="aaaa1111"),
     )
-    assert model_labels([a]) == ["Fake model"]
+    assert model_labels([a]) == ["Fake model base"]
     assert model_labels([a, b, a_again]) == [
-        "Fake model (aaaa1111)",
-        "Fake model (bbbb2222)",
-        "Fake model (aaaa1111)",
+        "Fake model base (aaaa1111)",
+        "Fake model base (bbbb2222)",
+        "Fake model base (aaaa1111)",
     ]
+
+
+def test_display_name_says_size_kind_and_quantization():
+    from reportlib.backend import display_name
+
+    class CardModel(FakeModel):
+        def __init__(self, name, card, chat):
+            super().__init__()
+            self._n, self._c, self._chat = name, card, chat
+
+        @property
+        def name(self):
+            return self._n
+
+        @property
+        def card(self):
+            return self._c
+
+        @property
+        def has_chat_template(self):
+            return self._chat
+
+    gemma = CardModel("Gemma 3 270m", {"size_label": "270M", "quantization": "Q4_K_M"}, False)
+    assert display_name(gemma) == "Gemma 3 270M base (Q4_K_M)"
+    llama = CardModel("Llama 3.2 3B Instruct", {"size_label": "3B"}, True)
+    assert display_name(llama) == "Llama 3.2 3B Instruct"
 
 
 class CompanionModel(FakeModel):

@@ -7,10 +7,13 @@ from reportlib.errors import ReportlibError
 from reportlib.probe import (
     MAX_SAMPLES,
     PROBE_LANGUAGES,
+    PROBE_TEXTS,
     PROMPT_STYLES,
     build_probe_prompts,
+    languages_named,
     probe_language_codes,
     run_language_probe,
+    sample_design,
 )
 from reportlib.probe_analysis import confusion_table, rate_table, report_observations
 
@@ -26,11 +29,33 @@ def test_probe_covers_the_report_and_meta_languages():
 
 
 def test_base_prompts_are_framed_and_distinct():
-    prompts = build_probe_prompts(KOREAN, "english_request", 3)
-    assert len(set(prompts)) == 3
-    assert all("Introduce yourself in Korean." in p for p in prompts)
-    assert build_probe_prompts(KOREAN, "native_opening", 1) == ["안녕하세요, 저는"]
+    prompts = build_probe_prompts(KOREAN, "english_request", MAX_SAMPLES)
+    assert len(set(prompts)) == MAX_SAMPLES
+    assert all("Korean" in p for p in prompts)
+    # wordings alternate, frames advance every two samples
+    assert "Introduce yourself in Korean." in prompts[0] and "Could you" in prompts[1]
+    assert prompts[2].startswith("Question: Introduce yourself")
+    assert build_probe_prompts(KOREAN, "native_opening", 2) == [
+        "안녕하세요, 저는",
+        "만나서 반갑습니다! 제 이름은",
+    ]
     assert "한국어로 자기소개를" in build_probe_prompts(KOREAN, "native_request", 1)[0]
+
+
+def test_every_language_has_two_distinct_wordings_and_openings():
+    for code in PROBE_LANGUAGES:
+        texts = PROBE_TEXTS[code]
+        assert len(set(texts.requests)) == 2 and len(set(texts.openings)) == 2, code
+        for sample in range(MAX_SAMPLES):
+            assert sample_design(sample) == (sample // 2, sample % 2)
+
+
+def test_default_probe_has_at_least_ten_samples_per_cell():
+    import inspect
+
+    default = inspect.signature(run_language_probe).parameters["samples"].default
+    assert default >= 10
+    assert len(set(build_probe_prompts(KOREAN, "native_request", default))) == default
 
 
 def test_chat_prompts_go_through_the_template():
@@ -63,7 +88,7 @@ def scripted_model(fail_on: str | None = None) -> FakeModel:
     """Answers in Korean to native prompts and in English otherwise; fails on demand."""
 
     def answer(prompt: str) -> str:
-        if "Introduce" not in prompt:
+        if "yourself" not in prompt:
             return "저는 서울에 사는 학생입니다. 만나서 반갑습니다."
         return "I am a student from Seoul. Nice to meet you all."
 
@@ -87,8 +112,13 @@ def test_runner_rows_rates_and_observations(cache):
     assert set(rates.columns) >= {"rate", "low", "high", "answers"}
     assert ((rates.low <= rates.rate) & (rates.rate <= rates.high)).all()
     assert confusion_table(df).loc["Korean", "misses"] == 2
-    russian = report_observations(df)[-1]
-    assert russian.measured.startswith("2/6") and russian.verdict == "partly true"
+    russian = report_observations(df, "scripted")[-1]
+    assert russian.measured == "2 of 6 answers in English, 0 in Russian on scripted"
+    assert russian.verdict == "not decided"  # 2 vs 0 is not significant
+    assert {"degenerate", "degenerate_reason", "self_intro", "good", "frame", "wording"} <= set(
+        df.columns
+    )
+    assert df.good.equals(df.on_language & ~df.degenerate)
 
 
 def test_a_failure_keeps_earlier_answers_cached(cache):
@@ -114,3 +144,21 @@ def test_observations_of_languages_not_run_say_not_measured():
     observations = report_observations(pd.DataFrame(rows))
     assert [o.key for o in observations] == ["scripts", "russian"]
     assert all(o.verdict == NOT_MEASURED for o in observations)
+
+
+def test_languages_named_in_an_answer():
+    assert languages_named("I can speak English, French and korean.") == (
+        "eng_Latn",
+        "fra_Latn",
+        "kor_Hang",
+    )
+    assert languages_named("Englishman") == ()
+
+
+def test_asking_which_languages_uses_a_completion_frame_for_a_base_model():
+    from reportlib.probe import ask_which_languages
+
+    model = FakeModel(lambda prompt: " English and Spanish.", n_ctx=512)
+    asked = ask_which_languages(model)
+    assert asked.prompt.endswith("Answer: I can speak")
+    assert asked.named == ("eng_Latn", "spa_Latn")

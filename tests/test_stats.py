@@ -53,3 +53,76 @@ def test_interval_contains_the_rate_and_narrows_with_n():
 def test_bad_counts(k, n):
     with pytest.raises(ValueError):
         wilson_interval(k, n)
+
+
+# --- exact tests, Holm, the crossed bootstrap ---------------------------------------
+
+import numpy as np  # noqa: E402
+
+from reportlib.stats import (  # noqa: E402
+    binomial_two_sided,
+    bootstrap_p_value,
+    crossed_bootstrap,
+    holm_adjust,
+    mcnemar_exact,
+    percentile_interval,
+)
+
+
+@pytest.mark.parametrize(
+    "k, n, p",
+    [(0, 5, 2 / 32), (5, 5, 2 / 32), (1, 10, 2 * 11 / 1024), (2, 4, 1.0), (0, 0, 1.0)],
+)
+def test_sign_test_known_values(k, n, p):
+    assert binomial_two_sided(k, n) == pytest.approx(p)
+
+
+def test_mcnemar_counts_only_discordant_pairs():
+    a = [True] * 10 + [True] * 5 + [False] * 5
+    b = [False] * 10 + [True] * 5 + [False] * 5
+    test = mcnemar_exact(a, b)
+    assert (test.pairs, test.a_only, test.b_only) == (20, 10, 0)
+    assert test.p_value == pytest.approx(2 / 1024)
+    assert test.difference == pytest.approx(0.5)
+    same = mcnemar_exact([True, False], [True, False])
+    assert same.p_value == 1.0 and same.difference == 0.0
+    with pytest.raises(ValueError, match="equal lengths"):
+        mcnemar_exact([True], [True, False])
+
+
+def test_holm_known_values():
+    assert holm_adjust([0.01, 0.04, 0.03]) == pytest.approx([0.03, 0.06, 0.06])
+    assert holm_adjust([0.5, 0.9]) == pytest.approx([1.0, 1.0])
+    assert holm_adjust([]) == []
+
+
+def test_crossed_bootstrap_is_deterministic_and_constant_on_a_constant_table():
+    totals = np.full((4, 3), 2.0)
+    reps = crossed_bootstrap(totals / 2, totals, draws=50, seed=1)
+    assert reps.shape == (50,) and np.allclose(reps, 0.5)
+    noisy = np.arange(12.0).reshape(4, 3) % 3
+    assert np.array_equal(
+        crossed_bootstrap(noisy, totals, 40, seed=3), crossed_bootstrap(noisy, totals, 40, seed=3)
+    )
+
+
+def test_clustered_interval_is_wider_than_wilson_when_languages_cluster():
+    """Half the languages always succeed, half never: 100 answers, but only 10 clusters."""
+    successes = np.repeat([[1.0], [0.0]], 5, axis=0) * np.ones((10, 10))
+    totals = np.ones((10, 10))
+    low, high = percentile_interval(crossed_bootstrap(successes, totals, 2000, seed=0))
+    w_low, w_high = wilson_interval(50, 100)
+    assert high - low > 1.5 * (w_high - w_low)
+    assert low < 0.5 < high
+
+
+def test_grouped_bootstrap_and_its_p_value():
+    successes = np.array([[1.0, 1.0], [1.0, 1.0], [0.0, 0.0], [0.0, 0.0]])
+    totals = np.ones((4, 2))
+    reps = crossed_bootstrap(successes, totals, 200, seed=0, groups=np.array(list("aabb")))
+    assert reps.shape == (200, 2)
+    assert (reps[:, 0] == 1.0).all()
+    assert bootstrap_p_value(reps[:, 0] - reps[:, 1]) < 0.05
+    same = crossed_bootstrap(np.eye(4), totals[:, :1].repeat(4, 1), 500, 0, np.array(list("abab")))
+    assert bootstrap_p_value(same[:, 0] - same[:, 1]) > 0.2
+    assert bootstrap_p_value(np.array([-1.0, 1.0, -2.0, 2.0])) == 1.0

@@ -31,10 +31,10 @@ def test_usage_file_is_identical_cold_and_warm(fake_model, cache, tmp_path):
             model.complete(p, max_tokens=4, seed=0)
         path = write_chapter_usage("demo", [model], tmp_path / run)
         texts.append(path.read_text())
-        calls = read_timings(tmp_path / run, "demo")["Fake model"]
+        calls = read_timings(tmp_path / run, "demo")["Fake model base"]
         assert [c["cached"] for c in calls] == [run == "warm"] * 3
     assert texts[0] == texts[1]
-    usage = read_usage(tmp_path / "cold")["demo"]["Fake model"]
+    usage = read_usage(tmp_path / "cold")["demo"]["Fake model base"]
     assert usage["completions"] == 3
     assert usage["prompt_tokens"] == sum(len(p) + 1 for p in prompts)
     assert usage["evaluated_tokens"] == usage["prompt_tokens"]  # no prefix reuse asked for
@@ -164,4 +164,4 @@ def test_two_models_with_one_name_are_not_pooled(cache, tmp_path):
     second.complete("two", max_tokens=4, seed=0)
     write_chapter_usage("demo", [first, second], tmp_path)
     usage = read_usage(tmp_path)["demo"]
-    assert set(usage) == {"Fake model (aaaa1111)", "Fake model (bbbb2222)"}
+    assert set(usage) == {"Fake model base (aaaa1111)", "Fake model base (bbbb2222)"}

@@ -13,6 +13,7 @@ Models and text
     model, model cards; :mod:`reportlib.chat_template` sandboxed chat templates;
     :mod:`reportlib.backend` the model interface and the backend registry;
     :mod:`reportlib.corpus` parallel text; :mod:`reportlib.judge` language of an answer;
+    :mod:`reportlib.answer_quality` degenerate answers and self-introductions;
     :mod:`reportlib.tokenization` the Llama 3, Qwen and GGUF tokenizers.
 Backends
     :mod:`reportlib.llamacpp_backend` in-process llama.cpp; :mod:`reportlib.http_backend`

@@ -145,17 +145,34 @@ class TextModel(ABC):
                 yield result
 
 
+def display_name(model: TextModel) -> str:
+    """The name a reader sees: the model's name with its size label as the card spells
+    it ("270M", not "270m"), "base" for a model without a chat template, and the
+    quantization when the card knows it: "Gemma 3 270M base (Q4_K_M)"."""
+    card = model.card
+    name = model.name
+    size = str(card.get("size_label") or "")
+    if size and size.lower() in name.lower() and size not in name:
+        start = name.lower().index(size.lower())
+        name = name[:start] + size + name[start + len(size) :]
+    if not model.has_chat_template and "base" not in name.lower():
+        name += " base"
+    quantization = card.get("quantization")
+    return f"{name} ({quantization})" if quantization else name
+
+
 def model_labels(models: Sequence[TextModel]) -> list[str]:
-    """A display label per model: its name, with the start of its fingerprint when another
-    model with different weights has the same name (two GGUFs that both call themselves
-    "Llama 3" are not pooled as one model). Two loads of one file share a label."""
+    """A display label per model (:func:`display_name`), with the start of its fingerprint
+    when another model with different weights has the same label (two GGUFs that both
+    call themselves "Llama 3" are not pooled as one model). Two loads of one file share
+    a label."""
     by_name: dict[str, set[str]] = {}
     for model in models:
-        by_name.setdefault(model.name, set()).add(model.fingerprint)
+        by_name.setdefault(display_name(model), set()).add(model.fingerprint)
     return [
-        f"{m.name} ({m.fingerprint.removeprefix('openai-server:')[:12]})"
-        if len(by_name[m.name]) > 1
-        else m.name
+        f"{display_name(m)} ({m.fingerprint.removeprefix('openai-server:')[:12]})"
+        if len(by_name[display_name(m)]) > 1
+        else display_name(m)
         for m in models
     ]
 

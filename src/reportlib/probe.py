@@ -19,10 +19,12 @@ samples differ by prompt, never by chance.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from .answer_quality import label_answer
 from .backend import TextModel
 from .errors import ReportlibError
 from .judge import judge_answer
@@ -31,35 +33,108 @@ from .languages import Language, get_language
 
 @dataclass(frozen=True)
 class ProbeText:
-    """The request and the opening, written in the target language."""
+    """Two requests and two openings, written in the target language.
 
-    request: str
-    opening: str
+    The two requests differ in wording and register (an imperative "introduce
+    yourself" and a politer "tell us a little about yourself"); the two openings
+    differ in what they start with (a greeting with "my name is", and "nice to meet
+    you! I am"). Each is placed in several frames (below), so that a cell's samples
+    vary in frame and wording, not only in punctuation.
+    """
+
+    requests: tuple[str, str]
+    openings: tuple[str, str]
 
 
 PROBE_TEXTS: dict[str, ProbeText] = {
-    "eng_Latn": ProbeText("Introduce yourself in English.", "Hello, my name is"),
-    "spa_Latn": ProbeText("Preséntate en español.", "Hola, me llamo"),
-    "fra_Latn": ProbeText("Présente-toi en français.", "Bonjour, je m'appelle"),
-    "deu_Latn": ProbeText("Stell dich auf Deutsch vor.", "Hallo, ich heiße"),
-    "ita_Latn": ProbeText("Presentati in italiano.", "Ciao, mi chiamo"),
-    "por_Latn": ProbeText("Apresente-se em português.", "Olá, meu nome é"),
-    "rus_Cyrl": ProbeText("Представься на русском языке.", "Здравствуйте, меня зовут"),
-    "pol_Latn": ProbeText("Przedstaw się po polsku.", "Dzień dobry, nazywam się"),
-    "ces_Latn": ProbeText("Představ se česky.", "Dobrý den, jmenuji se"),
-    "slv_Latn": ProbeText("Predstavi se v slovenščini.", "Pozdravljeni, ime mi je"),
-    "zho_Hans": ProbeText("请用中文介绍一下你自己。", "你好，我叫"),
-    "jpn_Jpan": ProbeText("日本語で自己紹介してください。", "こんにちは、私の名前は"),
-    "kor_Hang": ProbeText("한국어로 자기소개를 해 주세요.", "안녕하세요, 저는"),
-    "kan_Knda": ProbeText("ಕನ್ನಡದಲ್ಲಿ ನಿಮ್ಮನ್ನು ಪರಿಚಯಿಸಿಕೊಳ್ಳಿ.", "ನಮಸ್ಕಾರ, ನನ್ನ ಹೆಸರು"),
-    "tam_Taml": ProbeText("தமிழில் உங்களை அறிமுகப்படுத்துங்கள்.", "வணக்கம், என் பெயர்"),
-    "hin_Deva": ProbeText("हिंदी में अपना परिचय दीजिए।", "नमस्ते, मेरा नाम"),
-    "tha_Thai": ProbeText("กรุณาแนะนำตัวเองเป็นภาษาไทย", "สวัสดีครับ ผมชื่อ"),
-    "yor_Latn": ProbeText("Ṣe àfihàn ara rẹ ní èdè Yorùbá.", "Ẹ n lẹ́, orúkọ mi ni"),
-    "amh_Ethi": ProbeText("ራስህን በአማርኛ አስተዋውቅ።", "ሰላም፣ ስሜ"),
-    "arb_Arab": ProbeText("عرّف بنفسك باللغة العربية.", "مرحبًا، اسمي"),
-    "hau_Latn": ProbeText("Gabatar da kanka da Hausa.", "Sannu, sunana"),
-    "zul_Latn": ProbeText("Zethule ngesiZulu.", "Sawubona, igama lami ngingu"),
+    "eng_Latn": ProbeText(
+        ("Introduce yourself in English.", "Could you tell us a little about yourself?"),
+        ("Hello, my name is", "Nice to meet you! I am"),
+    ),
+    "spa_Latn": ProbeText(
+        ("Preséntate en español.", "¿Podría contarnos un poco sobre usted?"),
+        ("Hola, me llamo", "¡Mucho gusto! Soy"),
+    ),
+    "fra_Latn": ProbeText(
+        ("Présente-toi en français.", "Pourriez-vous nous parler un peu de vous ?"),
+        ("Bonjour, je m'appelle", "Enchanté ! Je suis"),
+    ),
+    "deu_Latn": ProbeText(
+        ("Stell dich auf Deutsch vor.", "Könnten Sie uns ein wenig über sich erzählen?"),
+        ("Hallo, ich heiße", "Freut mich! Ich bin"),
+    ),
+    "ita_Latn": ProbeText(
+        ("Presentati in italiano.", "Potrebbe raccontarci qualcosa di sé?"),
+        ("Ciao, mi chiamo", "Piacere di conoscerti! Sono"),
+    ),
+    "por_Latn": ProbeText(
+        ("Apresente-se em português.", "Você poderia nos contar um pouco sobre você?"),
+        ("Olá, meu nome é", "Muito prazer! Eu sou"),
+    ),
+    "rus_Cyrl": ProbeText(
+        ("Представься на русском языке.", "Не могли бы вы немного рассказать о себе?"),
+        ("Здравствуйте, меня зовут", "Приятно познакомиться! Я"),
+    ),
+    "pol_Latn": ProbeText(
+        ("Przedstaw się po polsku.", "Czy mógłby Pan opowiedzieć nam coś o sobie?"),
+        ("Dzień dobry, nazywam się", "Miło mi! Jestem"),
+    ),
+    "ces_Latn": ProbeText(
+        ("Představ se česky.", "Mohl byste nám říct něco o sobě?"),
+        ("Dobrý den, jmenuji se", "Těší mě! Jsem"),
+    ),
+    "slv_Latn": ProbeText(
+        ("Predstavi se v slovenščini.", "Bi nam lahko povedali nekaj o sebi?"),
+        ("Pozdravljeni, ime mi je", "Me veseli! Sem"),
+    ),
+    "zho_Hans": ProbeText(
+        ("请用中文介绍一下你自己。", "能简单说说你自己吗？"),
+        ("你好，我叫", "很高兴认识你！我是"),
+    ),
+    "jpn_Jpan": ProbeText(
+        ("日本語で自己紹介してください。", "あなたのことを少し教えていただけますか？"),
+        ("こんにちは、私の名前は", "はじめまして！私は"),
+    ),
+    "kor_Hang": ProbeText(
+        ("한국어로 자기소개를 해 주세요.", "당신에 대해 조금 이야기해 주시겠어요?"),
+        ("안녕하세요, 저는", "만나서 반갑습니다! 제 이름은"),
+    ),
+    "kan_Knda": ProbeText(
+        ("ಕನ್ನಡದಲ್ಲಿ ನಿಮ್ಮನ್ನು ಪರಿಚಯಿಸಿಕೊಳ್ಳಿ.", "ನಿಮ್ಮ ಬಗ್ಗೆ ಸ್ವಲ್ಪ ಹೇಳುತ್ತೀರಾ?"),
+        ("ನಮಸ್ಕಾರ, ನನ್ನ ಹೆಸರು", "ನಿಮ್ಮನ್ನು ಭೇಟಿಯಾಗಿ ಸಂತೋಷವಾಯಿತು! ನಾನು"),
+    ),
+    "tam_Taml": ProbeText(
+        ("தமிழில் உங்களை அறிமுகப்படுத்துங்கள்.", "உங்களைப் பற்றி கொஞ்சம் சொல்ல முடியுமா?"),
+        ("வணக்கம், என் பெயர்", "உங்களைச் சந்தித்ததில் மகிழ்ச்சி! நான்"),
+    ),
+    "hin_Deva": ProbeText(
+        ("हिंदी में अपना परिचय दीजिए।", "क्या आप अपने बारे में थोड़ा बता सकते हैं?"),
+        ("नमस्ते, मेरा नाम", "आपसे मिलकर खुशी हुई! मैं"),
+    ),
+    "tha_Thai": ProbeText(
+        ("กรุณาแนะนำตัวเองเป็นภาษาไทย", "ช่วยเล่าเรื่องของคุณให้ฟังสักหน่อยได้ไหม"),
+        ("สวัสดีครับ ผมชื่อ", "ยินดีที่ได้รู้จัก! ฉัน"),
+    ),
+    "yor_Latn": ProbeText(
+        ("Ṣe àfihàn ara rẹ ní èdè Yorùbá.", "Ṣé o lè sọ díẹ̀ fún wa nípa ara rẹ?"),
+        ("Ẹ n lẹ́, orúkọ mi ni", "Inú mi dùn láti pàdé yín! Èmi ni"),
+    ),
+    "amh_Ethi": ProbeText(
+        ("ራስህን በአማርኛ አስተዋውቅ።", "ስለ ራስህ ትንሽ ልትነግረን ትችላለህ?"),
+        ("ሰላም፣ ስሜ", "በመተዋወቃችን ደስ ብሎኛል! እኔ"),
+    ),
+    "arb_Arab": ProbeText(
+        ("عرّف بنفسك باللغة العربية.", "هل يمكنك أن تحدثنا قليلًا عن نفسك؟"),
+        ("مرحبًا، اسمي", "تشرفت بمعرفتك! أنا"),
+    ),
+    "hau_Latn": ProbeText(
+        ("Gabatar da kanka da Hausa.", "Za ka iya gaya mana kaɗan game da kanka?"),
+        ("Sannu, sunana", "Na ji daɗin haɗuwa da kai! Ni"),
+    ),
+    "zul_Latn": ProbeText(
+        ("Zethule ngesiZulu.", "Ungasitshela kancane ngawe?"),
+        ("Sawubona, igama lami ngingu", "Ngiyajabula ukukwazi! Ngingu"),
+    ),
 }
 #: the report's 19 languages plus Meta's officially supported Portuguese, Hindi and Thai
 PROBE_LANGUAGES: tuple[str, ...] = tuple(PROBE_TEXTS)
@@ -69,8 +144,13 @@ PROMPT_STYLES: dict[str, str] = {
     "native_request": "request in the language",
     "native_opening": "native opening",
 }
+#: the two English wordings of the request (``{name}``: the language's English name)
+ENGLISH_REQUESTS = (
+    "Introduce yourself in {name}.",
+    "Could you tell us a little about yourself? Please answer in {name}.",
+)
 
-#: completion frames for base models; the first ``samples`` are used
+#: completion frames for base models
 REQUEST_FRAMES = (
     "{text}\n",
     "Question: {text}\nAnswer:",
@@ -91,10 +171,19 @@ CHAT_REQUEST_VARIANTS = (
 )
 _ENDINGS = ("", ".", "!", " …", " -", " :")
 CHAT_OPENING_VARIANTS = tuple(f'Continue this text: "{{text}}"{end}' for end in _ENDINGS)
-MAX_SAMPLES = len(REQUEST_FRAMES)
+#: wordings per style (two requests, two openings)
+WORDINGS = 2
+#: a cell's samples: every frame with every wording
+MAX_SAMPLES = len(REQUEST_FRAMES) * WORDINGS
 
 
-def probe_text(lang: Language, style: str) -> str:
+def sample_design(sample: int) -> tuple[int, int]:
+    """The (frame, wording) of sample number ``sample``: frames advance every two
+    samples, wordings alternate, so any number of samples uses both wordings."""
+    return sample // WORDINGS, sample % WORDINGS
+
+
+def probe_text(lang: Language, style: str, wording: int = 0) -> str:
     """The core text of a prompt style for a language (before framing)."""
     texts = PROBE_TEXTS.get(lang.flores)
     if texts is None:
@@ -103,11 +192,11 @@ def probe_text(lang: Language, style: str) -> str:
             f"{', '.join(PROBE_LANGUAGES)}"
         )
     if style == "english_request":
-        return f"Introduce yourself in {lang.name}."
+        return ENGLISH_REQUESTS[wording].format(name=lang.name)
     if style == "native_request":
-        return texts.request
+        return texts.requests[wording]
     if style == "native_opening":
-        return texts.opening
+        return texts.openings[wording]
     raise ReportlibError(f"unknown prompt style {style!r}; choose from {', '.join(PROMPT_STYLES)}")
 
 
@@ -119,13 +208,18 @@ def build_probe_prompts(
         raise ReportlibError(
             f"samples must be a whole number from 1 to {MAX_SAMPLES}, not {samples!r}"
         )
-    text = probe_text(lang, style)
     opening = style == "native_opening"
+    frames: tuple[str, ...]
     if chat_format is None:
         frames = OPENING_FRAMES if opening else REQUEST_FRAMES
-        return [f.format(text=text) for f in frames[:samples]]
-    variants = CHAT_OPENING_VARIANTS if opening else CHAT_REQUEST_VARIANTS
-    return [chat_format(v.format(text=text)) for v in variants[:samples]]
+    else:
+        frames = CHAT_OPENING_VARIANTS if opening else CHAT_REQUEST_VARIANTS
+    prompts = []
+    for sample in range(samples):
+        frame, wording = sample_design(sample)
+        prompt = frames[frame].format(text=probe_text(lang, style, wording))
+        prompts.append(prompt if chat_format is None else chat_format(prompt))
+    return prompts
 
 
 def chat_formatter(model: TextModel) -> Callable[[str], str] | None:
@@ -153,12 +247,17 @@ def run_language_probe(
     model_name: str,
     languages: Iterable[Language],
     styles: Iterable[str] = tuple(PROMPT_STYLES),
-    samples: int = 3,
+    samples: int = 10,
     max_tokens: int = 40,
     seed: int = 0,
     progress: bool | None = None,
 ) -> list[dict[str, Any]]:
-    """Ask, answer and judge every (language, style, sample); one row per answer."""
+    """Ask, answer and judge every (language, style, sample); one row per answer.
+
+    Each row has the judge's language verdict (``on_language``), the quality labels
+    of :mod:`reportlib.answer_quality` (``degenerate``, ``degenerate_reason``,
+    ``self_intro``) and the headline label ``good``: on-language and not degenerate.
+    """
     from tqdm import tqdm
 
     styles, languages = list(styles), list(languages)
@@ -186,6 +285,10 @@ def run_language_probe(
     )
     for (lang, style, sample, prompt), answer in zip(plan, answers, strict=False):
         verdict = judge_answer(answer.text, lang)
+        frame, wording = sample_design(sample)
+        quality = label_answer(
+            answer.text, lang.flores, probe_text(lang, style, wording), style == "native_opening"
+        )
         rows.append(
             {
                 "model": model_name,
@@ -195,6 +298,8 @@ def run_language_probe(
                 "script": lang.script,
                 "style": style,
                 "sample": sample,
+                "frame": frame,
+                "wording": wording,
                 "prompt": prompt,
                 "answer": answer.text,
                 "finish_reason": answer.finish_reason,
@@ -205,8 +310,48 @@ def run_language_probe(
                 "script_share": verdict.script_share,
                 "on_language": verdict.on_language,
                 "decided_by": verdict.decided_by,
+                "degenerate": quality.degenerate,
+                "degenerate_reason": quality.reason,
+                "self_intro": quality.self_intro,
+                "good": verdict.on_language and not quality.degenerate,
             }
         )
         bar.update()
     bar.close()
     return rows
+
+
+#: the report's first question, as a completion frame for a base model
+LANGUAGES_QUESTION = "Which languages can you speak?"
+LANGUAGES_FRAME = "Question: {text}\nAnswer: I can speak"
+
+
+@dataclass(frozen=True)
+class LanguagesAnswer:
+    """The model's answer to "which languages can you speak?" and the languages it names."""
+
+    prompt: str
+    answer: str
+    named: tuple[str, ...]  #: FLORES codes of probed languages named in the answer
+
+
+def languages_named(text: str) -> tuple[str, ...]:
+    """The probed languages whose English name occurs in ``text`` as a word."""
+    found = []
+    for code in PROBE_LANGUAGES:
+        name = get_language(code).name
+        if re.search(rf"(?<!\w){re.escape(name)}(?!\w)", text, re.IGNORECASE):
+            found.append(code)
+    return tuple(found)
+
+
+def ask_which_languages(model: TextModel, max_tokens: int = 60, seed: int = 0) -> LanguagesAnswer:
+    """Ask the model which languages it speaks, as the report did first: a chat message
+    for a model with a chat template, else a completion frame that starts the answer."""
+    fmt = chat_formatter(model)
+    if fmt is None:
+        prompt = LANGUAGES_FRAME.format(text=LANGUAGES_QUESTION)
+    else:
+        prompt = fmt(LANGUAGES_QUESTION)
+    answer = model.complete(prompt, max_tokens=max_tokens, seed=seed).text
+    return LanguagesAnswer(prompt, answer, languages_named(answer))

@@ -4,15 +4,28 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from importlib.resources import files
 
+import numpy as np
 import pandas as pd
 
+from .answer_quality import label_answer
 from .corpus import bundled_document
+from .errors import ReportlibError
 from .judge import CONFUSERS, judge_answer
 from .languages import ENGLISH, LANGUAGES, get_language
+from .probe import probe_text, sample_design
 from .render import escape_text
-from .stats import wilson_interval
-from .tokenstats import PARTLY, REFUTED, SUPPORTED
+from .stats import (
+    binomial_two_sided,
+    bootstrap_p_value,
+    crossed_bootstrap,
+    holm_adjust,
+    mcnemar_exact,
+    percentile_interval,
+    wilson_interval,
+)
+from .tokenstats import NOT_DECIDED, REFUTED, SUPPORTED
 
 CJK = ("zho_Hans", "jpn_Jpan", "kor_Hang")
 LATIN_CYRILLIC_ARABIC = ("Latin", "Cyrillic", "Arabic")
@@ -41,13 +54,16 @@ def judge_accuracy() -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def rate_table(results: pd.DataFrame, by: list[str]) -> pd.DataFrame:
-    """On-language rate with a 95% Wilson interval for each group of ``by``."""
-    grouped = results.groupby(by, sort=False)["on_language"].agg(["sum", "count"]).reset_index()
-    grouped = grouped.rename(columns={"sum": "on_language", "count": "answers"})
-    pairs = zip(grouped.on_language, grouped.answers, strict=True)
+def rate_table(results: pd.DataFrame, by: list[str], label: str = "on_language") -> pd.DataFrame:
+    """The rate of ``label`` (a yes/no column: ``on_language``, ``good``, ...) with a 95%
+    Wilson interval for each group of ``by``. Within one cell (one language and
+    style) the answers differ only by prompt frame and wording, so Wilson is a fair
+    summary there; pooled rates need :func:`clustered_rate`."""
+    grouped = results.groupby(by, sort=False)[label].agg(["sum", "count"]).reset_index()
+    grouped = grouped.rename(columns={"sum": "successes", "count": "answers"})
+    pairs = zip(grouped.successes, grouped.answers, strict=True)
     bounds = [wilson_interval(int(k), int(n)) for k, n in pairs]
-    grouped["rate"] = grouped.on_language / grouped.answers
+    grouped["rate"] = grouped.successes / grouped.answers
     grouped["low"] = [b[0] for b in bounds]
     grouped["high"] = [b[1] for b in bounds]
     return grouped
@@ -77,6 +93,131 @@ def confusion_table(results: pd.DataFrame, top: int = 4) -> pd.DataFrame:
     return pd.DataFrame(rows).set_index("language") if rows else pd.DataFrame()
 
 
+#: the yes/no labels of a probe answer, as the chapter names them
+LABELS: dict[str, str] = {
+    "on_language": "in the requested language",
+    "degenerate": "degenerate (empty, loop or echo)",
+    "self_intro": "speaks in the first person",
+    "good": "in the language and not degenerate",
+}
+#: the significance level of every test of the chapter, after Holm's adjustment
+ALPHA = 0.05
+
+
+def clustered_rate(
+    results: pd.DataFrame, label: str = "good", draws: int = 2000, seed: int = 0
+) -> tuple[float, float, float]:
+    """A pooled rate with a 95% interval from the crossed bootstrap over languages and
+    prompt frames (:func:`reportlib.stats.crossed_bootstrap`)."""
+    successes, totals, _ = _cluster_tables(results, label)
+    rate = float(successes.sum() / totals.sum())
+    low, high = percentile_interval(crossed_bootstrap(successes, totals, draws, seed))
+    return rate, low, high
+
+
+def _cluster_tables(results: pd.DataFrame, label: str) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Counts of ``label`` per (language, frame): successes, totals and the languages."""
+    table = results.pivot_table(
+        index="language", columns="frame", values=label, aggfunc=["sum", "count"], sort=False
+    ).fillna(0)
+    successes = table["sum"].to_numpy(dtype=float)
+    return successes, table["count"].to_numpy(dtype=float), list(table.index)
+
+
+def pooled_rates(
+    results: pd.DataFrame, by: str, label: str = "good", seed: int = 0
+) -> pd.DataFrame:
+    """Per value of ``by`` (a style, a model, ...): the pooled rate of ``label`` over
+    languages with its clustered 95% interval."""
+    rows = []
+    for value, part in results.groupby(by, sort=False):
+        rate, low, high = clustered_rate(part, label, seed=seed)
+        rows.append({by: value, "answers": len(part), "rate": rate, "low": low, "high": high})
+    return pd.DataFrame(rows)
+
+
+@dataclass(frozen=True)
+class PairedTest:
+    """One comparison of the chapter, with its raw and Holm-adjusted p-values."""
+
+    key: str
+    question: str
+    measured: str
+    estimate: float  #: the first rate minus the second
+    p_value: float
+    test: str
+    adjusted_p: float = float("nan")
+    verdict: str = ""
+
+
+def _paired(results: pd.DataFrame, column: str, a: str, b: str, label: str) -> pd.DataFrame:
+    keys = [c for c in ("model", "language", "style", "sample") if c != column]
+    wide = results.pivot_table(index=keys, columns=column, values=label, aggfunc="first")
+    return wide[[a, b]].dropna()
+
+
+def style_comparisons(results: pd.DataFrame, label: str = "good") -> list[PairedTest]:
+    """Every pair of prompt styles, paired by (language, sample: same frame and wording
+    slot), with McNemar's exact test on ``label``."""
+    styles = list(dict.fromkeys(results["style"]))
+    tests = []
+    for i, a in enumerate(styles):
+        for b in styles[i + 1 :]:
+            pairs = _paired(results, "style", a, b, label)
+            test = mcnemar_exact(pairs[a].astype(bool).tolist(), pairs[b].astype(bool).tolist())
+            tests.append(
+                PairedTest(
+                    f"style_{a}_vs_{b}",
+                    f"{a} vs {b}",
+                    f"{pairs[a].mean():.0%} vs {pairs[b].mean():.0%} over {test.pairs} pairs "
+                    f"({test.a_only} only the first, {test.b_only} only the second)",
+                    test.difference,
+                    test.p_value,
+                    "McNemar exact",
+                )
+            )
+    return tests
+
+
+def model_comparisons(results: pd.DataFrame, label: str = "good") -> list[PairedTest]:
+    """The first model against each other one, on the same prompts (McNemar exact)."""
+    models = list(dict.fromkeys(results["model"]))
+    tests = []
+    for other in models[1:]:
+        pairs = _paired(results, "model", models[0], other, label)
+        test = mcnemar_exact(
+            pairs[models[0]].astype(bool).tolist(), pairs[other].astype(bool).tolist()
+        )
+        tests.append(
+            PairedTest(
+                f"model_{other}",
+                f"{models[0]} vs {other}",
+                f"{pairs[models[0]].mean():.0%} vs {pairs[other].mean():.0%} over "
+                f"{test.pairs} prompts ({test.a_only} only the first, {test.b_only} only the "
+                "second)",
+                test.difference,
+                test.p_value,
+                "McNemar exact",
+            )
+        )
+    return tests
+
+
+def decide(tests: list[PairedTest], alpha: float = ALPHA) -> list[PairedTest]:
+    """Holm-adjust the p-values of one family of tests and give each a two-sided
+    verdict: ``"first higher"`` or ``"second higher"`` when significant, else
+    :data:`NOT_DECIDED`."""
+    adjusted = holm_adjust([t.p_value for t in tests])
+    out = []
+    for test, p in zip(tests, adjusted, strict=True):
+        if p < alpha:
+            verdict = "first higher" if test.estimate > 0 else "second higher"
+        else:
+            verdict = NOT_DECIDED
+        out.append(dataclasses.replace(test, adjusted_p=p, verdict=verdict))
+    return out
+
+
 @dataclass(frozen=True)
 class Observation:
     """One observation of the report, the measured numbers and the verdict."""
@@ -85,67 +226,222 @@ class Observation:
     observation: str
     measured: str
     verdict: str
-
-
-def _pooled(results: pd.DataFrame, mask: pd.Series) -> tuple[int, int]:
-    part = results[mask]
-    return int(part.on_language.sum()), len(part)
+    rule: str = ""
+    p_value: float = float("nan")
 
 
 #: the verdict of an observation whose languages the run did not include
 NOT_MEASURED = "not measured"
+SCRIPTS_RULE = (
+    "difference of the good-answer rates (in the language, not degenerate), crossed "
+    "bootstrap over languages (within each side) and frames; supported or refuted when "
+    "its two-sided p-value, Holm-adjusted over the chapter's tests, is below 5%"
+)
+RUSSIAN_RULE = (
+    "exact sign test of English against Russian answers among the answers to Russian "
+    "prompts; supported when significantly more are English, refuted when significantly "
+    "more are Russian (Holm-adjusted, 5%)"
+)
 
 
-def report_observations(results: pd.DataFrame) -> list[Observation]:
-    """Verdicts on the report's observations, computed from the rates of one model; both
-    observations are always returned (``NOT_MEASURED`` when the run lacks their languages)."""
-    scripts = Observation(
-        "scripts",
-        "Latin, Cyrillic and Arabic script answers are easy; Chinese, Japanese and Korean poor",
-        "the run has no answers in these languages",
-        NOT_MEASURED,
-    )
-    easy = _pooled(results, results.script.isin(LATIN_CYRILLIC_ARABIC))
-    cjk = _pooled(results, results.language.isin(CJK))
-    if easy[1] and cjk[1]:
-        lo_easy, _ = wilson_interval(*easy)
-        _, hi_cjk = wilson_interval(*cjk)
-        better = easy[0] / easy[1] > cjk[0] / cjk[1]
-        verdict = SUPPORTED if better and lo_easy > hi_cjk else PARTLY if better else REFUTED
-        measured = (
-            f"{easy[0]}/{easy[1]} = {easy[0] / easy[1]:.0%} vs {cjk[0]}/{cjk[1]} = "
-            f"{cjk[0] / cjk[1]:.0%}"
+def observation_tests(results: pd.DataFrame, seed: int = 0) -> list[PairedTest]:
+    """The raw tests behind the report's two observations (those it can measure)."""
+    tests = []
+    easy = results.script.isin(LATIN_CYRILLIC_ARABIC)
+    cjk = results.language.isin(CJK)
+    if easy.any() and cjk.any():
+        part = results[easy | cjk]
+        successes, totals, langs = _cluster_tables(part, "good")
+        groups = np.array(["cjk" if c in CJK else "easy" for c in langs])
+        reps = crossed_bootstrap(successes, totals, 2000, seed, groups=groups)
+        names = list(dict.fromkeys(groups.tolist()))
+        diff = reps[:, names.index("easy")] - reps[:, names.index("cjk")]
+        a, b = results[easy].good.mean(), results[cjk].good.mean()
+        low, high = percentile_interval(diff)
+        tests.append(
+            PairedTest(
+                "scripts",
+                "Latin, Cyrillic, Arabic vs Chinese, Japanese, Korean",
+                f"{a:.0%} vs {b:.0%} good answers (difference {a - b:+.0%}, 95% interval "
+                f"{low:+.0%} to {high:+.0%})",
+                a - b,
+                bootstrap_p_value(diff),
+                "crossed bootstrap",
+            )
         )
-        scripts = dataclasses.replace(scripts, measured=measured, verdict=verdict)
-    russian_obs = Observation(
-        "russian",
-        "Asked for Russian, the model answers in English",
-        "the run has no Russian answers",
-        NOT_MEASURED,
-    )
     russian = results[results.language == "rus_Cyrl"]
     if len(russian):
         english = int((russian.detected_language == "en").sum())
-        share = english / len(russian)
-        verdict = SUPPORTED if share > 0.5 else PARTLY if english else REFUTED
-        measured = f"{english}/{len(russian)} = {share:.0%} answered in English"
-        russian_obs = dataclasses.replace(russian_obs, measured=measured, verdict=verdict)
-    return [scripts, russian_obs]
+        native = int(russian.on_language.sum())
+        tests.append(
+            PairedTest(
+                "russian",
+                "English vs Russian answers to Russian prompts",
+                f"{english} of {len(russian)} answers in English, {native} in Russian",
+                (english - native) / len(russian),
+                binomial_two_sided(english, english + native),
+                "exact sign test",
+            )
+        )
+    return tests
+
+
+def report_observations(results: pd.DataFrame, model: str = "") -> list[Observation]:
+    """Verdicts on the report's two observations for one model's answers, decided together
+    with the style comparisons (one family, Holm-adjusted); both observations are always
+    returned (:data:`NOT_MEASURED` when the run lacks their languages)."""
+    decided = {t.key: t for t in decide(style_comparisons(results) + observation_tests(results))}
+    on = f" on {model}" if model else ""
+    out = []
+    for key, text, rule in (
+        (
+            "scripts",
+            "Latin, Cyrillic and Arabic script answers are easy; Chinese, Japanese and Korean poor",
+            SCRIPTS_RULE,
+        ),
+        ("russian", "Asked for Russian, the model answers in English", RUSSIAN_RULE),
+    ):
+        test = decided.get(key)
+        if test is None:
+            out.append(
+                Observation(
+                    key, text, "the run has no answers in these languages", NOT_MEASURED, rule
+                )
+            )
+            continue
+        verdict = {"first higher": SUPPORTED, "second higher": REFUTED}.get(
+            test.verdict, NOT_DECIDED
+        )
+        out.append(Observation(key, text, test.measured + on, verdict, rule, test.adjusted_p))
+    return out
+
+
+def chapter_tests(results: pd.DataFrame) -> pd.DataFrame:
+    """Every test of the chapter for one model, as one Holm-adjusted family."""
+    decided = decide(style_comparisons(results) + observation_tests(results))
+    return pd.DataFrame([dataclasses.asdict(t) for t in decided])
+
+
+#: reader labels of the audit set: yes/no columns and the language column
+AUDIT_FILE = "probe_audit.csv"
+
+
+def load_audit() -> pd.DataFrame:
+    """The hand-labelled audit set shipped with the package (see ``probe_audit.md``)."""
+    path = files("reportlib").joinpath("data", AUDIT_FILE)
+    with path.open(encoding="utf-8") as handle:
+        audit = pd.read_csv(handle, keep_default_na=False)
+    for column in ("reader_degenerate", "reader_self_intro"):
+        bad = set(audit[column]) - {"yes", "no"}
+        if bad:
+            raise ReportlibError(f"{AUDIT_FILE}: {column} must be yes or no, not {sorted(bad)}")
+    return audit
+
+
+def judge_audit(audit: pd.DataFrame) -> pd.DataFrame:
+    """The audit set with the reader's labels and the code's labels side by side
+    (``reader_*`` and ``judge_*`` for on_language, degenerate, self_intro, good)."""
+    rows = []
+    for _, row in audit.iterrows():
+        lang = get_language(row["language"])
+        frame, wording = sample_design(int(row["sample"]))
+        core = probe_text(lang, row["style"], wording)
+        verdict = judge_answer(row["answer"], lang)
+        quality = label_answer(row["answer"], lang.flores, core, row["style"] == "native_opening")
+        reader_on = row["reader_language"] == lang.flores
+        reader_degenerate = row["reader_degenerate"] == "yes"
+        rows.append(
+            {
+                "language": lang.flores,
+                "style": row["style"],
+                "answer": row["answer"],
+                "reader_on_language": reader_on,
+                "judge_on_language": verdict.on_language,
+                "reader_degenerate": reader_degenerate,
+                "judge_degenerate": quality.degenerate,
+                "reader_self_intro": row["reader_self_intro"] == "yes",
+                "judge_self_intro": quality.self_intro,
+                "reader_good": reader_on and not reader_degenerate,
+                "judge_good": verdict.on_language and not quality.degenerate,
+                "letters": sum(ch.isalpha() for ch in row["answer"]),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def agreement_table(judged: pd.DataFrame) -> pd.DataFrame:
+    """Accuracy, precision and recall of the code's labels against the reader's, per label
+    (precision and recall of "yes"; ``nan`` where no answer has that label)."""
+    rows = []
+    for label, text in LABELS.items():
+        truth, guess = judged[f"reader_{label}"], judged[f"judge_{label}"]
+        tp = int((truth & guess).sum())
+        rows.append(
+            {
+                "label": text,
+                "answers": len(judged),
+                "yes (reader)": int(truth.sum()),
+                "yes (code)": int(guess.sum()),
+                "accuracy": float((truth == guess).mean()),
+                "precision": tp / int(guess.sum()) if guess.any() else float("nan"),
+                "recall": tp / int(truth.sum()) if truth.any() else float("nan"),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def audit_by_language(judged: pd.DataFrame) -> pd.DataFrame:
+    """Per requested language: answers audited and how often the code's on-language and
+    good labels agree with the reader's, with the two good-answer rates."""
+    rows = []
+    for code, part in judged.groupby("language", sort=False):
+        rows.append(
+            {
+                "language": get_language(code).name,
+                "answers": len(part),
+                "on-language agrees": float(
+                    (part.reader_on_language == part.judge_on_language).mean()
+                ),
+                "good agrees": float((part.reader_good == part.judge_good).mean()),
+                "good (reader)": float(part.reader_good.mean()),
+                "good (code)": float(part.judge_good.mean()),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def quality_table(results: pd.DataFrame, style_labels: dict[str, str]) -> pd.DataFrame:
+    """Per prompt style: the share of answers that are empty, loops, echoes or real
+    continuations (rows: styles, in % of that style's answers)."""
+    reasons = results["degenerate_reason"].replace("", "real continuation")
+    table = pd.crosstab(results["style"], reasons, normalize="index") * 100
+    columns = [c for c in ("real continuation", "loop", "echo", "empty") if c in table]
+    table = table.reindex(columns=columns).reindex([s for s in style_labels if s in table.index])
+    table.index = [style_labels[s] for s in table.index]
+    table.columns.name = None
+    return table.round(0).astype(int).astype(str) + "%"
 
 
 def sample_answers_html(results: pd.DataFrame, per_group: int = 2, limit: int = 160) -> str:
-    """A few answers per report group, escaped and truncated, as an HTML table."""
-    head = "<tr><th>group</th><th>language</th><th>style</th><th>answer</th><th>judged</th></tr>"
+    """A few answers per report group, escaped and truncated, as an HTML table with the
+    judge's verdict and the quality labels."""
+    head = (
+        "<tr><th>group</th><th>language</th><th>style</th><th>answer</th><th>language "
+        "judged</th><th>quality</th></tr>"
+    )
     body = []
     for group in dict.fromkeys(lang.report_group for lang in LANGUAGES):
-        part = results[results.group == group].head(per_group * 3)[::3].head(per_group)
+        part = results[results.group == group].iloc[::7].head(per_group)
         for _, row in part.iterrows():
             judged = f"{'on' if row.on_language else 'off'} ({row.detected_language})"
+            quality = row.get("degenerate_reason") or "real"
+            if row.get("self_intro"):
+                quality += ", first person"
             body.append(
                 "<tr>"
                 + "".join(
                     f"<td>{escape_text(str(v), limit)}</td>"
-                    for v in (group, row["name"], row["style"], row["answer"], judged)
+                    for v in (group, row["name"], row["style"], row["answer"], judged, quality)
                 )
                 + "</tr>"
             )

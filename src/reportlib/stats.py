@@ -1,8 +1,13 @@
-"""Small statistics: rates with confidence intervals."""
+"""Small statistics: rates with confidence intervals, exact paired tests, a
+bootstrap for clustered answers."""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
 
 
 def wilson_interval(successes: int, trials: int, z: float = 1.959964) -> tuple[float, float]:
@@ -20,3 +25,104 @@ def wilson_interval(successes: int, trials: int, z: float = 1.959964) -> tuple[f
     centre = (p + z * z / (2 * trials)) / denom
     half = z * math.sqrt(p * (1 - p) / trials + z * z / (4 * trials * trials)) / denom
     return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def binomial_two_sided(k: int, n: int) -> float:
+    """Exact two-sided p-value of ``k`` successes in ``n`` fair coin flips (sign test):
+    twice the smaller tail, at most 1; 1 when ``n`` is 0."""
+    if n < 0 or not 0 <= k <= n:
+        raise ValueError(f"need 0 <= k <= n, not k={k}, n={n}")
+    if n == 0:
+        return 1.0
+    tail = sum(math.comb(n, i) for i in range(min(k, n - k) + 1)) / 2**n
+    return min(1.0, 2 * tail)
+
+
+@dataclass(frozen=True)
+class McNemar:
+    """An exact McNemar test on paired yes/no outcomes of A and B."""
+
+    pairs: int
+    a_only: int  #: pairs where only A succeeded
+    b_only: int  #: pairs where only B succeeded
+    p_value: float
+
+    @property
+    def difference(self) -> float:
+        """Rate of A minus rate of B over the pairs."""
+        return (self.a_only - self.b_only) / self.pairs if self.pairs else 0.0
+
+
+def mcnemar_exact(a: Sequence[bool], b: Sequence[bool]) -> McNemar:
+    """McNemar's exact test: a sign test on the discordant pairs of ``a`` and ``b``."""
+    if len(a) != len(b):
+        raise ValueError(f"paired outcomes need equal lengths, not {len(a)} and {len(b)}")
+    a_only = sum(bool(x) and not bool(y) for x, y in zip(a, b, strict=True))
+    b_only = sum(bool(y) and not bool(x) for x, y in zip(a, b, strict=True))
+    return McNemar(len(a), a_only, b_only, binomial_two_sided(a_only, a_only + b_only))
+
+
+def holm_adjust(p_values: Sequence[float]) -> list[float]:
+    """Holm's step-down adjustment: adjusted p-values in the input order; rejecting
+    those below alpha keeps the family-wise error rate at alpha."""
+    order = sorted(range(len(p_values)), key=lambda i: p_values[i])
+    adjusted = [0.0] * len(p_values)
+    running = 0.0
+    for rank, i in enumerate(order):
+        running = max(running, min(1.0, (len(p_values) - rank) * p_values[i]))
+        adjusted[i] = running
+    return adjusted
+
+
+def crossed_bootstrap(
+    successes: np.ndarray,
+    totals: np.ndarray,
+    draws: int = 2000,
+    seed: int = 0,
+    groups: np.ndarray | None = None,
+) -> np.ndarray:
+    """Bootstrap replicates of a pooled rate over a rows × columns table of clusters.
+
+    ``successes`` and ``totals`` are counts per (row cluster, column cluster), e.g.
+    (language, prompt frame). Rows and columns are resampled independently with
+    replacement (the "pigeonhole" bootstrap of Owen 2007, for crossed random
+    effects), so the interval reflects that answers of one language, or of one
+    frame, are not independent. With ``groups`` (a label per row), rows are
+    resampled within each group and one replicate is returned per group, sharing
+    the column draw: shape (draws, groups), to compare groups. Returns the replicate
+    rates, shape (draws,) without groups.
+    """
+    successes = np.asarray(successes, dtype=float)
+    totals = np.asarray(totals, dtype=float)
+    if successes.shape != totals.shape or successes.ndim != 2:
+        raise ValueError("successes and totals must be tables of the same shape")
+    rng = np.random.default_rng(seed)
+    n_rows, n_cols = totals.shape
+    labels = np.zeros(n_rows, dtype=int) if groups is None else np.asarray(groups)
+    names = list(dict.fromkeys(labels.tolist()))
+    out = np.empty((draws, len(names)))
+    for d in range(draws):
+        col_w = rng.multinomial(n_cols, np.full(n_cols, 1 / n_cols))
+        for g, name in enumerate(names):
+            idx = np.flatnonzero(labels == name)
+            row_w = np.zeros(n_rows)
+            row_w[idx] = rng.multinomial(len(idx), np.full(len(idx), 1 / len(idx)))
+            den = row_w @ totals @ col_w
+            out[d, g] = (row_w @ successes @ col_w) / den if den else np.nan
+    return out[:, 0] if groups is None else out
+
+
+def percentile_interval(replicates: np.ndarray, level: float = 0.95) -> tuple[float, float]:
+    """The central ``level`` percentile interval of bootstrap replicates (NaNs ignored)."""
+    tail = (1 - level) / 2 * 100
+    lo, hi = np.nanpercentile(replicates, [tail, 100 - tail])
+    return float(lo), float(hi)
+
+
+def bootstrap_p_value(differences: np.ndarray) -> float:
+    """Two-sided bootstrap p-value that a difference is zero: twice the smaller share
+    of replicates on either side of zero (at most 1)."""
+    d = differences[~np.isnan(differences)]
+    if not len(d):
+        return 1.0
+    return float(min(1.0, 2 * min((d <= 0).mean(), (d >= 0).mean())))

@@ -24,6 +24,8 @@ COMMON_ENGLISH_WORDS: tuple[str, ...] = tuple(
 )
 
 SUPPORTED, PARTLY, REFUTED = "supported", "partly true", "refuted"
+#: a two-sided test that is not significant in either direction
+NOT_DECIDED = "not decided"
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,120 @@
+"""Probe statistics on constructed results: clustered rates, paired tests, verdicts, audit."""
+
+import pandas as pd
+import pytest
+
+from reportlib.languages import get_language
+from reportlib.probe import PROMPT_STYLES, sample_design
+from reportlib.probe_analysis import (
+    NOT_DECIDED,
+    agreement_table,
+    chapter_tests,
+    clustered_rate,
+    decide,
+    judge_audit,
+    load_audit,
+    model_comparisons,
+    report_observations,
+    style_comparisons,
+)
+from reportlib.tokenstats import REFUTED, SUPPORTED
+
+EASY = ["eng_Latn", "spa_Latn", "fra_Latn", "deu_Latn", "rus_Cyrl", "arb_Arab"]
+CJK = ["zho_Hans", "jpn_Jpan", "kor_Hang"]
+
+
+def results(good, languages=EASY + CJK, samples=10, model="m", detected=None):
+    """Probe-like rows; ``good(language, style, sample)`` decides each answer."""
+    rows = []
+    for code in languages:
+        lang = get_language(code)
+        for style in PROMPT_STYLES:
+            for sample in range(samples):
+                ok = bool(good(code, style, sample))
+                rows.append(
+                    {
+                        "model": model,
+                        "language": code,
+                        "script": lang.script,
+                        "style": style,
+                        "sample": sample,
+                        "frame": sample_design(sample)[0],
+                        "good": ok,
+                        "on_language": ok,
+                        "detected_language": (detected or {}).get(code, lang.iso if ok else "en"),
+                    }
+                )
+    return pd.DataFrame(rows)
+
+
+def test_scripts_observation_can_be_supported_refuted_or_undecided():
+    supported = report_observations(results(lambda c, s, i: c not in CJK), "Model X")[0]
+    assert supported.verdict == SUPPORTED and supported.measured.endswith("on Model X")
+    refuted = report_observations(results(lambda c, s, i: c in CJK))[0]
+    assert refuted.verdict == REFUTED
+    even = report_observations(results(lambda c, s, i: i % 2 == 0))[0]
+    assert even.verdict == NOT_DECIDED
+
+
+def test_russian_observation_both_ways():
+    english = results(lambda c, s, i: c != "rus_Cyrl")  # Russian answers: English
+    assert report_observations(english)[1].verdict == SUPPORTED
+    russian = results(lambda c, s, i: True)
+    assert report_observations(russian)[1].verdict == REFUTED
+    half = results(lambda c, s, i: c != "rus_Cyrl" or i % 2 == 0)
+    assert report_observations(half)[1].verdict == NOT_DECIDED
+
+
+def test_style_comparisons_are_paired_and_decided_after_holm():
+    data = results(
+        lambda c, s, i: (
+            s == "native_opening" or (s == "native_request" and i == 0 and c == "eng_Latn")
+        )
+    )
+    tests = {t.key: t for t in decide(style_comparisons(data))}
+    opening = tests["style_native_request_vs_native_opening"]
+    assert opening.verdict == "second higher" and opening.adjusted_p >= opening.p_value
+    assert tests["style_english_request_vs_native_request"].verdict == NOT_DECIDED
+    family = chapter_tests(data)
+    assert len(family) == 5 and (family.adjusted_p >= family.p_value).all()
+
+
+def test_model_comparison_pairs_the_same_prompts():
+    a = results(lambda c, s, i: True, model="base")
+    b = results(lambda c, s, i: c == "kor_Hang", model="tuned")
+    (test,) = model_comparisons(pd.concat([a, b]))
+    assert test.question == "base vs tuned" and "0 only the second" in test.measured
+    assert test.estimate > 0 and test.p_value < 1e-6
+
+
+def test_clustered_rate_brackets_the_rate():
+    data = results(lambda c, s, i: c in EASY[:3])
+    rate, low, high = clustered_rate(data)
+    assert low <= rate <= high and rate == pytest.approx(3 / 9)
+    assert high - low > 0.3  # 9 languages, not 270 independent answers
+
+
+def test_agreement_table_precision_and_recall():
+    judged = pd.DataFrame(
+        {
+            f"{who}_{label}": values
+            for label in ("on_language", "degenerate", "self_intro", "good")
+            for who, values in (
+                ("reader", [True, True, False, False]),
+                ("judge", [True, False, True, False]),
+            )
+        }
+    )
+    table = agreement_table(judged).set_index("label")
+    assert (table.accuracy == 0.5).all() and (table.precision == 0.5).all()
+    assert (table.recall == 0.5).all()
+
+
+def test_the_shipped_audit_set_covers_the_design():
+    audit = load_audit()
+    assert len(audit) >= 200
+    assert audit.language.nunique() == 22 and set(audit["style"]) == set(PROMPT_STYLES)
+    assert audit.groupby("language").size().min() >= 9
+    judged = judge_audit(audit)
+    assert len(judged) == len(audit)
+    assert set(agreement_table(judged).label) >= {"in the requested language"}
