@@ -15,8 +15,9 @@ NOTEBOOKS := $(wildcard notebooks/*.md)
 LLAMA_BENCH := $(VENV)/llama-bench/llama-bench
 LLAMA_BATCHED_BENCH := $(VENV)/llama-bench/llama-batched-bench
 LB_BUILD := $(VENV)/llama-bench-build
+KERNEL_BENCHES := $(VENV)/llama-bench/native/llama-bench $(VENV)/llama-bench/cpu-variants/llama-bench
 
-.PHONY: help install book test bench bench-book llama-bench lint format notebooks sync clean
+.PHONY: help install book test bench bench-book llama-bench kernel-benches lint format notebooks sync clean
 
 help:
 	@echo "make book       install (first time), execute every chapter, render _build/html"
@@ -46,8 +47,8 @@ book: $(STAMP)
 test: lint
 	$(BIN)/python -m pytest --nbval --nbval-cell-timeout=900 tests notebooks
 
-bench: $(STAMP) $(LLAMA_BATCHED_BENCH)
-	$(BIN)/reportlib bench --output results/bench.json
+bench: $(STAMP) $(LLAMA_BATCHED_BENCH) $(KERNEL_BENCHES)
+	$(BIN)/reportlib bench --output results/bench.json --kernel-record book/data/kernel-bench.json
 
 # llama.cpp's own llama-bench and llama-batched-bench, from the llama.cpp sources inside the
 # pinned llama-cpp-python sdist (fetched by pip, built in a temporary folder with the same
@@ -60,11 +61,44 @@ $(LLAMA_BATCHED_BENCH): $(STAMP)
 	tar -xzf $(LB_BUILD)/llama_cpp_python-*.tar.gz -C $(LB_BUILD)
 	cmake -S $(LB_BUILD)/llama_cpp_python-*/vendor/llama.cpp -B $(LB_BUILD)/build -G Ninja \
 	  -DCMAKE_BUILD_TYPE=Release $(CMAKE_ARGS) -DLLAMA_CURL=OFF -DBUILD_SHARED_LIBS=OFF \
-	  -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_SERVER=OFF > $(LB_BUILD).log
-	cmake --build $(LB_BUILD)/build --target llama-bench llama-batched-bench -j 2 >> $(LB_BUILD).log
+	  -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=ON -DLLAMA_BUILD_SERVER=OFF > $(LB_BUILD).log
+	cmake --build $(LB_BUILD)/build --target llama-bench llama-batched-bench llama-simple -j 2 \
+	  >> $(LB_BUILD).log
 	mkdir -p $(dir $(LLAMA_BENCH)) && cp $(LB_BUILD)/build/bin/llama-bench $(LLAMA_BENCH)
 	cp $(LB_BUILD)/build/bin/llama-batched-bench $(LLAMA_BATCHED_BENCH)
+	cp $(LB_BUILD)/build/bin/llama-simple $(dir $(LLAMA_BENCH))
 	rm -rf $(LB_BUILD) $(LB_BUILD).log
+
+# The CPU's kernels compared (make bench): llama-bench built two more ways from the same
+# sources. native: -march=native for this CPU with AMX switched off (AMX crashed where the
+# sandbox does not grant its tile state); cpu-variants: ggml's runtime dispatch
+# (GGML_BACKEND_DL + GGML_CPU_ALL_VARIANTS, as llama.cpp's release builds), every x86 variant
+# up to AVX-512; the AMX one (sapphirerapids) is deleted after the build, so it can never be
+# picked.
+NO_AMX := -mno-amx-tile -mno-amx-int8 -mno-amx-bf16
+KERNEL_ARGS_native := -DGGML_NATIVE=ON "-DCMAKE_C_FLAGS=$(NO_AMX)" "-DCMAKE_CXX_FLAGS=$(NO_AMX)" \
+  -DBUILD_SHARED_LIBS=OFF
+KERNEL_ARGS_cpu-variants := -DGGML_NATIVE=OFF -DGGML_BACKEND_DL=ON -DGGML_CPU_ALL_VARIANTS=ON \
+  -DBUILD_SHARED_LIBS=ON "-DCMAKE_BUILD_RPATH=\$$ORIGIN"
+KERNEL_TARGETS_native := llama-bench llama-simple
+KERNEL_TARGETS_cpu-variants := llama-bench llama-simple ggml-cpu-x64 ggml-cpu-sse42 ggml-cpu-haswell \
+  ggml-cpu-skylakex ggml-cpu-icelake ggml-cpu-zen4 ggml-cpu-alderlake
+
+kernel-benches: $(KERNEL_BENCHES)
+
+$(VENV)/llama-bench/%/llama-bench: $(STAMP)
+	rm -rf $(LB_BUILD)-$* && mkdir -p $(LB_BUILD)-$*
+	$(BIN)/python -m pip download --quiet --no-deps --no-binary :all: "$(LLAMA_CPP_PIN)" -d $(LB_BUILD)-$*
+	tar -xzf $(LB_BUILD)-$*/llama_cpp_python-*.tar.gz -C $(LB_BUILD)-$*
+	cmake -S $(LB_BUILD)-$*/llama_cpp_python-*/vendor/llama.cpp -B $(LB_BUILD)-$*/build -G Ninja \
+	  -DCMAKE_BUILD_TYPE=Release $(KERNEL_ARGS_$*) -DLLAMA_CURL=OFF -DLLAMA_BUILD_TESTS=OFF \
+	  -DLLAMA_BUILD_EXAMPLES=ON -DLLAMA_BUILD_SERVER=OFF > $(LB_BUILD)-$*.log
+	cmake --build $(LB_BUILD)-$*/build --target $(KERNEL_TARGETS_$*) -j 2 >> $(LB_BUILD)-$*.log
+	rm -rf $(dir $@) && mkdir -p $(dir $@)
+	cp $(LB_BUILD)-$*/build/bin/llama-bench $(LB_BUILD)-$*/build/bin/llama-simple $(dir $@)
+	find $(LB_BUILD)-$*/build/bin -name '*.so*' -exec cp -P {} $(dir $@) \;
+	rm -f $(dir $@)libggml-cpu-sapphirerapids.so  # the AMX variant: never loadable
+	rm -rf $(LB_BUILD)-$* $(LB_BUILD)-$*.log
 
 bench-book: $(STAMP)
 	$(BIN)/reportlib bench --book --output book/data/book-bench.json

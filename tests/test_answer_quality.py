@@ -41,6 +41,8 @@ def test_repetition_is_a_loop(answer):
     [
         "I am a student from Seoul. I like music and I play the piano every day.",
         "Елена.",
+        "李。",  # one Chinese character: a name
+        "김",
         "Ich bin ein junger Mann, der in der Stadt lebt. Ich bin 23 Jahre alt.",
         "저는 서울에 사는 학생입니다. 만나서 반갑습니다.",
     ],
@@ -59,9 +61,9 @@ def test_loop_measures():
 
 def test_echo_of_the_request_both_ways():
     assert echo_of("Question: Apresente-se em português. Answer: sim", REQUEST, False)
-    assert label_answer("Apresente-se em inglês, por favor", "por_Latn", REQUEST, False).reason == (
-        "echo"
-    )
+    assert label_answer(
+        "Apresente-se em português. Obrigado", "por_Latn", REQUEST, False
+    ).reason == ("echo")
     assert not echo_of("Olá, eu sou a Maria e moro em Lisboa.", REQUEST, False)
     # a few shared words are not an echo
     assert not echo_of(
@@ -69,11 +71,35 @@ def test_echo_of_the_request_both_ways():
     )
 
 
-def test_echo_of_an_opening_is_a_restart():
+def test_echo_of_an_opening_is_mostly_the_opening_again():
     assert echo_of("Jean.\n- Bonjour, je m'appelle Jean.", OPENING, True)
     assert not echo_of("Marie et je suis étudiante à Lyon.", OPENING, True)
     # for an opening, a shorter shared run ("je m'appelle") is not an echo
     assert not echo_of("Marie. Oui, je m'appelle Marie depuis toujours.", OPENING, True)
+    # a chat model repeats the opening, then continues: not an echo
+    assert not echo_of(
+        "Bonjour, je m'appelle Marie. J'habite à Lyon et je travaille dans une école.",
+        OPENING,
+        True,
+    )
+
+
+@pytest.mark.parametrize(
+    "answer, core",
+    [
+        (
+            "네, 한국어로 자기소개를 하겠습니다. 저는 서울에 사는 학생입니다.",
+            "한국어로 자기소개를 해 주세요.",
+        ),
+        (
+            "好的，我用中文介绍一下我自己：我叫李明，今年二十岁，是北京大学的学生。",
+            "请用中文介绍一下你自己。",
+        ),
+        ("Ngizozethula ngesiZulu: igama lami nguThemba, ngihlala eThekwini.", "Zethule ngesiZulu."),
+    ],
+)
+def test_an_answer_that_restates_the_request_and_goes_on_is_not_an_echo(answer, core):
+    assert not echo_of(answer, core, False)
 
 
 #: a first-person sentence and a third-person one per language
@@ -122,6 +148,31 @@ def test_self_introduction_in_english_counts_for_any_language():
 def test_first_person_words_match_whole_words_only():
     assert not introduces_itself("El mismo día llovió.", "spa_Latn")  # "mi" inside "mismo"
     assert not introduces_itself("Imagine a big city.", "eng_Latn")  # "I" inside a word
+
+
+@pytest.mark.parametrize(
+    "text, code",
+    [
+        ("Lei ha visto i bambini al parco.", "ita_Latn"),  # Italian article "i"
+        ("Kot i pies śpią w domu.", "pol_Latn"),  # Polish "i" (and)
+        ("Littafin na malam ne.", "hau_Latn"),  # Hausa genitive "na"
+        ("இது என்ன?", "tam_Taml"),  # "என்" inside "என்ன" (what)
+        ("நான்கு புத்தகங்கள் உள்ளன.", "tam_Taml"),  # "நான்" inside "நான்கு" (four)
+        ("यह कैमेरा नया है।", "hin_Deva"),  # "मेरा" inside "कैमेरा" (camera)
+        ("언제 문제가 생겼나요?", "kor_Hang"),  # "제" inside words
+        ("역에서 만나는 사람에게 안내가 필요합니다.", "kor_Hang"),  # "나는", "내가" inside words
+    ],
+)
+def test_first_person_words_inside_other_words_do_not_count(text, code):
+    assert not introduces_itself(text, code)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["وأنا طالب في الجامعة.", "أَنَا طَالِبٌ.", "فاسمي أحمد."],  # attached "and"/"so", vowel marks
+)
+def test_arabic_first_person_with_prefixes_and_vowel_marks(text):
+    assert introduces_itself(text, "arb_Arab")
 
 
 def test_unknown_language_is_an_error():

@@ -130,3 +130,63 @@ def test_no_batched_comparison_without_the_tool(monkeypatch, tmp_path):
     monkeypatch.setenv("REPORTLIB_LLAMA_BATCHED_BENCH", str(tmp_path / "missing"))
     monkeypatch.setattr("sys.prefix", str(tmp_path))
     assert run_batched_benchmark(None) is None  # type: ignore[arg-type]
+
+
+def _fake_llama_bench(path, pp, tg, backend=""):
+    import json as _json
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    out = _json.dumps(
+        [{"n_gen": 0, "samples_ts": [pp]}, {"n_gen": 128, "n_prompt": 0, "samples_ts": [tg]}]
+    )
+    note = (
+        f"echo 'load_backend: loaded CPU backend from ./libggml-cpu-{backend}.so' >&2"
+        if (backend)
+        else ""
+    )
+    path.write_text(f"#!/bin/sh\n{note}\necho '{out}'\n")
+    path.chmod(0o755)
+
+
+def test_kernel_comparison_reports_speedups_and_the_loaded_variant(tmp_path):
+    from reportlib.bench import kernel_bench_binaries, run_kernel_comparison
+    from reportlib.models import resolve_model
+
+    _fake_llama_bench(tmp_path / "llama-bench", 100.0, 10.0)
+    _fake_llama_bench(tmp_path / "native" / "llama-bench", 125.0, 11.0)
+    _fake_llama_bench(tmp_path / "cpu-variants" / "llama-bench", 120.0, 12.0, "zen4")
+    assert set(kernel_bench_binaries(tmp_path)) == {"portable", "native", "cpu-variants"}
+    result = run_kernel_comparison(resolve_model("default"), repeats=2, root=tmp_path)
+    assert result["speedup"]["native"] == {"pp": 1.25, "tg": pytest.approx(1.1)}
+    assert result["speedup"]["portable"] == {"pp": 1.0, "tg": 1.0}
+    assert result["builds"]["cpu-variants"]["cpu_backend"] == "zen4"
+    assert result["builds"]["native"]["cpu_backend"] == "built in"
+    assert result["best"] == "cpu-variants"  # the higher of its two worst-case speed-ups
+
+
+def test_kernel_comparison_needs_the_portable_build(tmp_path):
+    from reportlib.bench import run_kernel_comparison
+    from reportlib.errors import ReportlibError
+    from reportlib.models import resolve_model
+
+    _fake_llama_bench(tmp_path / "native" / "llama-bench", 125.0, 11.0)
+    with pytest.raises(ReportlibError, match="make llama-bench"):
+        run_kernel_comparison(resolve_model("default"), root=tmp_path)
+
+
+def test_kernel_comparison_counts_answers_identical_to_the_portable_build(tmp_path):
+    from reportlib.bench import run_kernel_comparison
+    from reportlib.models import resolve_model
+
+    for sub, differs in (("", ""), ("native", "Hola")):
+        folder = tmp_path / sub
+        _fake_llama_bench(folder / "llama-bench", 100.0, 10.0)
+        # llama-simple -m MODEL -n N PROMPT: echoes the prompt; the native build differs on one
+        script = 'echo "$5"' + (
+            f'; case "$5" in *{differs}*) echo changed;; esac' if differs else ""
+        )
+        (folder / "llama-simple").write_text(f"#!/bin/sh\n{script}\n")
+        (folder / "llama-simple").chmod(0o755)
+    result = run_kernel_comparison(resolve_model("default"), repeats=1, root=tmp_path)
+    assert result["answer_prompts"] == 22
+    assert result["answers_identical_to_portable"] == {"portable": 22, "native": 21}

@@ -99,3 +99,18 @@ def test_published_facts_are_consistent():
         assert arch.heads % arch.kv_heads == 0 and arch.hidden % arch.heads == 0, arch.model
     pairs = compare_matched_pairs()
     assert [p["Qwen fewer layers"] for p in pairs] == [False, False, True, False]
+
+
+def test_claims_about_the_reports_model_are_separated_from_the_books_model():
+    rows = {r["claim"]: r for r in build_ledger(MEASUREMENTS, model="Tiny base (Q4)")}
+    probe_rows = [
+        r
+        for r in rows.values()
+        if r["evidence"] == "notebooks/multilingual" and r["how"] == "measured"
+    ]
+    assert len(probe_rows) == 2
+    for row in probe_rows:
+        assert row["verdict"] == NOT_CHECKABLE
+        assert row["this book's model shows"].endswith("on Tiny base (Q4)")
+    others = [r for r in rows.values() if r not in probe_rows]
+    assert all(r["this book's model shows"] == "—" for r in others)

@@ -649,6 +649,7 @@ def fake_benchmark(monkeypatch):
         ("run_benchmark", lambda *a, **k: result),
         ("resolve_model", str),
         ("run_batched_benchmark", lambda *a, **k: None),
+        ("kernel_bench_binaries", lambda *a, **k: {}),
     ]
     for name, value in fakes:
         monkeypatch.setattr(reportlib.cli, name, value, raising=False)

@@ -162,3 +162,35 @@ def test_asking_which_languages_uses_a_completion_frame_for_a_base_model():
     asked = ask_which_languages(model)
     assert asked.prompt.endswith("Answer: I can speak")
     assert asked.named == ("eng_Latn", "spa_Latn")
+
+
+def test_more_samples_reuse_the_cached_batched_chunks(cache):
+    """Prompts go to the model sample by sample, so one more sample only appends chunks:
+    the earlier chunks, whose answers depend on each other, are reused from the cache."""
+    from reportlib.backend import Completion
+    from reportlib.cached import CHUNK_SEQUENCES
+
+    class Batched(FakeModel):
+        batch_width = 2
+
+        def __init__(self):
+            super().__init__(n_ctx=512)
+            self.decoded = 0
+
+        def complete_batch(self, prompts, *, max_tokens, seed, stop=()):
+            self.decoded += len(prompts)
+            return [Completion("저는 학생입니다.", 1, 1, "length") for _ in prompts]
+
+    langs = probe_language_codes("ko")
+    chunk = CHUNK_SEQUENCES * Batched.batch_width
+    first = Batched()
+    rows = run_language_probe(CachedModel(first, cache), "b", langs, samples=4)
+    assert [(r["language"], r["style"], r["sample"]) for r in rows][:5] == [
+        ("kor_Hang", "english_request", s) for s in range(4)
+    ] + [("kor_Hang", "native_request", 0)]
+    more = Batched()
+    run_language_probe(CachedModel(more, cache), "b", langs, samples=5)
+    per_sample = len(langs) * len(PROMPT_STYLES)
+    old = 4 * per_sample
+    assert old % chunk  # the old run ends in a partial chunk, which is decoded again
+    assert more.decoded == old % chunk + per_sample  # that chunk and the new sample

@@ -84,7 +84,18 @@ def test_model_comparison_pairs_the_same_prompts():
     b = results(lambda c, s, i: c == "kor_Hang", model="tuned")
     (test,) = model_comparisons(pd.concat([a, b]))
     assert test.question == "base vs tuned" and "0 only the second" in test.measured
-    assert test.estimate > 0 and test.p_value < 1e-6
+    assert "8 favour the first, 0 the second" in test.measured  # Korean is a tie
+    assert test.estimate > 0 and test.p_value == pytest.approx(2 / 2**8)  # the language test
+
+
+def test_one_language_cannot_make_a_difference_alone():
+    """10 discordant answers, all in one language: McNemar alone would call it, the
+    sign test over languages does not, so the comparison is not decided."""
+    data = results(lambda c, s, i: s == "native_opening" and c == "kor_Hang")
+    tests = {t.key: t for t in decide(style_comparisons(data))}
+    test = tests["style_native_request_vs_native_opening"]
+    assert "McNemar p = 0.002" in test.measured
+    assert test.p_value == 1.0 and test.verdict == NOT_DECIDED
 
 
 def test_clustered_rate_brackets_the_rate():
@@ -118,3 +129,14 @@ def test_the_shipped_audit_set_covers_the_design():
     judged = judge_audit(audit)
     assert len(judged) == len(audit)
     assert set(agreement_table(judged).label) >= {"in the requested language"}
+
+
+def test_clustered_rate_table_keeps_the_order_and_gives_intervals():
+    from reportlib.probe_analysis import clustered_rate_table
+
+    data = pd.concat([results(lambda c, s, i: c in EASY, model=m) for m in ("b", "a")])
+    data["group"] = data.language.map(lambda c: "cjk" if c in CJK else "easy")
+    table = clustered_rate_table(data, "group", "model")
+    assert list(table.columns) == ["b", "a"] and list(table.index) == ["easy", "cjk"]
+    assert table.loc["easy", "a"].startswith("100% (100%–100%)")
+    assert table.loc["cjk", "b"] == "0% (0%–0%)"

@@ -126,3 +126,23 @@ def test_grouped_bootstrap_and_its_p_value():
     same = crossed_bootstrap(np.eye(4), totals[:, :1].repeat(4, 1), 500, 0, np.array(list("abab")))
     assert bootstrap_p_value(same[:, 0] - same[:, 1]) > 0.2
     assert bootstrap_p_value(np.array([-1.0, 1.0, -2.0, 2.0])) == 1.0
+
+
+def test_sign_test_of_differences_drops_ties():
+    from reportlib.stats import sign_test_of_differences
+
+    assert sign_test_of_differences([0.1, 0.2, 0.0, -0.1]) == (2, 1, 1.0)
+    positive, negative, p = sign_test_of_differences([0.5] * 6)
+    assert (positive, negative) == (6, 0) and p == pytest.approx(2 / 64)
+
+
+def test_permutation_p_value_known_cases():
+    from reportlib.stats import permutation_p_value
+
+    # 3 vs 3 perfectly separated: 2 of the C(6,3) = 20 relabellings are as extreme
+    assert permutation_p_value([1, 1, 1], [0, 0, 0]) == pytest.approx(2 / 20)
+    assert permutation_p_value([0.5, 0.2], [0.5, 0.2]) == 1.0
+    big = permutation_p_value([1.0] * 12, [0.0] * 12, draws=2000, seed=1)  # sampled
+    assert big < 0.01
+    with pytest.raises(ValueError, match="at least one"):
+        permutation_p_value([], [1.0])

@@ -102,9 +102,18 @@ def _record() -> dict:
 
 
 def test_probe_cost_grows_by_sample_and_adds_the_rerun():
-    rows = book_bench.probe_cost_by_samples(_record(), samples=3)
+    rows = book_bench.probe_cost_by_samples(_record())  # an old record: language-major
     assert [r["samples"] for r in rows] == [1, 2, 3, 4]
     assert [r["answers"] for r in rows] == [2, 4, 6, 8]
+    assert [r["seconds"] for r in rows] == pytest.approx([2.0, 6.0, 12.0, 20.0])
+
+
+def test_probe_cost_of_a_sample_major_record():
+    record = _record()
+    # the same costs asked sample by sample: both cells' sample 0, then sample 1, ...
+    record["timings"]["alternatives"]["m"] = [_call(k + 1.0) for k in range(3) for _ in range(2)]
+    record.update(probe_samples=3, probe_order="sample-major")
+    rows = book_bench.probe_cost_by_samples(record)
     assert [r["seconds"] for r in rows] == pytest.approx([2.0, 6.0, 12.0, 20.0])
 
 
@@ -165,3 +174,19 @@ def test_two_models_with_one_name_are_not_pooled(cache, tmp_path):
     write_chapter_usage("demo", [first, second], tmp_path)
     usage = read_usage(tmp_path)["demo"]
     assert set(usage) == {"Fake model base (aaaa1111)", "Fake model base (bbbb2222)"}
+
+
+def test_the_whole_book_record_says_when_another_machine_made_it():
+    from reportlib.book_bench import machine_note
+
+    assert "different machine" not in machine_note("AMD EPYC", "AMD EPYC")
+    other = machine_note("Intel(R) Xeon(R) Processor", "AMD EPYC")
+    assert "different machine" in other and "Intel" in other and "AMD EPYC" in other
+
+
+def test_cpu_flags_keeps_the_kernel_relevant_ones_in_order():
+    from reportlib.environment import cpu_flags
+
+    info = "processor\t: 0\nflags\t\t: fpu sse4_2 avx512f avx2 amx_tile fma ht\n"
+    assert cpu_flags(info) == ["sse4_2", "fma", "avx2", "avx512f", "amx_tile"]
+    assert cpu_flags("no flags here") == []

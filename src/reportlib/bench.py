@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import re
 import statistics
 import subprocess
 import sys
@@ -23,7 +24,7 @@ from .backend import Completion
 from .batched import BatchedGreedyDecoder
 from .cached import default_cache
 from .context import haystack_sentences
-from .environment import cpu_model
+from .environment import cpu_flags, cpu_model
 from .errors import ReportlibError
 from .http_backend import OpenAIServerModel
 from .llama_runtime import check_loadable, silence_llama_logs
@@ -133,8 +134,11 @@ def run_llama_bench(
     pp: int = 512,
     tg: int = 128,
     repeats: int = 3,
+    variant: dict[str, str] | None = None,
 ) -> dict[str, list[float]]:
-    """Tokens/s for pp and tg from ``llama-bench`` itself (its JSON output, every repeat)."""
+    """Tokens/s for pp and tg from ``llama-bench`` itself (its JSON output, every repeat).
+    Shared libraries are looked up beside the binary; with ``variant`` (a dict), the CPU
+    backend that a runtime-dispatch build loaded is written into ``variant["cpu"]``."""
     cmd = [
         str(binary),
         "-m",
@@ -156,9 +160,13 @@ def run_llama_bench(
         "-o",
         "json",
     ]
-    proc = subprocess.run(cmd, capture_output=True, text=True)
+    env = {**os.environ, "LD_LIBRARY_PATH": str(binary.parent)}
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=binary.parent)
     if proc.returncode != 0:
         raise ReportlibError(f"llama-bench failed (exit {proc.returncode}): {proc.stderr[-300:]}")
+    if variant is not None:
+        loaded = re.findall(r"libggml-cpu-([\w.]+)\.so", proc.stderr)
+        variant["cpu"] = loaded[-1] if loaded else "built in"
     out = {}
     for test in json.loads(proc.stdout):
         name = "pp" if test["n_gen"] == 0 else "tg"
@@ -218,6 +226,129 @@ def run_benchmark(
         "llama_bench": bench,
         "harness": ours,
         "ratio": {k: ours[k]["median"] / raw[k]["median"] for k in ("pp", "tg")},
+    }
+
+
+#: the llama-bench builds of ``make kernel-benches`` (paths under ``<venv>/llama-bench``)
+KERNEL_BUILDS: dict[str, str] = {
+    "portable": "llama-bench",  # -DGGML_NATIVE=OFF: AVX2 kernels, the build the library uses
+    "native": "native/llama-bench",  # -march=native without AMX
+    "cpu-variants": "cpu-variants/llama-bench",  # GGML_BACKEND_DL + CPU variants, no AMX
+}
+KERNEL_DESCRIPTIONS: dict[str, str] = {
+    "portable": "-DGGML_NATIVE=OFF (AVX2 kernels; what llama-cpp-python is built with here)",
+    "native": "-DGGML_NATIVE=ON, AMX switched off (-mno-amx-*)",
+    "cpu-variants": "GGML_BACKEND_DL + GGML_CPU_ALL_VARIANTS: the best variant for the CPU, "
+    "picked at load; the AMX variant removed",
+}
+
+
+def kernel_bench_binaries(root: Path | None = None) -> dict[str, Path]:
+    """The llama-bench builds that exist under ``root`` (default: the virtual environment's
+    ``llama-bench`` folder), by :data:`KERNEL_BUILDS` name."""
+    root = root or Path(sys.prefix) / "llama-bench"
+    found = {}
+    for name, relative in KERNEL_BUILDS.items():
+        path = root / relative
+        if path.is_file() and os.access(path, os.X_OK):
+            found[name] = path
+    return found
+
+
+def greedy_answers_of_build(
+    binary: Path, model: ModelFile, prompts: list[str], max_tokens: int = 40
+) -> list[str]:
+    """Greedy answers of llama.cpp's ``llama-simple`` (beside ``binary``) to ``prompts``:
+    the prompt and its continuation as the build prints them."""
+    simple = binary.parent / "llama-simple"
+    if not simple.is_file():
+        raise ReportlibError(f"no llama-simple beside {binary}: rebuild with `make kernel-benches`")
+    env = {**os.environ, "LD_LIBRARY_PATH": str(binary.parent)}
+    answers = []
+    for prompt in prompts:
+        cmd = [str(simple), "-m", str(model.path), "-n", str(max_tokens), prompt]
+        proc = subprocess.run(cmd, capture_output=True, env=env, cwd=binary.parent)
+        if proc.returncode != 0:
+            tail = proc.stderr.decode(errors="replace")[-300:]
+            raise ReportlibError(f"llama-simple failed (exit {proc.returncode}): {tail}")
+        answers.append(proc.stdout.decode("utf-8", errors="replace"))
+    return answers
+
+
+def kernel_answer_agreement(
+    builds: dict[str, Path], model: ModelFile, prompts: list[str], max_tokens: int = 40
+) -> dict[str, int]:
+    """Per build: how many of ``prompts`` get byte-identical greedy answers to the
+    portable build's (llama-simple of each build, same model)."""
+    reference = greedy_answers_of_build(builds["portable"], model, prompts, max_tokens)
+    return {
+        name: sum(
+            a == b
+            for a, b in zip(
+                reference, greedy_answers_of_build(binary, model, prompts, max_tokens), strict=True
+            )
+        )
+        for name, binary in builds.items()
+    }
+
+
+def run_kernel_comparison(
+    model: ModelFile,
+    n_threads: int = 2,
+    n_batch: int = 512,
+    pp: int = 512,
+    tg: int = 128,
+    repeats: int = 3,
+    root: Path | None = None,
+) -> dict[str, Any]:
+    """pp and tg tokens/s of each llama-bench build, in interleaved rounds, with each
+    build's speed relative to the portable one (measured in the same run)."""
+    check_loadable(model.path)
+    builds = kernel_bench_binaries(root)
+    if "portable" not in builds:
+        raise ReportlibError("the portable llama-bench is not built: run `make llama-bench`")
+    samples: dict[str, dict[str, list[float]]] = {b: {"pp": [], "tg": []} for b in builds}
+    variants: dict[str, str] = {}
+    for _ in range(repeats):
+        for name, binary in builds.items():
+            seen: dict[str, str] = {}
+            for test, values in run_llama_bench(
+                binary, model, n_threads, n_batch, pp, tg, 1, variant=seen
+            ).items():
+                samples[name][test] += values
+            variants[name] = seen.get("cpu", "built in")
+    summary = {b: {t: _median_min_max(v) for t, v in s.items()} for b, s in samples.items()}
+    base = summary["portable"]
+    speedup = {
+        b: {t: summary[b][t]["median"] / base[t]["median"] for t in ("pp", "tg")} for b in summary
+    }
+    best = max(speedup, key=lambda b: min(speedup[b].values()))
+    prompts = [
+        build_probe_prompts(lang, "native_opening", 1)[0] for lang in probe_language_codes("all")
+    ]
+    identical = (
+        kernel_answer_agreement(builds, model, prompts)
+        if all((b.parent / "llama-simple").is_file() for b in builds.values())
+        else None
+    )
+    return {
+        "model": model.name,
+        "model_sha256": model.sha256,
+        "cpu": cpu_model(),
+        "cpu_flags": cpu_flags(),
+        "n_threads": n_threads,
+        "n_batch": n_batch,
+        "pp": pp,
+        "tg": tg,
+        "repeats": repeats,
+        "builds": {
+            b: {**summary[b], "description": KERNEL_DESCRIPTIONS[b], "cpu_backend": variants[b]}
+            for b in summary
+        },
+        "speedup": speedup,
+        "best": best,
+        "answer_prompts": len(prompts),
+        "answers_identical_to_portable": identical,
     }
 
 

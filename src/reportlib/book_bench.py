@@ -82,7 +82,7 @@ def chapter_execution_seconds(project: Path) -> dict[str, float]:
 def measure_book(
     root: Path,
     model_path: Path,
-    rerun: tuple[str, str, str] = ("multilingual", "samples", "4"),
+    rerun: tuple[str, str, str] | None = None,
     log: Callable[[str], None] = print,
 ) -> dict[str, Any]:
     """Cold build, no-change rebuild and one changed-parameter rerun of a copy of the book."""
@@ -99,6 +99,9 @@ def measure_book(
         timings = {c: read_timings(project / "results", c) for c in usage}
         log(f"cold build {cold:.0f} s; no-change rebuild ...")
         rebuild = _timed_run(build, env, project)
+        if rerun is None:  # one more prompt variant than the probe's default
+            samples = notebook_parameters(notebook_path("multilingual", root))["samples"]
+            rerun = ("multilingual", "samples", str(samples + 1))
         chapter, name, value = rerun
         log(f"rerun of {chapter} with {name}={value} ...")
         runs = Path(tmp) / "runs"
@@ -204,6 +207,8 @@ def run_book_benchmark(root: Path, log: Callable[[str], None] = print) -> dict[s
         "model": model.name,
         "model_sha256": model.sha256,
         "context_parameters": {k: params[k] for k in ("lengths", "depths", "needles", "n_ctx")},
+        "probe_samples": notebook_parameters(notebook_path("multilingual", root))["samples"],
+        "probe_order": "sample-major",
         **book,
         "needle_grid_growth": growth,
         "prompt_processing": pp,
@@ -251,10 +256,13 @@ def _computed_seconds(calls: list[dict[str, Any]]) -> float:
     return sum(c["compute_seconds"] for c in _computed(calls))
 
 
-def probe_cost_by_samples(record: dict[str, Any], samples: int = 3) -> list[dict[str, Any]]:
+def probe_cost_by_samples(record: dict[str, Any]) -> list[dict[str, Any]]:
     """Seconds of model work the probe costs with 1..``samples`` prompt variants (from the
-    cold build's per-answer times: answers come in language, style, sample order), and with
-    one more (the changed-parameter rerun computed exactly that sample)."""
+    cold build's per-answer times, in the order they were asked: sample by sample, or for
+    records before batching language, style, sample), and with one more (the
+    changed-parameter rerun)."""
+    samples = int(record.get("probe_samples", 3))
+    sample_major = record.get("probe_order") == "sample-major"
     candidates = [
         calls
         for chapter in ("alternatives", "multilingual")
@@ -264,8 +272,12 @@ def probe_cost_by_samples(record: dict[str, Any], samples: int = 3) -> list[dict
     if len(calls) - len(_computed(calls)) > len(calls) // 10:  # a few prompts repeat (English)
         raise ReportlibError("the probe's answers were not computed in this record's cold build")
     rows = []
+    per_sample = len(calls) // samples
     for k in range(1, samples + 1):
-        first_k = [c for i, c in enumerate(calls) if i % samples < k]
+        if sample_major:
+            first_k = calls[: k * per_sample]
+        else:
+            first_k = [c for i, c in enumerate(calls) if i % samples < k]
         rows.append({"samples": k, "answers": len(first_k), "seconds": _computed_seconds(first_k)})
     rerun = record["rerun"]
     if rerun["chapter"] == "multilingual" and rerun["parameter"] == "samples":
@@ -320,7 +332,19 @@ PHRASE_NAMES = (
     "longest_prompt",
     "doubled_prompt",
     "grid_doubling",
+    "record_machine",
 )
+
+
+def machine_note(record_cpu: str, page_cpu: str) -> str:
+    """Whether a record was measured on the machine that builds the page, in words."""
+    if record_cpu == page_cpu:
+        return f"This record was measured on the machine that built this page ({page_cpu})"
+    return (
+        f"**This record was measured on a different machine** ({record_cpu}) from the one "
+        f"that built this page ({page_cpu}): its times hold for that machine, not for the "
+        "other figures on this page"
+    )
 
 
 def book_bench_phrases(record: dict[str, Any] | None) -> dict[str, str]:
@@ -358,6 +382,7 @@ def book_bench_phrases(record: dict[str, Any] | None) -> dict[str, str]:
         "longest_prompt": _duration(measured),
         "doubled_prompt": _duration(_fitted(fit, 2 * longest)),
         "grid_doubling": _growth_factors(record["needle_grid_growth"]),
+        "record_machine": machine_note(record["cpu"], cpu_model()),
     }
 
 
@@ -388,3 +413,73 @@ def time_to_run(path: str | Path, chapter: str) -> str:
         c["compute_seconds"] or 0.0 for c in calls if c["cached"]
     )
     return _duration(seconds)
+
+
+# --- the kernel comparison record (make bench) --------------------------------------------
+
+KERNEL_PHRASE_NAMES = (
+    "kernels_provenance",
+    "kernels_machine",
+    "kernels_best",
+    "kernels_best_pp",
+    "kernels_best_tg",
+    "kernels_answers",
+)
+
+
+def kernel_phrases(record: dict[str, Any] | None) -> dict[str, str]:
+    """The kernel comparison as phrases for the Performance page ("not measured" without a
+    record)."""
+    if record is None:
+        missing = "not measured (no book/data/kernel-bench.json: run `make bench`)"
+        return dict.fromkeys(KERNEL_PHRASE_NAMES, missing)
+    best = record["best"]
+    identical = record.get("answers_identical_to_portable")
+    if identical:
+        others = [
+            f"{name}: {n} of {record['answer_prompts']}"
+            for name, n in identical.items()
+            if name != "portable"
+        ]
+        answers = (
+            "greedy answers of llama.cpp's own `llama-simple` to the probe's "
+            f"{record['answer_prompts']} native openings, identical to the portable build's: "
+            + "; ".join(others)
+        )
+    else:
+        answers = "the record has no answer comparison"
+    return {
+        "kernels_provenance": f"Measured on {record['cpu']} (flags: "
+        f"{' '.join(record['cpu_flags']) or 'unknown'}), {record['n_threads']} threads, "
+        f"model {record['model']}, pp{record['pp']} and tg{record['tg']}, "
+        f"{record['repeats']} interleaved rounds",
+        "kernels_machine": machine_note(record["cpu"], cpu_model()).replace("record", "comparison"),
+        "kernels_best": f"{best} ({record['builds'][best]['description']})",
+        "kernels_best_pp": f"{record['speedup'][best]['pp']:.2f}×",
+        "kernels_best_tg": f"{record['speedup'][best]['tg']:.2f}×",
+        "kernels_answers": answers,
+    }
+
+
+def kernel_table(record: dict[str, Any]) -> Any:
+    """One row per build: how it is built, the CPU backend it ran, tokens/s and speed-ups."""
+    import pandas as pd
+
+    rows = []
+    identical = record.get("answers_identical_to_portable") or {}
+    for name, build in record["builds"].items():
+        rows.append(
+            {
+                "build": name,
+                "how it is built": build["description"],
+                "CPU kernels loaded": build["cpu_backend"],
+                f"prompt processing (pp{record['pp']}), tokens/s": round(build["pp"]["median"]),
+                f"generation (tg{record['tg']}), tokens/s": round(build["tg"]["median"], 1),
+                "pp vs portable": f"{record['speedup'][name]['pp']:.2f}×",
+                "tg vs portable": f"{record['speedup'][name]['tg']:.2f}×",
+                "answers as portable": f"{identical[name]} of {record['answer_prompts']}"
+                if name in identical
+                else "—",
+            }
+        )
+    return pd.DataFrame(rows).set_index("build")

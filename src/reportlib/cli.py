@@ -16,7 +16,13 @@ from pathlib import Path
 from typing import Any
 
 from .backends import model_card_for
-from .bench import compare_http_backend, run_batched_benchmark, run_benchmark
+from .bench import (
+    compare_http_backend,
+    kernel_bench_binaries,
+    run_batched_benchmark,
+    run_benchmark,
+    run_kernel_comparison,
+)
 from .book_bench import run_book_benchmark
 from .cache import atomic_write_text
 from .chapters import (
@@ -97,6 +103,13 @@ def _build_parser() -> argparse.ArgumentParser:
         "--concurrency",
         default="1,2",
         help="with --server: request concurrencies to try (default: 1,2)",
+    )
+    bench.add_argument(
+        "--kernel-record",
+        default=None,
+        metavar="PATH",
+        help="also write the kernel comparison (portable, native and runtime-dispatch builds "
+        "of llama-bench, from `make kernel-benches`) to PATH, e.g. book/data/kernel-bench.json",
     )
     bench.add_argument(
         "--book",
@@ -220,7 +233,18 @@ def _cmd_bench(args: argparse.Namespace) -> int:
         resolve_model(args.model), n_threads=args.threads, n_batch=args.batch, repeats=args.repeats
     )
     result["batched"] = run_batched_benchmark(resolve_model(args.model), n_threads=args.threads)
+    if len(kernel_bench_binaries()) > 1:
+        result["kernels"] = run_kernel_comparison(
+            resolve_model(args.model),
+            n_threads=args.threads,
+            n_batch=args.batch,
+            repeats=args.repeats,
+        )
     _write_result(output, json.dumps(result, indent=2) + "\n")
+    if args.kernel_record and "kernels" in result:
+        record = checked_output(Path(args.kernel_record))
+        _write_result(record, json.dumps(result["kernels"], indent=2) + "\n")
+        print(f"written: {record}")
     for name in ("pp", "tg"):
         raw, ours = result["raw"][name]["median"], result["harness"][name]["median"]
         print(
@@ -232,6 +256,14 @@ def _cmd_bench(args: argparse.Namespace) -> int:
             f"batched width {row['width']:2d}: llama-batched-bench "
             f"{row['llama_batched_bench_tokens_per_s']:7.1f} tok/s   harness "
             f"{row['harness_tokens_per_s']:7.1f} tok/s   ratio {row['ratio']:.3f}"
+        )
+    kernels = result.get("kernels") or {}
+    for name, speed in kernels.get("speedup", {}).items():
+        build = kernels["builds"][name]
+        print(
+            f"kernels {name:12s} pp {build['pp']['median']:7.1f} tok/s ({speed['pp']:.2f}x)   "
+            f"tg {build['tg']['median']:6.1f} tok/s ({speed['tg']:.2f}x)   "
+            f"cpu backend: {build['cpu_backend']}"
         )
     print(f"written: {output}")
     return 0

@@ -50,6 +50,40 @@ def cpu_model() -> str:
     return platform.processor() or "unknown"
 
 
+#: the instruction-set flags that decide which llama.cpp kernels a CPU can run
+KERNEL_FLAGS = (
+    "sse4_2",
+    "avx",
+    "f16c",
+    "fma",
+    "bmi2",
+    "avx2",
+    "avx_vnni",
+    "avx512f",
+    "avx512bw",
+    "avx512vl",
+    "avx512vbmi",
+    "avx512_vnni",
+    "avx512_bf16",
+    "amx_tile",
+    "amx_int8",
+    "amx_bf16",
+)
+
+
+def cpu_flags(cpuinfo: str | None = None) -> list[str]:
+    """The kernel-relevant instruction-set flags this CPU reports (``/proc/cpuinfo``), in
+    :data:`KERNEL_FLAGS` order; empty where the file does not exist."""
+    if cpuinfo is None:
+        path = Path("/proc/cpuinfo")
+        cpuinfo = path.read_text(errors="replace") if path.exists() else ""
+    for line in cpuinfo.splitlines():
+        if line.startswith("flags"):
+            present = set(line.split(":", 1)[1].split())
+            return [flag for flag in KERNEL_FLAGS if flag in present]
+    return []
+
+
 def memory_gib() -> float | None:
     """Total memory in GiB (Linux), else ``None``."""
     try:
@@ -75,6 +109,7 @@ def collect_environment() -> dict[str, object]:
         "python": platform.python_version(),
         "platform": platform.platform(),
         "cpu": cpu_model(),
+        "cpu_flags": " ".join(cpu_flags()) or "unknown",
         "logical_cpus": os.cpu_count(),
         "memory_gib": memory_gib(),
         "llama_threads": DEFAULT_THREADS,

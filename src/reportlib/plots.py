@@ -234,3 +234,23 @@ def cost_growth_figure(
         ax.grid(alpha=0.3)
     fig.tight_layout()
     return fig
+
+
+def batched_throughput_figure(rows: pd.DataFrame) -> Figure:
+    """Probe answers per second (left axis) and the speed-up over one at a time (right
+    axis) against the batch width; ``rows`` has width, answers_per_s, speed_up."""
+    fig, ax = plt.subplots(figsize=(6.5, 3.2))
+    ax.plot(rows["width"], rows["answers_per_s"], marker="o", color="#0072B2")
+    ax.set_xscale("log", base=2)
+    ax.set_xticks(list(rows["width"]), [str(w) for w in rows["width"]])
+    ax.minorticks_off()
+    ax.set_xlabel("sequences decoded together (batch width)")
+    ax.set_ylabel("probe answers per second", color="#0072B2")
+    ax.set_ylim(bottom=0)
+    ax.grid(alpha=0.3)
+    right = ax.twinx()
+    right.plot(rows["width"], rows["speed_up"], marker="s", linestyle="--", color="#D55E00")
+    right.set_ylabel("× one at a time", color="#D55E00")
+    right.set_ylim(bottom=0)
+    fig.tight_layout()
+    return fig

@@ -159,7 +159,15 @@ REQUEST_FRAMES = (
     "Q: {text}\nA:",
     "Prompt: {text}\nReply:",
 )
-OPENING_FRAMES = ("{text}", '"{text}', "- {text}", "\n{text}", "> {text}", "* {text}")
+#: openings placed in different kinds of text (English scaffolding, as the request frames)
+OPENING_FRAMES = (
+    "{text}",
+    "Dialogue\nA: Hi! Who are you?\nB: {text}",
+    'From the "About me" page of a personal website:\n\n{text}',
+    "Transcript of a short video introduction\n\n{text}",
+    "Letter to a new pen pal\n\nDear friend,\n{text}",
+    '"{text}',
+)
 #: user-message variants for chat models
 CHAT_REQUEST_VARIANTS = (
     "{text}",
@@ -169,8 +177,14 @@ CHAT_REQUEST_VARIANTS = (
     "{text} Thank you.",
     "Please: {text}",
 )
-_ENDINGS = ("", ".", "!", " …", " -", " :")
-CHAT_OPENING_VARIANTS = tuple(f'Continue this text: "{{text}}"{end}' for end in _ENDINGS)
+CHAT_OPENING_VARIANTS = (
+    'Continue this text: "{text}"',
+    'Finish this self-introduction: "{text}"',
+    "{text}",
+    'Complete the sentence in the same language: "{text}"',
+    'Write the next two sentences of this text: "{text}"',
+    "Please continue: {text}",
+)
 #: wordings per style (two requests, two openings)
 WORDINGS = 2
 #: a cell's samples: every frame with every wording
@@ -267,11 +281,17 @@ def run_language_probe(
                 f"unknown prompt style {style!r}; choose from {', '.join(PROMPT_STYLES)}"
             )
     fmt = chat_formatter(model)
-    plan = [
-        (lang, style, sample, prompt)
+    cells = {
+        (lang, style): build_probe_prompts(lang, style, samples, fmt)
         for lang in languages
         for style in styles
-        for sample, prompt in enumerate(build_probe_prompts(lang, style, samples, fmt))
+    }
+    # sample-major: more samples append prompts at the end, so a batched model's earlier
+    # chunks (and their cached answers) stay the same; rows come out language-major
+    plan = [
+        (lang, style, sample, prompts[sample])
+        for sample in range(samples)
+        for (lang, style), prompts in cells.items()
     ]
     prompts = [prompt for *_, prompt in plan]
     # cached; concurrent for a server, batched for a model loaded with batch_width > 1
@@ -283,7 +303,7 @@ def run_language_probe(
         unit="answer",
         disable=None if progress is None else not progress,
     )
-    for (lang, style, sample, prompt), answer in zip(plan, answers, strict=False):
+    for (lang, style, sample, prompt), answer in zip(plan, answers, strict=True):
         verdict = judge_answer(answer.text, lang)
         frame, wording = sample_design(sample)
         quality = label_answer(
@@ -318,7 +338,8 @@ def run_language_probe(
         )
         bar.update()
     bar.close()
-    return rows
+    position = {(lang.flores, style): i for i, (lang, style) in enumerate(cells)}
+    return sorted(rows, key=lambda row: (position[row["language"], row["style"]], row["sample"]))
 
 
 #: the report's first question, as a completion frame for a base model

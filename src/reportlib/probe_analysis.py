@@ -18,11 +18,12 @@ from .probe import probe_text, sample_design
 from .render import escape_text
 from .stats import (
     binomial_two_sided,
-    bootstrap_p_value,
     crossed_bootstrap,
     holm_adjust,
     mcnemar_exact,
     percentile_interval,
+    permutation_p_value,
+    sign_test_of_differences,
     wilson_interval,
 )
 from .tokenstats import NOT_DECIDED, REFUTED, SUPPORTED
@@ -118,7 +119,11 @@ def clustered_rate(
 def _cluster_tables(results: pd.DataFrame, label: str) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """Counts of ``label`` per (language, frame): successes, totals and the languages."""
     table = results.pivot_table(
-        index="language", columns="frame", values=label, aggfunc=["sum", "count"], sort=False
+        index="language",
+        columns=["style", "frame"],  # request frame k and opening frame k are different prompts
+        values=label,
+        aggfunc=["sum", "count"],
+        sort=False,
     ).fillna(0)
     successes = table["sum"].to_numpy(dtype=float)
     return successes, table["count"].to_numpy(dtype=float), list(table.index)
@@ -134,6 +139,21 @@ def pooled_rates(
         rate, low, high = clustered_rate(part, label, seed=seed)
         rows.append({by: value, "answers": len(part), "rate": rate, "low": low, "high": high})
     return pd.DataFrame(rows)
+
+
+def clustered_rate_table(
+    results: pd.DataFrame, rows: str, columns: str, label: str = "good"
+) -> pd.DataFrame:
+    """A readable pivot of pooled rates (``"23% (9–41%)"``) with clustered 95% intervals
+    (:func:`clustered_rate`), for groups that pool several languages."""
+    cells = {}
+    for (row, column), part in results.groupby([rows, columns], sort=False):
+        rate, low, high = clustered_rate(part, label)
+        cells[(row, column)] = f"{rate:.0%} ({low:.0%}–{high:.0%})"
+    table = pd.Series(cells).unstack()
+    table = table.loc[list(dict.fromkeys(results[rows])), list(dict.fromkeys(results[columns]))]
+    table.index.name = table.columns.name = None
+    return table
 
 
 @dataclass(frozen=True)
@@ -156,51 +176,54 @@ def _paired(results: pd.DataFrame, column: str, a: str, b: str, label: str) -> p
     return wide[[a, b]].dropna()
 
 
+def paired_test(pairs: pd.DataFrame, a: str, b: str, key: str, question: str) -> PairedTest:
+    """McNemar's exact test over the paired answers, and an exact sign test over languages
+    (each language's rate difference, so answers of one language count once); the p-value
+    is the larger of the two: a difference is called only when both tests find it."""
+    first, second = pairs[a].astype(bool), pairs[b].astype(bool)
+    answers = mcnemar_exact(first.tolist(), second.tolist())
+    by_language = (first.astype(float) - second.astype(float)).groupby(level="language").mean()
+    up, down, p_languages = sign_test_of_differences(by_language.tolist())
+    return PairedTest(
+        key,
+        question,
+        f"{first.mean():.0%} vs {second.mean():.0%} over {answers.pairs} paired answers "
+        f"({answers.a_only} only the first, {answers.b_only} only the second; McNemar "
+        f"p = {answers.p_value:.2g}); languages: {up} favour the first, {down} the second "
+        f"(sign test p = {p_languages:.2g})",
+        answers.difference,
+        max(answers.p_value, p_languages),
+        "McNemar exact and sign test over languages",
+    )
+
+
 def style_comparisons(results: pd.DataFrame, label: str = "good") -> list[PairedTest]:
-    """Every pair of prompt styles, paired by (language, sample: same frame and wording
-    slot), with McNemar's exact test on ``label``."""
+    """Every pair of prompt styles, paired by (language, sample: the same variant slot), with
+    :func:`paired_test` on ``label``."""
     styles = list(dict.fromkeys(results["style"]))
-    tests = []
-    for i, a in enumerate(styles):
-        for b in styles[i + 1 :]:
-            pairs = _paired(results, "style", a, b, label)
-            test = mcnemar_exact(pairs[a].astype(bool).tolist(), pairs[b].astype(bool).tolist())
-            tests.append(
-                PairedTest(
-                    f"style_{a}_vs_{b}",
-                    f"{a} vs {b}",
-                    f"{pairs[a].mean():.0%} vs {pairs[b].mean():.0%} over {test.pairs} pairs "
-                    f"({test.a_only} only the first, {test.b_only} only the second)",
-                    test.difference,
-                    test.p_value,
-                    "McNemar exact",
-                )
-            )
-    return tests
+    return [
+        paired_test(
+            _paired(results, "style", a, b, label), a, b, f"style_{a}_vs_{b}", f"{a} vs {b}"
+        )
+        for i, a in enumerate(styles)
+        for b in styles[i + 1 :]
+    ]
 
 
 def model_comparisons(results: pd.DataFrame, label: str = "good") -> list[PairedTest]:
-    """The first model against each other one, on the same prompts (McNemar exact)."""
+    """The first model against each other one, on the same prompts (:func:`paired_test`);
+    decide them as their own family with :func:`decide`."""
     models = list(dict.fromkeys(results["model"]))
-    tests = []
-    for other in models[1:]:
-        pairs = _paired(results, "model", models[0], other, label)
-        test = mcnemar_exact(
-            pairs[models[0]].astype(bool).tolist(), pairs[other].astype(bool).tolist()
+    return [
+        paired_test(
+            _paired(results, "model", models[0], other, label),
+            models[0],
+            other,
+            f"model_{other}",
+            f"{models[0]} vs {other}",
         )
-        tests.append(
-            PairedTest(
-                f"model_{other}",
-                f"{models[0]} vs {other}",
-                f"{pairs[models[0]].mean():.0%} vs {pairs[other].mean():.0%} over "
-                f"{test.pairs} prompts ({test.a_only} only the first, {test.b_only} only the "
-                "second)",
-                test.difference,
-                test.p_value,
-                "McNemar exact",
-            )
-        )
-    return tests
+        for other in models[1:]
+    ]
 
 
 def decide(tests: list[PairedTest], alpha: float = ALPHA) -> list[PairedTest]:
@@ -233,14 +256,15 @@ class Observation:
 #: the verdict of an observation whose languages the run did not include
 NOT_MEASURED = "not measured"
 SCRIPTS_RULE = (
-    "difference of the good-answer rates (in the language, not degenerate), crossed "
-    "bootstrap over languages (within each side) and frames; supported or refuted when "
-    "its two-sided p-value, Holm-adjusted over the chapter's tests, is below 5%"
+    "difference of the mean per-language good-answer rates (in the language, not "
+    "degenerate), exact permutation test over which languages are on which side; "
+    "supported or refuted when its two-sided p-value, Holm-adjusted over the chapter's "
+    "five tests, is below 5%"
 )
 RUSSIAN_RULE = (
     "exact sign test of English against Russian answers among the answers to Russian "
     "prompts; supported when significantly more are English, refuted when significantly "
-    "more are Russian (Holm-adjusted, 5%)"
+    "more are Russian (Holm-adjusted over the chapter's five tests, 5%)"
 )
 
 
@@ -251,22 +275,24 @@ def observation_tests(results: pd.DataFrame, seed: int = 0) -> list[PairedTest]:
     cjk = results.language.isin(CJK)
     if easy.any() and cjk.any():
         part = results[easy | cjk]
+        per_language = part.groupby("language", sort=False)["good"].mean()
+        is_cjk = per_language.index.isin(CJK)
+        a, b = per_language[~is_cjk].mean(), per_language[is_cjk].mean()
         successes, totals, langs = _cluster_tables(part, "good")
         groups = np.array(["cjk" if c in CJK else "easy" for c in langs])
         reps = crossed_bootstrap(successes, totals, 2000, seed, groups=groups)
         names = list(dict.fromkeys(groups.tolist()))
-        diff = reps[:, names.index("easy")] - reps[:, names.index("cjk")]
-        a, b = results[easy].good.mean(), results[cjk].good.mean()
-        low, high = percentile_interval(diff)
+        low, high = percentile_interval(reps[:, names.index("easy")] - reps[:, names.index("cjk")])
         tests.append(
             PairedTest(
                 "scripts",
                 "Latin, Cyrillic, Arabic vs Chinese, Japanese, Korean",
-                f"{a:.0%} vs {b:.0%} good answers (difference {a - b:+.0%}, 95% interval "
-                f"{low:+.0%} to {high:+.0%})",
+                f"{a:.0%} vs {b:.0%} good answers, mean over {int((~is_cjk).sum())} and "
+                f"{int(is_cjk.sum())} languages (difference {a - b:+.0%}; 95% interval of the "
+                f"pooled difference {low:+.0%} to {high:+.0%})",
                 a - b,
-                bootstrap_p_value(diff),
-                "crossed bootstrap",
+                permutation_p_value(per_language[~is_cjk].tolist(), per_language[is_cjk].tolist()),
+                "permutation test over languages",
             )
         )
     russian = results[results.language == "rus_Cyrl"]
@@ -376,18 +402,30 @@ def agreement_table(judged: pd.DataFrame) -> pd.DataFrame:
     for label, text in LABELS.items():
         truth, guess = judged[f"reader_{label}"], judged[f"judge_{label}"]
         tp = int((truth & guess).sum())
+        right = int((truth == guess).sum())
         rows.append(
             {
                 "label": text,
                 "answers": len(judged),
                 "yes (reader)": int(truth.sum()),
                 "yes (code)": int(guess.sum()),
-                "accuracy": float((truth == guess).mean()),
+                "accuracy": right / len(judged),
                 "precision": tp / int(guess.sum()) if guess.any() else float("nan"),
                 "recall": tp / int(truth.sum()) if truth.any() else float("nan"),
+                "accuracy 95%": _interval(right, len(judged)),
+                "precision 95%": _interval(tp, int(guess.sum())),
+                "recall 95%": _interval(tp, int(truth.sum())),
             }
         )
     return pd.DataFrame(rows)
+
+
+def _interval(successes: int, trials: int) -> str:
+    """A Wilson interval as text ("—" without trials)."""
+    if not trials:
+        return "—"
+    low, high = wilson_interval(successes, trials)
+    return f"{low:.0%}–{high:.0%}"
 
 
 def audit_by_language(judged: pd.DataFrame) -> pd.DataFrame:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import html
 from typing import Any
 
+from .claims import BOOK_MODEL_COLUMN
 from .tokenization import TokenPiece
 
 _COLOURS = ("#fde68a", "#bfdbfe", "#bbf7d0", "#fbcfe8", "#ddd6fe")
@@ -59,7 +60,16 @@ def ledger_html(rows: list[dict[str, str]], citation_page: str = "../book/refere
     }
     head = "".join(
         f"<th>{escape_text(c)}</th>"
-        for c in ("#", "section", "claim", "verdict", "how", "evidence", "note")
+        for c in (
+            "#",
+            "section",
+            "claim",
+            "verdict",
+            "this book's model shows",
+            "how",
+            "evidence",
+            "note",
+        )
     )
     body = []
     for row in rows:
@@ -78,11 +88,12 @@ def ledger_html(rows: list[dict[str, str]], citation_page: str = "../book/refere
             escape_text(row["section"]),
             escape_text(row["claim"]),
             f'<span style="background:{colour};padding:0 4px">{escape_text(row["verdict"])}</span>',
+            escape_text(row.get(BOOK_MODEL_COLUMN, "—")),
             escape_text(row["how"]),
             link,
             escape_text(row["note"]),
         ]
-        widths = ("", "", "min-width:16em", "", "", "", "min-width:14em")
+        widths = ("", "", "min-width:16em", "", "", "", "", "min-width:14em")
         body.append(
             "<tr>"
             + "".join(

@@ -126,3 +126,39 @@ def bootstrap_p_value(differences: np.ndarray) -> float:
     if not len(d):
         return 1.0
     return float(min(1.0, 2 * min((d <= 0).mean(), (d >= 0).mean())))
+
+
+def sign_test_of_differences(differences: Sequence[float]) -> tuple[int, int, float]:
+    """An exact two-sided sign test on cluster-level paired differences (e.g. one per
+    language): (positive, negative, p-value); zero differences are dropped."""
+    positive = sum(d > 0 for d in differences)
+    negative = sum(d < 0 for d in differences)
+    return positive, negative, binomial_two_sided(positive, positive + negative)
+
+
+def permutation_p_value(
+    first: Sequence[float], second: Sequence[float], draws: int = 20000, seed: int = 0
+) -> float:
+    """Two-sided permutation p-value for a difference of means between two groups of
+    cluster-level values (e.g. per-language rates): the share of relabellings whose
+    difference is at least as large in absolute value. Exact (every relabelling) when
+    there are at most ``draws`` of them, else ``draws`` random ones (seeded)."""
+    from itertools import combinations
+
+    values = np.array([*first, *second], dtype=float)
+    k, n = len(first), len(values)
+    if not k or k == n:
+        raise ValueError("both groups need at least one value")
+    observed = abs(values[:k].mean() - values[k:].mean())
+    total = values.sum()
+
+    def gap(idx: Sequence[int]) -> float:
+        inside = values[list(idx)].sum()
+        return abs(inside / k - (total - inside) / (n - k))
+
+    if math.comb(n, k) <= draws:
+        gaps = [gap(idx) for idx in combinations(range(n), k)]
+    else:
+        rng = np.random.default_rng(seed)
+        gaps = [gap(rng.choice(n, size=k, replace=False)) for _ in range(draws)]
+    return float(np.mean(np.array(gaps) >= observed - 1e-12))
