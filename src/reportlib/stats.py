@@ -160,5 +160,5 @@ def permutation_p_value(
         gaps = [gap(idx) for idx in combinations(range(n), k)]
     else:
         rng = np.random.default_rng(seed)
-        gaps = [gap(rng.choice(n, size=k, replace=False)) for _ in range(draws)]
+        gaps = [gap(rng.choice(n, size=k, replace=False).tolist()) for _ in range(draws)]
     return float(np.mean(np.array(gaps) >= observed - 1e-12))
