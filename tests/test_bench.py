@@ -132,7 +132,7 @@ def test_no_batched_comparison_without_the_tool(monkeypatch, tmp_path):
     assert run_batched_benchmark(None) is None  # type: ignore[arg-type]
 
 
-def _fake_llama_bench(path, pp, tg, backend=""):
+def _fake_kernel_build(path, pp, tg, backend=""):
     import json as _json
 
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -152,9 +152,9 @@ def test_kernel_comparison_reports_speedups_and_the_loaded_variant(tmp_path):
     from reportlib.bench import kernel_bench_binaries, run_kernel_comparison
     from reportlib.models import resolve_model
 
-    _fake_llama_bench(tmp_path / "llama-bench", 100.0, 10.0)
-    _fake_llama_bench(tmp_path / "native" / "llama-bench", 125.0, 11.0)
-    _fake_llama_bench(tmp_path / "cpu-variants" / "llama-bench", 120.0, 12.0, "zen4")
+    _fake_kernel_build(tmp_path / "llama-bench", 100.0, 10.0)
+    _fake_kernel_build(tmp_path / "native" / "llama-bench", 125.0, 11.0)
+    _fake_kernel_build(tmp_path / "cpu-variants" / "llama-bench", 120.0, 12.0, "zen4")
     assert set(kernel_bench_binaries(tmp_path)) == {"portable", "native", "cpu-variants"}
     result = run_kernel_comparison(resolve_model("default"), repeats=2, root=tmp_path)
     assert result["speedup"]["native"] == {"pp": 1.25, "tg": pytest.approx(1.1)}
@@ -169,7 +169,7 @@ def test_kernel_comparison_needs_the_portable_build(tmp_path):
     from reportlib.errors import ReportlibError
     from reportlib.models import resolve_model
 
-    _fake_llama_bench(tmp_path / "native" / "llama-bench", 125.0, 11.0)
+    _fake_kernel_build(tmp_path / "native" / "llama-bench", 125.0, 11.0)
     with pytest.raises(ReportlibError, match="make llama-bench"):
         run_kernel_comparison(resolve_model("default"), root=tmp_path)
 
@@ -180,7 +180,7 @@ def test_kernel_comparison_counts_answers_identical_to_the_portable_build(tmp_pa
 
     for sub, differs in (("", ""), ("native", "Hola")):
         folder = tmp_path / sub
-        _fake_llama_bench(folder / "llama-bench", 100.0, 10.0)
+        _fake_kernel_build(folder / "llama-bench", 100.0, 10.0)
         # llama-simple -m MODEL -n N PROMPT: echoes the prompt; the native build differs on one
         script = 'echo "$5"' + (
             f'; case "$5" in *{differs}*) echo changed;; esac' if differs else ""

@@ -140,3 +140,20 @@ def test_clustered_rate_table_keeps_the_order_and_gives_intervals():
     assert list(table.columns) == ["b", "a"] and list(table.index) == ["easy", "cjk"]
     assert table.loc["easy", "a"].startswith("100% (100%–100%)")
     assert table.loc["cjk", "b"] == "0% (0%–0%)"
+
+
+def test_audit_by_length_bands():
+    from reportlib.probe_analysis import audit_by_length
+
+    judged = pd.DataFrame(
+        {
+            "letters": [5, 50, 500, 10],
+            "reader_on_language": [True, True, False, True],
+            "judge_on_language": [False, True, False, True],
+            "reader_good": [False, True, False, True],
+            "judge_good": [False, True, False, True],
+        }
+    )
+    table = audit_by_length(judged).set_index("answer length")
+    assert list(table.answers) == [2, 1, 1]
+    assert table.loc["under 20 letters", "on-language agrees"] == 0.5

@@ -497,3 +497,32 @@ def format_rates(
     wide = wide[[c for c in (labels or {}) if c in wide.columns] or list(wide.columns)]
     wide.columns.name = None
     return wide.rename(columns=labels or {})
+
+
+#: answer-length bands of the audit, in letters
+LENGTH_BANDS = (
+    (0, 20, "under 20 letters"),
+    (20, 80, "20 to 79 letters"),
+    (80, 10**9, "80 or more"),
+)
+
+
+def audit_by_length(judged: pd.DataFrame) -> pd.DataFrame:
+    """How often the code's on-language and good labels agree with the reader's, by the
+    answer's length in letters (short answers give CLD3 little to go on)."""
+    rows = []
+    for low, high, name in LENGTH_BANDS:
+        part = judged[(judged.letters >= low) & (judged.letters < high)]
+        if part.empty:
+            continue
+        rows.append(
+            {
+                "answer length": name,
+                "answers": len(part),
+                "on-language agrees": float(
+                    (part.reader_on_language == part.judge_on_language).mean()
+                ),
+                "good agrees": float((part.reader_good == part.judge_good).mean()),
+            }
+        )
+    return pd.DataFrame(rows)
