@@ -157,3 +157,18 @@ def test_audit_by_length_bands():
     table = audit_by_length(judged).set_index("answer length")
     assert list(table.answers) == [2, 1, 1]
     assert table.loc["under 20 letters", "on-language agrees"] == 0.5
+
+
+def test_interval_widening_compares_clustered_with_wilson():
+    from reportlib.probe_analysis import interval_widening, pooled_rates
+
+    data = results(lambda c, s, i: c in EASY[:3])
+    pooled = pooled_rates(data, "style", "good")
+    from reportlib.probe_analysis import rate_table
+
+    factor = interval_widening(pooled, data, "style")
+    assert factor > 1.5  # 9 languages, not 90 independent answers per style
+    same = pooled.copy()
+    wilson = rate_table(data, ["style"], label="good")
+    same[["low", "high"]] = wilson[["low", "high"]].to_numpy()
+    assert interval_widening(same, data, "style") == pytest.approx(1.0)

@@ -61,7 +61,6 @@ import numpy as np  # noqa: E402
 
 from reportlib.stats import (  # noqa: E402
     binomial_two_sided,
-    bootstrap_p_value,
     crossed_bootstrap,
     holm_adjust,
     mcnemar_exact,
@@ -116,16 +115,16 @@ def test_clustered_interval_is_wider_than_wilson_when_languages_cluster():
     assert low < 0.5 < high
 
 
-def test_grouped_bootstrap_and_its_p_value():
+def test_grouped_bootstrap_replicates_per_group():
     successes = np.array([[1.0, 1.0], [1.0, 1.0], [0.0, 0.0], [0.0, 0.0]])
     totals = np.ones((4, 2))
     reps = crossed_bootstrap(successes, totals, 200, seed=0, groups=np.array(list("aabb")))
     assert reps.shape == (200, 2)
     assert (reps[:, 0] == 1.0).all()
-    assert bootstrap_p_value(reps[:, 0] - reps[:, 1]) < 0.05
+    assert (reps[:, 0] - reps[:, 1] > 0).all()  # every replicate separates the groups
     same = crossed_bootstrap(np.eye(4), totals[:, :1].repeat(4, 1), 500, 0, np.array(list("abab")))
-    assert bootstrap_p_value(same[:, 0] - same[:, 1]) > 0.2
-    assert bootstrap_p_value(np.array([-1.0, 1.0, -2.0, 2.0])) == 1.0
+    differences = same[:, 0] - same[:, 1]
+    assert min((differences <= 0).mean(), (differences >= 0).mean()) > 0.1  # both signs
 
 
 def test_sign_test_of_differences_drops_ties():

@@ -116,9 +116,9 @@ SYLLABIC_SCRIPTS = {"Han", "Hangul", "Hiragana", "Katakana", "Ethiopic"}
 def is_empty(text: str) -> bool:
     """Fewer than :data:`MIN_LETTERS` letters, except that one character of a syllabic
     script (a Chinese name, a Korean syllable) is not empty."""
-    letters = [ch for ch in text if ch.isalpha()]
-    if len(letters) >= MIN_LETTERS:
+    if letter_count(text) >= MIN_LETTERS:
         return False
+    letters = [ch for ch in text if ch.isalpha()]
     return not (letters and char_script(letters[0]) in SYLLABIC_SCRIPTS)
 
 
@@ -158,15 +158,6 @@ def repeated_share(text: str, width: int = LONG_UNIT) -> float:
         if seen[s[i : i + width]] > 1:
             covered[i : i + width] = [True] * width
     return sum(covered) / len(s)
-
-
-def longest_shared_run(a: str, b: str) -> int:
-    """Length of the longest common substring of ``a`` and ``b`` (case-insensitive)."""
-    a, b = _normalise(a).casefold(), _normalise(b).casefold()
-    if not a or not b:
-        return 0
-    match = SequenceMatcher(None, a, b, autojunk=False).find_longest_match(0, len(a), 0, len(b))
-    return match.size
 
 
 def shared_run(a: str, b: str) -> str:

@@ -17,6 +17,8 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -174,6 +176,19 @@ def run_llama_bench(
     return out
 
 
+def _interleaved_rounds(
+    measures: dict[str, Callable[[], dict[str, list[float]]] | None], repeats: int
+) -> dict[str, dict[str, list[float]]]:
+    """Tokens/s samples of every path, ``repeats`` rounds of each path in turn (so a drift
+    in the machine's speed hits all paths alike); a ``None`` path gets no samples."""
+    samples: dict[str, dict[str, list[float]]] = {p: {"pp": [], "tg": []} for p in measures}
+    for _ in range(repeats):
+        for path, measure in measures.items():
+            for name, values in (measure() if measure else {}).items():
+                samples[path][name] += values
+    return samples
+
+
 def run_benchmark(
     model: ModelFile,
     n_threads: int = 2,
@@ -193,11 +208,7 @@ def run_benchmark(
         "llama_decode": lambda: raw_llama_cpp(model, n_threads, n_batch, pp, tg, 1),
         "harness": lambda: harness(model, n_threads, n_batch, pp, tg, 1),
     }
-    samples: dict[str, dict[str, list[float]]] = {p: {"pp": [], "tg": []} for p in paths}
-    for _ in range(repeats):  # interleaved rounds: a drift in the machine's speed hits all paths
-        for path, measure in paths.items():
-            for name, values in (measure() if measure else {}).items():
-                samples[path][name] += values
+    samples = _interleaved_rounds(paths, repeats)
     summary = {
         path: {name: _median_min_max(v) for name, v in s.items()} if s["pp"] else None
         for path, s in samples.items()
@@ -279,16 +290,15 @@ def kernel_answer_agreement(
     builds: dict[str, Path], model: ModelFile, prompts: list[str], max_tokens: int = 40
 ) -> dict[str, int]:
     """Per build: how many of ``prompts`` get byte-identical greedy answers to the
-    portable build's (llama-simple of each build, same model)."""
-    reference = greedy_answers_of_build(builds["portable"], model, prompts, max_tokens)
-    return {
-        name: sum(
-            a == b
-            for a, b in zip(
-                reference, greedy_answers_of_build(binary, model, prompts, max_tokens), strict=True
-            )
-        )
+    portable build's (llama-simple of each build, same model; each build runs once)."""
+    answers = {
+        name: greedy_answers_of_build(binary, model, prompts, max_tokens)
         for name, binary in builds.items()
+    }
+    reference = answers["portable"]
+    return {
+        name: sum(a == b for a, b in zip(reference, theirs, strict=True))
+        for name, theirs in answers.items()
     }
 
 
@@ -307,16 +317,17 @@ def run_kernel_comparison(
     builds = kernel_bench_binaries(root)
     if "portable" not in builds:
         raise ReportlibError("the portable llama-bench is not built: run `make llama-bench`")
-    samples: dict[str, dict[str, list[float]]] = {b: {"pp": [], "tg": []} for b in builds}
-    variants: dict[str, str] = {}
-    for _ in range(repeats):
-        for name, binary in builds.items():
-            seen: dict[str, str] = {}
-            for test, values in run_llama_bench(
-                binary, model, n_threads, n_batch, pp, tg, 1, variant=seen
-            ).items():
-                samples[name][test] += values
-            variants[name] = seen.get("cpu", "built in")
+    loaded: dict[str, dict[str, str]] = {name: {} for name in builds}  # CPU backend per build
+    samples = _interleaved_rounds(
+        {
+            name: partial(
+                run_llama_bench, binary, model, n_threads, n_batch, pp, tg, 1, loaded[name]
+            )
+            for name, binary in builds.items()
+        },
+        repeats,
+    )
+    variants = {name: seen.get("cpu", "built in") for name, seen in loaded.items()}
     summary = {b: {t: _median_min_max(v) for t, v in s.items()} for b, s in samples.items()}
     base = summary["portable"]
     speedup = {

@@ -336,12 +336,13 @@ PHRASE_NAMES = (
 )
 
 
-def machine_note(record_cpu: str, page_cpu: str) -> str:
-    """Whether a record was measured on the machine that builds the page, in words."""
+def machine_note(record_cpu: str, page_cpu: str, subject: str = "record") -> str:
+    """Whether a record (or another ``subject``) was measured on the machine that builds
+    the page, in words."""
     if record_cpu == page_cpu:
-        return f"This record was measured on the machine that built this page ({page_cpu})"
+        return f"This {subject} was measured on the machine that built this page ({page_cpu})"
     return (
-        f"**This record was measured on a different machine** ({record_cpu}) from the one "
+        f"**This {subject} was measured on a different machine** ({record_cpu}) from the one "
         f"that built this page ({page_cpu}): its times hold for that machine, not for the "
         "other figures on this page"
     )
@@ -453,7 +454,7 @@ def kernel_phrases(record: dict[str, Any] | None) -> dict[str, str]:
         f"{' '.join(record['cpu_flags']) or 'unknown'}), {record['n_threads']} threads, "
         f"model {record['model']}, pp{record['pp']} and tg{record['tg']}, "
         f"{record['repeats']} interleaved rounds",
-        "kernels_machine": machine_note(record["cpu"], cpu_model()).replace("record", "comparison"),
+        "kernels_machine": machine_note(record["cpu"], cpu_model(), "comparison"),
         "kernels_best": f"{best} ({record['builds'][best]['description']})",
         "kernels_best_pp": f"{record['speedup'][best]['pp']:.2f}×",
         "kernels_best_tg": f"{record['speedup'][best]['tg']:.2f}×",

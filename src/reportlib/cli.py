@@ -229,13 +229,12 @@ def _cmd_bench(args: argparse.Namespace) -> int:
         if getattr(args, name) <= 0:
             raise ReportlibError(f"--{name} must be positive, not {getattr(args, name)}")
     output = checked_output(Path(args.output or "results/bench.json"))
-    result = run_benchmark(
-        resolve_model(args.model), n_threads=args.threads, n_batch=args.batch, repeats=args.repeats
-    )
-    result["batched"] = run_batched_benchmark(resolve_model(args.model), n_threads=args.threads)
+    model = resolve_model(args.model)
+    result = run_benchmark(model, n_threads=args.threads, n_batch=args.batch, repeats=args.repeats)
+    result["batched"] = run_batched_benchmark(model, n_threads=args.threads)
     if len(kernel_bench_binaries()) > 1:
         result["kernels"] = run_kernel_comparison(
-            resolve_model(args.model),
+            model,
             n_threads=args.threads,
             n_batch=args.batch,
             repeats=args.repeats,

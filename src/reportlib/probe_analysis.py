@@ -9,7 +9,7 @@ from importlib.resources import files
 import numpy as np
 import pandas as pd
 
-from .answer_quality import label_answer
+from .answer_quality import label_answer, letter_count
 from .corpus import bundled_document
 from .errors import ReportlibError
 from .judge import CONFUSERS, judge_answer
@@ -139,6 +139,17 @@ def pooled_rates(
         rate, low, high = clustered_rate(part, label, seed=seed)
         rows.append({by: value, "answers": len(part), "rate": rate, "low": low, "high": high})
     return pd.DataFrame(rows)
+
+
+def interval_widening(
+    pooled: pd.DataFrame, results: pd.DataFrame, by: str, label: str = "good"
+) -> float:
+    """How many times as wide the clustered intervals of ``pooled`` (from
+    :func:`pooled_rates` on ``label``) are as Wilson intervals that treat every answer as
+    independent, on average over the values of ``by``."""
+    wilson = rate_table(results, [by], label=label)
+    both = pooled.merge(wilson, on=by, suffixes=("", "_wilson"))
+    return float(((both.high - both.low) / (both.high_wilson - both.low_wilson)).mean())
 
 
 def clustered_rate_table(
@@ -389,7 +400,7 @@ def judge_audit(audit: pd.DataFrame) -> pd.DataFrame:
                 "judge_self_intro": quality.self_intro,
                 "reader_good": reader_on and not reader_degenerate,
                 "judge_good": verdict.on_language and not quality.degenerate,
-                "letters": sum(ch.isalpha() for ch in row["answer"]),
+                "letters": letter_count(row["answer"]),
             }
         )
     return pd.DataFrame(rows)

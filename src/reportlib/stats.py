@@ -100,11 +100,11 @@ def crossed_bootstrap(
     n_rows, n_cols = totals.shape
     labels = np.zeros(n_rows, dtype=int) if groups is None else np.asarray(groups)
     names = list(dict.fromkeys(labels.tolist()))
+    members = [np.flatnonzero(labels == name) for name in names]  # row indices per group
     out = np.empty((draws, len(names)))
     for d in range(draws):
         col_w = rng.multinomial(n_cols, np.full(n_cols, 1 / n_cols))
-        for g, name in enumerate(names):
-            idx = np.flatnonzero(labels == name)
+        for g, idx in enumerate(members):
             row_w = np.zeros(n_rows)
             row_w[idx] = rng.multinomial(len(idx), np.full(len(idx), 1 / len(idx)))
             den = row_w @ totals @ col_w
@@ -117,15 +117,6 @@ def percentile_interval(replicates: np.ndarray, level: float = 0.95) -> tuple[fl
     tail = (1 - level) / 2 * 100
     lo, hi = np.nanpercentile(replicates, [tail, 100 - tail])
     return float(lo), float(hi)
-
-
-def bootstrap_p_value(differences: np.ndarray) -> float:
-    """Two-sided bootstrap p-value that a difference is zero: twice the smaller share
-    of replicates on either side of zero (at most 1)."""
-    d = differences[~np.isnan(differences)]
-    if not len(d):
-        return 1.0
-    return float(min(1.0, 2 * min((d <= 0).mean(), (d >= 0).mean())))
 
 
 def sign_test_of_differences(differences: Sequence[float]) -> tuple[int, int, float]:
