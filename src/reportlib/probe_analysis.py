@@ -103,10 +103,12 @@ LABELS: dict[str, str] = {
 }
 #: the significance level of every test of the chapter, after Holm's adjustment
 ALPHA = 0.05
+#: bootstrap replicates of every clustered interval
+BOOTSTRAP_DRAWS = 2000
 
 
 def clustered_rate(
-    results: pd.DataFrame, label: str = "good", draws: int = 2000, seed: int = 0
+    results: pd.DataFrame, label: str = "good", draws: int = BOOTSTRAP_DRAWS, seed: int = 0
 ) -> tuple[float, float, float]:
     """A pooled rate with a 95% interval from the crossed bootstrap over languages and
     prompt frames (:func:`reportlib.stats.crossed_bootstrap`)."""
@@ -291,7 +293,7 @@ def observation_tests(results: pd.DataFrame, seed: int = 0) -> list[PairedTest]:
         a, b = per_language[~is_cjk].mean(), per_language[is_cjk].mean()
         successes, totals, langs = _cluster_tables(part, "good")
         groups = np.array(["cjk" if c in CJK else "easy" for c in langs])
-        reps = crossed_bootstrap(successes, totals, 2000, seed, groups=groups)
+        reps = crossed_bootstrap(successes, totals, BOOTSTRAP_DRAWS, seed, groups=groups)
         names = list(dict.fromkeys(groups.tolist()))
         low, high = percentile_interval(reps[:, names.index("easy")] - reps[:, names.index("cjk")])
         tests.append(
