@@ -3,6 +3,9 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
+# the optional fine-tuning extra (torch, transformers, peft, gguf: ~2.5 min, ~5.7 GB once);
+# `make test` and `make finetune` need it, `make book` never does
+FT_STAMP := $(VENV)/.finetune-stamp
 # llama-cpp-python builds llama.cpp from source. A portable AVX2 build: -march=native
 # also enables AMX, which crashes in sandboxes that do not grant AMX tile state.
 export CMAKE_ARGS ?= -DGGML_NATIVE=OFF
@@ -17,7 +20,7 @@ LLAMA_BATCHED_BENCH := $(VENV)/llama-bench/llama-batched-bench
 LB_BUILD := $(VENV)/llama-bench-build
 KERNEL_BENCHES := $(VENV)/llama-bench/native/llama-bench $(VENV)/llama-bench/cpu-variants/llama-bench
 
-.PHONY: help install book test bench bench-book llama-bench kernel-benches lint format notebooks sync clean
+.PHONY: help install book test bench bench-book llama-bench kernel-benches finetune lint format notebooks sync clean
 
 help:
 	@echo "make book       install (first time), execute every chapter, render _build/html"
@@ -26,6 +29,8 @@ help:
 	@echo "                built once from the pinned llama-cpp-python sdist): results/bench.json"
 	@echo "make bench-book whole-book costs (a cold build in a scratch copy, ~15 min):"
 	@echo "                book/data/book-bench.json, shown on the Performance page"
+	@echo "make finetune   train the Korean LoRA adapter (installs the fine-tuning extra; ~20 min):"
+	@echo "                src/reportlib/data/finetune/korean-lora.{gguf,json}, committed"
 	@echo "make notebooks  re-sync .md -> .ipynb and store fresh outputs (after editing a chapter)"
 	@echo "make lint       ruff (library, tests, chapters) + format check + mypy (make test runs it)"
 	@echo "make clean      remove the built site and its execution cache"
@@ -40,11 +45,18 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+$(FT_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e ".[dev,finetune]"
+	touch $(FT_STAMP)
+
+finetune: $(FT_STAMP)
+	$(BIN)/reportlib finetune
+
 book: $(STAMP)
 	$(BIN)/jupyter-book build . -n -W --keep-going
 	@echo "open _build/html/index.html"
 
-test: lint
+test: lint $(FT_STAMP)
 	$(BIN)/python -m pytest --nbval --nbval-cell-timeout=900 tests notebooks
 
 bench: $(STAMP) $(LLAMA_BATCHED_BENCH) $(KERNEL_BENCHES)

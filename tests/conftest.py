@@ -25,16 +25,11 @@ def cache(tmp_path: Path) -> ResultCache:
 
 
 @pytest.fixture(scope="session")
-def flores_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """FLORES-200 unpacked from ../shared/data (validation only; never copied into the repo)."""
-    if not FLORES_ARCHIVE.exists():
-        pytest.skip("FLORES-200 archive not available beside the project")
-    import tarfile
+def flores_dir() -> Path:
+    """The FLORES-200 subset that ships with the project (evaluation data)."""
+    from reportlib.corpus import flores_folder
 
-    target = tmp_path_factory.mktemp("flores")
-    with tarfile.open(FLORES_ARCHIVE) as archive:
-        archive.extractall(target, filter="data")
-    return target / "flores200"
+    return flores_folder()
 
 
 @pytest.fixture(scope="session")

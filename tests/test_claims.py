@@ -22,6 +22,7 @@ MEASUREMENTS = {
     "qwen_chinese": {"qwen": 1.0, "llama3": 1.3},
     "qwen_architecture": compare_matched_pairs(),
     "slm_speed": 30.0,
+    "finetune_korean": SUPPORTED,
 }
 
 
@@ -102,7 +103,9 @@ def test_published_facts_are_consistent():
 
 
 def test_claims_about_the_reports_model_are_separated_from_the_books_model():
-    rows = {r["claim"]: r for r in build_ledger(MEASUREMENTS, model="Tiny base (Q4)")}
+    pair = "Tiny base (Q4) + Korean LoRA against Tiny base (Q4)"
+    ledger = build_ledger(MEASUREMENTS, model="Tiny base (Q4)", models={"finetune_korean": pair})
+    rows = {r["claim"]: r for r in ledger}
     probe_rows = [
         r
         for r in rows.values()
@@ -112,5 +115,8 @@ def test_claims_about_the_reports_model_are_separated_from_the_books_model():
     for row in probe_rows:
         assert row["verdict"] == NOT_CHECKABLE
         assert row["this book's model shows"].endswith("on Tiny base (Q4)")
-    others = [r for r in rows.values() if r not in probe_rows]
+    (tuned,) = [r for r in rows.values() if r["evidence"] == "notebooks/finetune"]
+    assert tuned["verdict"] == NOT_CHECKABLE  # the claim is about Bllossom 8B
+    assert tuned["this book's model shows"] == f"{SUPPORTED} on {pair}"
+    others = [r for r in rows.values() if r not in probe_rows and r is not tuned]
     assert all(r["this book's model shows"] == "—" for r in others)

@@ -123,3 +123,35 @@ def test_flores_a_file_holding_only_a_byte_order_mark_is_empty(tmp_path):
         (root / split / f"kor_Hang.{split}").write_bytes(b"\xef\xbb\xbf\n")
     with pytest.raises(ReportlibError, match="corpus files for kor_Hang in .* are empty"):
         load_corpus(root, "ko")
+
+
+def test_shipped_flores_is_exactly_the_archive(flores_dir):
+    """The FLORES-200 files in the project are the archive's files, byte for byte, with the
+    licence notice beside them."""
+    import tarfile
+
+    from conftest import FLORES_ARCHIVE
+
+    if not FLORES_ARCHIVE.exists():
+        pytest.skip("the FLORES-200 archive is not beside the project")
+    with tarfile.open(FLORES_ARCHIVE) as archive:
+        members = {
+            m.name.removeprefix("flores200/"): archive.extractfile(m).read()
+            for m in archive.getmembers()
+            if m.isfile()
+        }
+    shipped = {
+        str(p.relative_to(flores_dir)): p.read_bytes()
+        for p in flores_dir.rglob("*")
+        if p.is_file() and p.name != "LICENSE.md"
+    }
+    assert shipped == members
+    notice = (flores_dir / "LICENSE.md").read_text("utf-8")
+    assert "CC BY-SA 4.0" in notice and "NLLB Team" in notice and "2207.04672" in notice
+
+
+def test_flores_source_name_loads_the_shipped_subset():
+    corpus = load_corpus("flores200", "ko")
+    assert corpus.source == "flores200"
+    assert corpus.sentences == 997 + 1012
+    assert set(corpus.texts) == {"eng_Latn", "kor_Hang"}

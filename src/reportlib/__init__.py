@@ -26,8 +26,12 @@ Experiments
     :mod:`reportlib.render` escaped HTML and glued sentences;
     :mod:`reportlib.environment` versions and hardware; :mod:`reportlib.usage` calls and
     tokens per chapter; :mod:`reportlib.claims` the claims ledger; :mod:`reportlib.plots`
-    figures; :mod:`reportlib.probe_analysis` probe summaries; :mod:`reportlib.costs`
-    timings and memory; :mod:`reportlib.bench` the harness against llama.cpp's tools.
+    figures; :mod:`reportlib.finetune_data` the fine-tune's Korean text and contamination
+    checks; :mod:`reportlib.finetune` LoRA training, GGUF export and the training record;
+    :mod:`reportlib.perplexity` bits per character by llama.cpp;
+    :mod:`reportlib.probe_analysis` probe summaries; :mod:`reportlib.finetune_analysis`
+    base against fine-tune; :mod:`reportlib.costs` timings and memory;
+    :mod:`reportlib.bench` the harness against llama.cpp's tools.
 Running the book
     :mod:`reportlib.chapters` chapter parameters and papermill runs;
     :mod:`reportlib.book_bench` whole-book costs; :mod:`reportlib.cli` the command line.

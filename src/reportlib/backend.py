@@ -158,7 +158,8 @@ def display_name(model: TextModel) -> str:
     if not model.has_chat_template and "base" not in name.lower():
         name += " base"
     quantization = card.get("quantization")
-    return f"{name} ({quantization})" if quantization else name
+    name = f"{name} ({quantization})" if quantization else name
+    return f"{name} + {card['adapter']}" if card.get("adapter") else name
 
 
 def model_labels(models: Sequence[TextModel]) -> list[str]:

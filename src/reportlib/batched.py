@@ -35,6 +35,7 @@ the other prompts decoded with it.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -99,6 +100,7 @@ class BatchedGreedyDecoder:
         n_threads: int = 2,
         n_batch: int = 512,
         flash_attention: bool = True,
+        lora_path: str | os.PathLike[str] | None = None,
     ) -> None:
         import llama_cpp
 
@@ -133,6 +135,8 @@ class BatchedGreedyDecoder:
         self._model = model
         try:
             self._open_context(n_batch, flash_attention)
+            if lora_path is not None:
+                self._apply_adapter(Path(lora_path))
         except BaseException:
             self.close()
             raise
@@ -176,6 +180,18 @@ class BatchedGreedyDecoder:
         self._vocab = llama_cpp.llama_model_get_vocab(self._model)
         self.n_vocab = int(llama_cpp.llama_vocab_n_tokens(self._vocab))
         self._bytes: dict[int, bytes] = {}
+
+    def _apply_adapter(self, path: Path) -> None:
+        """Load a GGUF LoRA adapter and apply it (scale 1) to the context."""
+        llama_cpp = self._llama
+        adapter = llama_cpp.llama_adapter_lora_init(self._model, str(path).encode())
+        if not adapter:
+            raise ReportlibError(f"llama.cpp could not load the LoRA adapter {str(path)!r}")
+        adapters = (llama_cpp.llama_adapter_lora_p_ctypes * 1)(adapter)
+        scales = (ctypes.c_float * 1)(1.0)
+        if llama_cpp.llama_set_adapters_lora(self._ctx, adapters, 1, scales):
+            raise ReportlibError(f"llama.cpp could not apply the LoRA adapter {str(path)!r}")
+        # the adapter is freed with the model (llama.cpp frees loaded adapters in model_free)
 
     def __enter__(self) -> BatchedGreedyDecoder:
         return self

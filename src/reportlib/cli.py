@@ -35,7 +35,9 @@ from .chapters import (
 )
 from .corpus import load_corpus
 from .errors import ReportlibError
-from .models import resolve_model
+from .finetune import FinetuneSettings, finetune, require_extra
+from .finetune_data import korean_training_text, text_from_file
+from .models import resolve_model, shipped_adapter_path
 from .tokenization import TOKENIZER_NAMES, get_tokenizer
 from .tokenstats import count_language_tokens
 
@@ -116,6 +118,32 @@ def _build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="whole-book costs instead: cold build of a copy of the book, "
         "no-change rebuild, a changed-parameter rerun, growth curves",
+    )
+
+    tune = sub.add_parser(
+        "finetune",
+        help="train a LoRA adapter (needs `pip install -e .[finetune]`); writes the adapter "
+        "(.gguf) and its training record (.json)",
+    )
+    tune.add_argument("--base", default="default", help="the base model spec (a GGUF file)")
+    tune.add_argument(
+        "--data",
+        default=None,
+        help="a UTF-8 text file to train on (its last tenth is held out); default: the "
+        "shipped Korean legal texts",
+    )
+    tune.add_argument("--output", default=None, help="the adapter's path (default: shipped one)")
+    defaults = FinetuneSettings()
+    for name in ("rank", "steps", "context_length", "seed", "threads", "eval_every", "eval_blocks"):
+        flag = f"--{name.replace('_', '-')}"
+        tune.add_argument(flag, type=int, default=getattr(defaults, name))
+    for name in ("alpha", "learning_rate"):
+        flag = f"--{name.replace('_', '-')}"
+        tune.add_argument(flag, type=float, default=getattr(defaults, name))
+    tune.add_argument(
+        "--target-modules",
+        default=",".join(defaults.target_modules),
+        help="comma-separated projections to adapt",
     )
 
     run = sub.add_parser("run", help="rerun one chapter with papermill into runs/")
@@ -304,6 +332,44 @@ def _cmd_bench_book(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_finetune(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    settings = FinetuneSettings(
+        rank=args.rank,
+        alpha=args.alpha,
+        target_modules=tuple(m.strip() for m in args.target_modules.split(",") if m.strip()),
+        context_length=args.context_length,
+        steps=args.steps,
+        learning_rate=args.learning_rate,
+        seed=args.seed,
+        threads=args.threads,
+        eval_every=args.eval_every,
+        eval_blocks=args.eval_blocks,
+    ).validate()
+    require_extra()
+    base = resolve_model(args.base)
+    text = text_from_file(args.data) if args.data else korean_training_text()
+    output = checked_output(Path(args.output) if args.output else shipped_adapter_path())
+    with tqdm(total=settings.steps, desc="LoRA steps", unit="step", file=sys.stderr) as bar:
+
+        def progress(step: int, total: int, loss: float) -> None:
+            bar.update(1)
+            bar.set_postfix(loss=f"{loss:.3f}")
+
+        record = finetune(base, text, settings, output, progress=progress)
+    held = dict(record["held_out_loss"])
+    print(
+        f"{settings.steps} steps, "
+        f"{record['tokens_seen']} tokens in {record['seconds']:.0f} s "
+        f"({record['tokens_per_second']} tokens/s); held-out loss "
+        f"{held[0]:.3f} -> {held[record['selected_step']]:.3f} "
+        f"(the adapter of step {record['selected_step']}, the lowest); "
+        f"written: {output} and {output.with_suffix('.json')}"
+    )
+    return 0
+
+
 def _cmd_run(args: argparse.Namespace) -> int:
     defaults = notebook_parameters(notebook_path(args.chapter))
     params = {
@@ -327,7 +393,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the exit code (0 ok, 2 bad input)."""
     parser = _build_parser()
     args = parser.parse_args(argv)
-    commands = {"models": _cmd_models, "tokens": _cmd_tokens, "run": _cmd_run, "bench": _cmd_bench}
+    commands = {
+        "models": _cmd_models,
+        "tokens": _cmd_tokens,
+        "run": _cmd_run,
+        "bench": _cmd_bench,
+        "finetune": _cmd_finetune,
+    }
     try:
         return commands[args.command](args)
     except BrokenPipeError:  # output piped into `head`: not an error

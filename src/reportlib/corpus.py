@@ -1,9 +1,11 @@
 """Parallel text for the tokenizer statistics.
 
-Two sources, one shape (``{flores_code: text}``):
+Three sources, one shape (``{flores_code: text}``):
 
 - ``bundled``: the project's own parallel sample (8 sentences x 24 languages,
   ``data/parallel_sample.json``), sentences joined by one space.
+- ``flores200``: the FLORES-200 dev and devtest files of the book's 24 languages that ship
+  with the project (``data/flores200``, CC BY-SA 4.0, see its ``LICENSE.md``).
 - a directory in FLORES-200 layout (``dev/<code>.dev``, ``devtest/<code>.devtest``):
   the dev and devtest sentences of each language, joined by one space, as
   Petrov et al. (2023) count them. Each split must be parallel on its own (the same number
@@ -23,6 +25,7 @@ from .errors import ReportlibError
 from .languages import ENGLISH, Language, parse_language_list
 
 BUNDLED = "bundled"
+FLORES = "flores200"
 FLORES_SPLITS = (("dev", ".dev"), ("devtest", ".devtest"))
 
 
@@ -43,6 +46,20 @@ def bundled_document() -> dict[str, Any]:
     """The bundled sample as stored (sentences, description, license)."""
     path = files("reportlib").joinpath("data", "parallel_sample.json")
     return json.loads(path.read_text(encoding="utf-8"))
+
+
+def flores_folder() -> Path:
+    """The shipped FLORES-200 subset (evaluation data only: never train on it)."""
+    return Path(str(files("reportlib").joinpath("data", "flores200")))
+
+
+def flores_sentences(code: str, split: str = "devtest") -> list[str]:
+    """The sentences of one language and split of the shipped FLORES-200 subset."""
+    extensions = dict(FLORES_SPLITS)
+    if split not in extensions:
+        raise ReportlibError(f"unknown FLORES split {split!r}; one of {', '.join(extensions)}")
+    (lang,) = parse_language_list([code])
+    return _read_lines(flores_folder() / split / f"{lang.flores}{extensions[split]}")
 
 
 def _read_lines(path: Path) -> list[str]:
@@ -105,4 +122,7 @@ def load_corpus(source: str | Path = BUNDLED, languages: str | list[str] | None 
         sentences = bundled_document()["sentences"]
         texts = {lang.flores: " ".join(sentences[lang.flores]) for lang in langs}
         return Corpus(BUNDLED, texts, len(sentences[ENGLISH]))
+    if str(source) == FLORES:
+        corpus = _load_flores(flores_folder(), langs)
+        return Corpus(FLORES, corpus.texts, corpus.sentences)
     return _load_flores(Path(source).expanduser(), langs)

