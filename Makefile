@@ -29,7 +29,7 @@ help:
 	@echo "                built once from the pinned llama-cpp-python sdist): results/bench.json"
 	@echo "make bench-book whole-book costs (a cold build in a scratch copy, ~15 min):"
 	@echo "                book/data/book-bench.json, shown on the Performance page"
-	@echo "make finetune   train the Korean LoRA adapter (installs the fine-tuning extra; ~20 min):"
+	@echo "make finetune   train the Korean LoRA adapter (installs the fine-tuning extra; ~10 min):"
 	@echo "                src/reportlib/data/finetune/korean-lora.{gguf,json}, committed"
 	@echo "make notebooks  re-sync .md -> .ipynb and store fresh outputs (after editing a chapter)"
 	@echo "make lint       ruff (library, tests, chapters) + format check + mypy (make test runs it)"

@@ -473,3 +473,31 @@ def test_elsewhere_phrase_names_better_and_worse_languages():
         "it predicts Japanese worse; it predicts English better; "
         "1 of 3 show no change beyond the interval"
     )
+
+
+@pytest.mark.model
+def test_sequence_nats_equals_a_token_by_token_computation_and_leaves_no_state():
+    """The one-batch score equals the sum of each next token's negative log-probability
+    read after evaluating the tokens one at a time; a completion after scoring is the same
+    as before it."""
+    import llama_cpp
+    import numpy as np
+
+    from reportlib.backends import load_model
+
+    model = load_model("default", n_ctx=256, cache=None).model
+    prompt = "대한민국은 민주공화국이다. 대한민국의 주권은 국민에게 있고,"
+    before = model.complete(prompt, max_tokens=8, seed=0, reuse_prefix=True).text
+    tokens = model.tokenize(prompt)
+    expected = 0.0
+    model.reset_state()
+    n_vocab = model._llm.n_vocab()
+    for i in range(len(tokens) - 1):
+        model.evaluate(tokens[i : i + 1])
+        pointer = llama_cpp.llama_get_logits_ith(model._llm.ctx, -1)
+        logits = np.ctypeslib.as_array(pointer, shape=(n_vocab,)).astype(np.float64)
+        top = logits.max()
+        expected += top + math.log(np.exp(logits - top).sum()) - logits[tokens[i + 1]]
+    model.reset_state()
+    assert model.sequence_nats(tokens) == pytest.approx(expected, rel=2e-3)
+    assert model.complete(prompt, max_tokens=8, seed=0, reuse_prefix=True).text == before

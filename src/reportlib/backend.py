@@ -117,6 +117,14 @@ class TextModel(ABC):
         """Greedy completion of ``prompt`` from a fresh state (or, with ``reuse_prefix``,
         keeping the KV cache of the prefix it shares with the previous call)."""
 
+    def sequence_nats(self, tokens: Sequence[int]) -> float:
+        """The negative log-likelihood (nats) of ``tokens[1:]``, each given the tokens before
+        it, from a fresh state (bits per character need it; not every backend can)."""
+        raise ReportlibError(
+            f"{self.name} cannot score text (bits per character need an in-process llama.cpp "
+            "model, a GGUF spec)"
+        )
+
     def complete_batch(
         self, prompts: Sequence[str], *, max_tokens: int, seed: int, stop: Sequence[str] = ()
     ) -> list[Completion | ReportlibError]:
@@ -170,8 +178,12 @@ def model_labels(models: Sequence[TextModel]) -> list[str]:
     by_name: dict[str, set[str]] = {}
     for model in models:
         by_name.setdefault(display_name(model), set()).add(model.fingerprint)
+
+    def short(fingerprint: str) -> str:  # an adapter's own sha256, else the weights'
+        return fingerprint.rpartition("+lora:")[2].removeprefix("openai-server:")[:12]
+
     return [
-        f"{display_name(m)} ({m.fingerprint.removeprefix('openai-server:')[:12]})"
+        f"{display_name(m)} ({short(m.fingerprint)})"
         if len(by_name[display_name(m)]) > 1
         else display_name(m)
         for m in models

@@ -369,7 +369,7 @@ def cached_benchmark(model: ModelFile, **settings: int) -> dict[str, Any]:
     cache = default_cache()
     key = {
         "kind": "benchmark-v5",
-        "model": model.sha256,
+        "model": model.weights_id,
         "cpu": cpu_model(),
         "backend": decoder_version(),
         "llama_bench": llama_bench_binary() is not None,

@@ -217,6 +217,21 @@ class CachedModel(TextModel):
         self._record(result, cached=False, seconds=seconds)
         return result
 
+    def sequence_nats(self, tokens: Sequence[int]) -> float:
+        """The model's :meth:`TextModel.sequence_nats`, cached under the model's identity and
+        the tokens (a rebuild or a rerun scores only new lines)."""
+        key = {
+            "kind": "sequence-nats-v1",
+            **self.model.cache_identity(),
+            "tokens": hashlib.sha256(canonical_json(list(tokens)).encode()).hexdigest(),
+        }
+        cached = self.cache.get(key)
+        if isinstance(cached, int | float) and not isinstance(cached, bool):
+            return float(cached)
+        nats = self.model.sequence_nats(tokens)
+        self.cache.put(key, nats)
+        return nats
+
     def _store(self, key: dict[str, Any], result: Completion, seconds: float) -> None:
         """Cache a computed answer with the seconds its computation took, and count it."""
         with self._lock:

@@ -126,6 +126,8 @@ def _positive_whole_numbers(values: list[Any]) -> bool:
 
 _AT_LEAST_1 = (lambda v: v >= 1, "a whole number >= 1")
 _AT_LEAST_1_NAMES = (
+    "eval_sentences",
+    "eval_held_out_lines",
     "batch_width",
     "max_tokens",
     "samples",

@@ -258,6 +258,11 @@ def _cmd_bench(args: argparse.Namespace) -> int:
             raise ReportlibError(f"--{name} must be positive, not {getattr(args, name)}")
     output = checked_output(Path(args.output or "results/bench.json"))
     model = resolve_model(args.model)
+    if model.adapter is not None:
+        raise ReportlibError(
+            "the benchmark compares the harness with llama.cpp's own tools, which run without "
+            f"a LoRA adapter; give the base model, not {args.model!r}"
+        )
     result = run_benchmark(model, n_threads=args.threads, n_batch=args.batch, repeats=args.repeats)
     result["batched"] = run_batched_benchmark(model, n_threads=args.threads)
     if len(kernel_bench_binaries()) > 1:
@@ -357,7 +362,8 @@ def _cmd_finetune(args: argparse.Namespace) -> int:
             bar.update(1)
             bar.set_postfix(loss=f"{loss:.3f}")
 
-        record = finetune(base, text, settings, output, progress=progress)
+        name = "Korean LoRA" if output == shipped_adapter_path() else f"LoRA {output.stem}"
+        record = finetune(base, text, settings, output, name=name, progress=progress)
     held = dict(record["held_out_loss"])
     print(
         f"{settings.steps} steps, "

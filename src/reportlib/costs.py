@@ -159,7 +159,7 @@ def measure_small_model(
     cache = cache or default_cache()
     key = {
         "kind": "small-model",
-        "model": model_file.sha256,
+        "model": model_file.weights_id,
         "cpu": cpu_model(),
         "backend": decoder_version(),
         "threads": n_threads,

@@ -338,16 +338,52 @@ def write_adapter_gguf(
     writer.close()
 
 
-def _atomic_write(path: Path, write: Callable[[Path], None]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+def _staging_file(final: Path) -> Path:
+    """An empty temporary file beside ``final``, renamed over it once complete."""
+    fd, name = tempfile.mkstemp(dir=final.parent, prefix=f".{final.name}.", suffix=".part")
     os.close(fd)
-    try:
-        write(Path(tmp))
-        os.chmod(tmp, 0o644)  # a committed artefact, readable like any other file
-        os.replace(tmp, path)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
+    return Path(name)
+
+
+def training_record(
+    base: ModelFile,
+    text: TrainingText,
+    settings: FinetuneSettings,
+    run: TrainingRun,
+    adapter_file: Path,
+    adapter_name: str,
+    name: str,
+    tensor_count: int,
+) -> dict[str, Any]:
+    """The record of a training run: inputs' sha256, settings, curves, cost, versions."""
+    return {
+        "record_version": RECORD_VERSION,
+        "name": name,
+        "adapter_file": adapter_name,
+        "adapter_sha256": file_sha256(adapter_file),
+        "adapter_bytes": adapter_file.stat().st_size,
+        "base_model": base.name,
+        "base_sha256": base.sha256,
+        "data_source": text.source,
+        "train_sha256": text.train_sha256,
+        "held_out_sha256": text.held_out_sha256,
+        "train_characters": len(text.train),
+        "held_out_characters": len(text.held_out),
+        "dropped_first_person_lines": text.dropped_lines,
+        "settings": {**asdict(settings), "target_modules": list(settings.target_modules)},
+        "trainable_parameters": run.trainable_parameters,
+        "tensors": tensor_count,
+        "tokens_seen": run.tokens_seen,
+        "selected_step": run.selected_step,
+        "selection": "the adapter of the evaluation with the lowest held-out loss",
+        "seconds": round(run.seconds, 1),
+        "tokens_per_second": round(run.tokens_seen / run.seconds, 1) if run.seconds else None,
+        "peak_rss_mb": round(run.peak_rss_mb),
+        "train_loss": [round(x, 5) for x in run.train_loss],
+        "held_out_loss": [[s, round(x, 5)] for s, x in run.held_out_loss],
+        "libraries": library_versions(),
+        "machine": cpu_model(),
+    }
 
 
 def finetune(
@@ -367,46 +403,23 @@ def finetune(
     peft_model, run = train_lora(base, text, settings, progress=progress)
     tensors = lora_tensors(peft_model)
     architecture = str(base.info.metadata.get("general.architecture"))
-    _atomic_write(
-        adapter_path,
-        lambda p: write_adapter_gguf(
-            tensors, p, architecture=architecture, alpha=settings.alpha, name=name
-        ),
-    )
-    record = {
-        "record_version": RECORD_VERSION,
-        "name": name,
-        "adapter_file": adapter_path.name,
-        "adapter_sha256": file_sha256(adapter_path),
-        "adapter_bytes": adapter_path.stat().st_size,
-        "base_model": base.name,
-        "base_sha256": base.sha256,
-        "data_source": text.source,
-        "train_sha256": text.train_sha256,
-        "held_out_sha256": text.held_out_sha256,
-        "train_characters": len(text.train),
-        "held_out_characters": len(text.held_out),
-        "dropped_first_person_lines": text.dropped_lines,
-        "settings": {**asdict(settings), "target_modules": list(settings.target_modules)},
-        "trainable_parameters": run.trainable_parameters,
-        "tensors": len(tensors),
-        "tokens_seen": run.tokens_seen,
-        "selected_step": run.selected_step,
-        "selection": "the adapter of the evaluation with the lowest held-out loss",
-        "seconds": round(run.seconds, 1),
-        "tokens_per_second": round(run.tokens_seen / run.seconds, 1) if run.seconds else None,
-        "peak_rss_mb": round(run.peak_rss_mb),
-        "train_loss": [round(x, 5) for x in run.train_loss],
-        "held_out_loss": [[s, round(x, 5)] for s, x in run.held_out_loss],
-        "libraries": library_versions(),
-        "machine": cpu_model(),
-    }
+    adapter_path.parent.mkdir(parents=True, exist_ok=True)
     record_path = adapter_path.with_suffix(".json")
-
-    def write_record(path: Path) -> None:
-        path.write_text(json.dumps(record, indent=1, ensure_ascii=False) + "\n", "utf-8")
-
-    _atomic_write(record_path, write_record)
+    staged = [_staging_file(p) for p in (adapter_path, record_path)]
+    try:  # both files are written aside and renamed only when both are complete
+        write_adapter_gguf(
+            tensors, staged[0], architecture=architecture, alpha=settings.alpha, name=name
+        )
+        record = training_record(
+            base, text, settings, run, staged[0], adapter_path.name, name, len(tensors)
+        )
+        staged[1].write_text(json.dumps(record, indent=1, ensure_ascii=False) + "\n", "utf-8")
+        for tmp, final in zip(staged, (adapter_path, record_path), strict=True):
+            os.chmod(tmp, 0o644)  # committed artefacts, readable like any other file
+            os.replace(tmp, final)
+    finally:
+        for tmp in staged:
+            tmp.unlink(missing_ok=True)
     return record
 
 

@@ -270,11 +270,12 @@ HELD_OUT_TEXT = "Korean, held-out bills"
 
 
 def evaluation_texts(held_out: str, sentences: int, held_out_lines: int) -> dict[str, list[str]]:
-    """The texts scored before and after: the first ``held_out_lines`` non-empty lines of the
-    held-out bills, and the first ``sentences`` FLORES-200 devtest sentences of each
-    :data:`EVALUATION_LANGUAGES` (every line costs a full-vocabulary softmax per token)."""
+    """The texts scored before and after: the last ``held_out_lines`` non-empty lines of the
+    held-out bills (training chose its step on the first blocks of that text), and the first
+    ``sentences`` FLORES-200 devtest sentences of each :data:`EVALUATION_LANGUAGES` (every
+    line costs a full-vocabulary softmax per token)."""
     lines = [line for line in held_out.split("\n") if line.strip()]
-    texts = {HELD_OUT_TEXT: lines[:held_out_lines]}
+    texts = {HELD_OUT_TEXT: lines[-held_out_lines:]}
     for code, name in EVALUATION_LANGUAGES:
         texts[f"{name}, FLORES-200"] = flores_sentences(code, "devtest")[:sentences]
     return texts

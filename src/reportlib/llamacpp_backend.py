@@ -289,9 +289,15 @@ class LlamaCppModel(TextModel):
                 raise ReportlibError("llama.cpp could not evaluate the sequence")
             n_out, n_vocab = len(tokens) - 1, self._llm.n_vocab()
             logits = np.ctypeslib.as_array(llama_cpp.llama_get_logits(ctx), shape=(n_out, n_vocab))
-            top = logits.max(axis=1, keepdims=True)
-            log_total = top[:, 0] + np.log(np.exp(logits - top).sum(axis=1, dtype=np.float64))
-            return float((log_total - logits[np.arange(n_out), list(tokens[1:])]).sum())
+            targets = np.asarray(tokens[1:])
+            nats = 0.0
+            for start in range(0, n_out, 32):  # 32 rows at a time: bounded temporary memory
+                rows = logits[start : start + 32]
+                top = rows.max(axis=1, keepdims=True)
+                log_total = top[:, 0] + np.log(np.exp(rows - top).sum(axis=1, dtype=np.float64))
+                picked = rows[np.arange(len(rows)), targets[start : start + 32]]
+                nats += float((log_total - picked).sum())
+            return nats
         finally:
             llama_cpp.llama_batch_free(batch)
             llama_cpp.llama_memory_clear(memory, True)

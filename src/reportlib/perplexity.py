@@ -38,21 +38,16 @@ class LineScore:
 def score_lines(
     model: TextModel, lines: Sequence[str], *, progress: Callable[[int], None] | None = None
 ) -> list[LineScore]:
-    """Score each non-empty line (after a BOS) with an in-process llama.cpp model; a line
-    longer than the model scores at once is one clear error."""
-    inner = getattr(model, "model", model)  # a CachedModel wraps the backend's model
-    if not hasattr(inner, "sequence_nats"):
-        raise ReportlibError(
-            "bits per character needs an in-process llama.cpp model (a GGUF spec), "
-            f"not {type(inner).__name__}"
-        )
+    """Score each non-empty line (after a BOS) with :meth:`TextModel.sequence_nats` (cached
+    when ``model`` is a cached model); a line longer than the model scores at once is one
+    clear error."""
     scores: list[LineScore] = []
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
-        tokens = inner.tokenize(line)
+        tokens = model.tokenize(line)
         try:
-            nats = inner.sequence_nats(tokens)
+            nats = model.sequence_nats(tokens)
         except ReportlibError as exc:
             raise ReportlibError(f"line {number} ({len(tokens)} tokens): {exc}") from None
         scores.append(LineScore(len(line), len(tokens) - 1, nats))
