@@ -501,3 +501,10 @@ def test_sequence_nats_equals_a_token_by_token_computation_and_leaves_no_state()
     model.reset_state()
     assert model.sequence_nats(tokens) == pytest.approx(expected, rel=2e-3)
     assert model.complete(prompt, max_tokens=8, seed=0, reuse_prefix=True).text == before
+
+
+def test_the_benchmark_refuses_an_adapter_spec(capsys):
+    from reportlib.cli import main
+
+    assert main(["bench", "--model", "default+lora:korean", "--output", "/tmp/x.json"]) == 2
+    assert "without a LoRA adapter" in capsys.readouterr().err

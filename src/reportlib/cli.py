@@ -37,7 +37,7 @@ from .corpus import load_corpus
 from .errors import ReportlibError
 from .finetune import FinetuneSettings, finetune, require_extra
 from .finetune_data import korean_training_text, text_from_file
-from .models import resolve_model, shipped_adapter_path
+from .models import resolve_model, resolve_spec, shipped_adapter_path, split_adapter_spec
 from .tokenization import TOKENIZER_NAMES, get_tokenizer
 from .tokenstats import count_language_tokens
 
@@ -257,12 +257,12 @@ def _cmd_bench(args: argparse.Namespace) -> int:
         if getattr(args, name) <= 0:
             raise ReportlibError(f"--{name} must be positive, not {getattr(args, name)}")
     output = checked_output(Path(args.output or "results/bench.json"))
-    model = resolve_model(args.model)
-    if model.adapter is not None:
+    if split_adapter_spec(resolve_spec(args.model))[1] is not None:
         raise ReportlibError(
             "the benchmark compares the harness with llama.cpp's own tools, which run without "
             f"a LoRA adapter; give the base model, not {args.model!r}"
         )
+    model = resolve_model(args.model)
     result = run_benchmark(model, n_threads=args.threads, n_batch=args.batch, repeats=args.repeats)
     result["batched"] = run_batched_benchmark(model, n_threads=args.threads)
     if len(kernel_bench_binaries()) > 1:
