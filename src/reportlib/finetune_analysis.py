@@ -17,7 +17,7 @@ from .languages import Language
 from .models import LORA_MARK
 from .perplexity import LineScore, PairedBits, paired_bits, perplexity, score_lines
 from .probe import run_language_probe
-from .probe_analysis import ALPHA
+from .probe_analysis import ALPHA, paired_outcomes
 from .stats import holm_adjust, mcnemar_exact, wilson_interval
 from .tokenstats import NOT_DECIDED, REFUTED, SUPPORTED
 
@@ -44,10 +44,7 @@ class PairedRates:
 
 
 def _pairs(results: pd.DataFrame, base: str, tuned: str, label: str) -> pd.DataFrame:
-    wide = results.pivot_table(
-        index=["language", "style", "sample"], columns="model", values=label, aggfunc="first"
-    )
-    return wide[[base, tuned]].dropna().astype(bool)
+    return paired_outcomes(results, "model", base, tuned, label).astype(bool)
 
 
 def paired_rates(

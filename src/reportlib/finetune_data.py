@@ -70,6 +70,13 @@ def speaks_as_a_person(line: str) -> bool:
     return bool(_SELF_REFERENCE.search(line))
 
 
+def without_first_person(text: str) -> tuple[str, int]:
+    """``text`` without its lines that speak as a person, and how many were left out."""
+    lines = text.split("\n")
+    kept = [line for line in lines if not speaks_as_a_person(line)]
+    return "\n".join(kept), len(lines) - len(kept)
+
+
 def normalise_document(text: str) -> str:
     """Unix line ends, no form feeds, no page-number lines (``- 3 -``), no trailing spaces, at
     most one blank line in a row."""
@@ -110,10 +117,9 @@ def korean_training_text() -> TrainingText:
     held_out: list[str] = []
     dropped = 0
     for name in DOCUMENTS:
-        lines = read_document(folder / name).split("\n")
-        kept = [line for line in lines if not speaks_as_a_person(line)]
-        dropped += len(lines) - len(kept)
-        (held_out if name in HELD_OUT else train).append("\n".join(kept))
+        kept, left_out = without_first_person(read_document(folder / name))
+        dropped += left_out
+        (held_out if name in HELD_OUT else train).append(kept)
     return TrainingText(
         DOCUMENT_SEPARATOR.join(train),
         DOCUMENT_SEPARATOR.join(held_out),
@@ -125,16 +131,14 @@ def korean_training_text() -> TrainingText:
 def text_from_file(path: str | Path, held_out_share: float = 0.1) -> TrainingText:
     """A user's own UTF-8 training text: its last ``held_out_share`` (cut at a line end) is
     held out."""
-    lines = read_document(Path(path).expanduser()).split("\n")
-    kept = [line for line in lines if not speaks_as_a_person(line)]
-    text = "\n".join(kept)
+    text, dropped = without_first_person(read_document(Path(path).expanduser()))
     if not text.strip():
         raise ReportlibError(f"training text {str(path)!r} is empty")
     if not 0 < held_out_share < 1:
         raise ReportlibError(f"held_out_share must be between 0 and 1, not {held_out_share!r}")
     cut = text.rfind("\n", 0, int(len(text) * (1 - held_out_share)))
     cut = cut if cut > 0 else int(len(text) * (1 - held_out_share))
-    return TrainingText(text[:cut].strip(), text[cut:].strip(), str(path), len(lines) - len(kept))
+    return TrainingText(text[:cut].strip(), text[cut:].strip(), str(path), dropped)
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from importlib.resources import files
 from pathlib import Path
@@ -206,14 +206,7 @@ def resolve_model(spec: str | os.PathLike[str] | None = None) -> ModelFile:
         base = resolve_model(base_spec)
         if base.adapter is not None:
             raise ReportlibError(f"model spec {spec!r} names more than one adapter")
-        return ModelFile(
-            spec,
-            base.path,
-            base.sha256,
-            base.size_bytes,
-            base.info,
-            resolve_adapter(adapter, base.info),
-        )
+        return replace(base, spec=spec, adapter=resolve_adapter(adapter, base.info))
     if not is_file_spec(spec):
         raise ReportlibError(f"{spec!r} is not a GGUF file spec; give 'default' or a .gguf path")
     if spec == EMBEDDED_SPEC:

@@ -30,10 +30,6 @@ class LineScore:
     tokens: int  #: tokens predicted (the line's tokens; the BOS is not predicted)
     nats: float
 
-    @property
-    def bits_per_character(self) -> float:
-        return self.nats / math.log(2) / self.characters
-
 
 def score_lines(
     model: TextModel, lines: Sequence[str], *, progress: Callable[[int], None] | None = None

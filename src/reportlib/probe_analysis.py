@@ -183,7 +183,9 @@ class PairedTest:
     verdict: str = ""
 
 
-def _paired(results: pd.DataFrame, column: str, a: str, b: str, label: str) -> pd.DataFrame:
+def paired_outcomes(results: pd.DataFrame, column: str, a: str, b: str, label: str) -> pd.DataFrame:
+    """``label`` for the values ``a`` and ``b`` of ``column`` side by side, one row per
+    prompt (the other design columns), rows missing either side dropped."""
     keys = [c for c in ("model", "language", "style", "sample") if c != column]
     wide = results.pivot_table(index=keys, columns=column, values=label, aggfunc="first")
     return wide[[a, b]].dropna()
@@ -216,7 +218,7 @@ def style_comparisons(results: pd.DataFrame, label: str = "good") -> list[Paired
     styles = list(dict.fromkeys(results["style"]))
     return [
         paired_test(
-            _paired(results, "style", a, b, label), a, b, f"style_{a}_vs_{b}", f"{a} vs {b}"
+            paired_outcomes(results, "style", a, b, label), a, b, f"style_{a}_vs_{b}", f"{a} vs {b}"
         )
         for i, a in enumerate(styles)
         for b in styles[i + 1 :]
@@ -229,7 +231,7 @@ def model_comparisons(results: pd.DataFrame, label: str = "good") -> list[Paired
     models = list(dict.fromkeys(results["model"]))
     return [
         paired_test(
-            _paired(results, "model", models[0], other, label),
+            paired_outcomes(results, "model", models[0], other, label),
             models[0],
             other,
             f"model_{other}",
