@@ -1,29 +1,145 @@
-"""The claims ledger and the published facts behind it."""
+"""The claims ledger and the published facts behind it: every rule, every outcome."""
+
+from types import SimpleNamespace
 
 import pytest
 
-from reportlib.claims import CLAIMS, NOT_CHECKABLE, RULES, VERDICTS, build_ledger
-from reportlib.render import ledger_html
-from reportlib.sources import ARCHITECTURES, RELEASES, compare_matched_pairs
-from reportlib.tokenstats import PARTLY, REFUTED, SUPPORTED
+from reportlib.claims import (
+    CLAIMS,
+    COLUMNS,
+    FACTS,
+    NOT_CHECKABLE,
+    RULES,
+    SLM_FACTOR,
+    VERDICTS,
+    build_ledger,
+)
+from reportlib.perplexity import PairedBits
+from reportlib.probe_analysis import Observation
+from reportlib.render import BOOK_MODEL_COLUMN, ledger_html
+from reportlib.sources import ARCHITECTURES, RELEASES, compare_matched_pairs, homes_per_year
+from reportlib.tokenstats import (
+    NOT_DECIDED,
+    PARTLY,
+    REFUTED,
+    SUPPORTED,
+    ClaimCheck,
+    PremiumDifference,
+)
+
+
+def check(verdict, measured=0.5, low=None, high=None):
+    return ClaimCheck("k", "c", "llama3", measured, verdict, "rule", low, high)
+
+
+def observation(verdict):
+    return Observation("k", "o", "3 of 10 vs 1 of 10", verdict, "rule", 0.5)
+
+
+def premium(low, high):
+    return PremiumDifference("zho_Hans", {"qwen": 1.0, "llama3": 1.2}, (low + high) / 2, low, high)
+
+
+def bits(low, high):
+    return PairedBits(3.2, 3.1, (low + high) / 2, low, high, 40)
+
+
+def probe_pair(verdict):
+    rates = SimpleNamespace(base=0.1, tuned=0.3, prompts=30, p_value=0.01)
+    return SimpleNamespace(korean=[rates, rates], verdict=verdict, models="T + LoRA against T")
+
+
+TIMINGS = [
+    {"prompt_tokens": 256, "prompt_seconds_median": 0.5, "generation_tokens_per_s_median": 60.0},
+    {"prompt_tokens": 4096, "prompt_seconds_median": 9.0, "generation_tokens_per_s_median": 40.0},
+]
 
 #: one plausible set of measurements (verdicts of every kind among them)
 MEASUREMENTS = {
-    "probe_scripts": SUPPORTED,
-    "probe_russian": REFUTED,
-    "split_word": PARTLY,
-    "chars_per_token": REFUTED,
-    "common_words": SUPPORTED,
-    "spaces": REFUTED,
-    "punctuation": SUPPORTED,
-    "window_enforced": True,
-    "kv_memory": [6.0, 24.0, 96.0],
-    "latency": [0.5, 2.0, 9.0],
-    "qwen_chinese": {"qwen": 1.0, "llama3": 1.3},
-    "qwen_architecture": compare_matched_pairs(),
-    "slm_speed": 30.0,
-    "finetune_korean": SUPPORTED,
+    "probe_scripts": observation(SUPPORTED),
+    "probe_russian": observation(REFUTED),
+    "finetune_korean": probe_pair(SUPPORTED),
+    "split_word": check(PARTLY, 3.0),
+    "chars_per_token": check(SUPPORTED, 4.1, 4.0, 4.2),
+    "common_words": check(SUPPORTED, 0.99),
+    "spaces": check(REFUTED, 0.01),
+    "punctuation": check(SUPPORTED, 0.9),
+    "trained_window": 32768,
+    "kv_memory": {"contexts": [1024, 4096, 16384], "mib": [6.0, 24.0, 96.0]},
+    "latency": {"lengths": [256, 4096], "seconds": [0.5, 9.0]},
+    "input_output": TIMINGS,
+    "qwen_chinese": premium(0.1, 0.3),
+    "qwen_layers": compare_matched_pairs(),
+    "qwen_hidden": compare_matched_pairs(),
+    "qwen_ffn": compare_matched_pairs(),
+    "slm_compute": {
+        "parameters": 268e6,
+        "reference": "Llama 3.1 8B",
+        "reference_parameters": 8e9,
+        "tokens_per_s": 60.0,
+    },
+    "slm_training": {"bits": bits(-0.1, -0.05), "machine": "AMD EPYC", "minutes": 9.3},
 }
+
+
+def pairs_where_qwen(smaller: list[bool]):
+    return [{"Qwen fewer layers": s} for s in smaller]
+
+
+@pytest.mark.parametrize(
+    ("rule", "measurement", "verdict"),
+    [
+        ("probe_scripts", observation(NOT_DECIDED), NOT_DECIDED),
+        ("finetune_korean", probe_pair(REFUTED), REFUTED),
+        ("chars_per_token", check(SUPPORTED, 4.1, 4.0, 4.2), SUPPORTED),
+        ("kv_memory", {"contexts": [1, 2, 3], "mib": [6.0, 24.0, 96.0]}, SUPPORTED),
+        ("kv_memory", {"contexts": [1, 2, 3], "mib": [6.0, 30.0, 24.0]}, PARTLY),
+        ("kv_memory", {"contexts": [1, 2, 3], "mib": [6.0, 6.0, 6.0]}, REFUTED),
+        ("latency", {"lengths": [1, 2, 3], "seconds": [0.5, 2.0, 9.0]}, SUPPORTED),
+        ("latency", {"lengths": [1, 2, 3], "seconds": [0.5, 2.0, 1.0]}, PARTLY),
+        ("latency", {"lengths": [1, 2, 3], "seconds": [0.5, 0.4, 0.5]}, REFUTED),
+        ("input_output", TIMINGS, SUPPORTED),
+        (
+            "input_output",
+            [dict(TIMINGS[0], prompt_seconds_median=30.0), TIMINGS[1]],  # 117 ms per prompt token
+            PARTLY,
+        ),
+        (
+            "input_output",
+            [dict(t, generation_tokens_per_s_median=1e4) for t in TIMINGS],
+            REFUTED,
+        ),
+        ("qwen_chinese", premium(0.1, 0.3), SUPPORTED),
+        ("qwen_chinese", premium(-0.3, -0.1), REFUTED),
+        ("qwen_chinese", premium(-0.1, 0.1), NOT_DECIDED),
+        ("qwen_layers", pairs_where_qwen([True, True]), SUPPORTED),
+        ("qwen_layers", pairs_where_qwen([True, False]), PARTLY),
+        ("qwen_layers", pairs_where_qwen([False, False]), REFUTED),
+        ("slm_compute", dict(MEASUREMENTS["slm_compute"], parameters=8e9 / SLM_FACTOR), SUPPORTED),
+        ("slm_compute", dict(MEASUREMENTS["slm_compute"], parameters=4e9), PARTLY),
+        ("slm_compute", dict(MEASUREMENTS["slm_compute"], parameters=8e9), REFUTED),
+        ("slm_training", dict(MEASUREMENTS["slm_training"], bits=bits(-0.1, -0.05)), SUPPORTED),
+        ("slm_training", dict(MEASUREMENTS["slm_training"], bits=bits(0.05, 0.1)), REFUTED),
+        ("slm_training", dict(MEASUREMENTS["slm_training"], bits=bits(-0.05, 0.05)), NOT_DECIDED),
+    ],
+)
+def test_each_computed_rule_can_give_each_of_its_verdicts(rule, measurement, verdict):
+    assert RULES[rule].decide(measurement).verdict == verdict
+
+
+@pytest.mark.parametrize("verdict", [SUPPORTED, PARTLY, REFUTED, NOT_DECIDED])
+def test_the_tokenizer_rules_pass_their_checks_verdict_through(verdict):
+    for key in ("split_word", "chars_per_token", "common_words", "spaces", "punctuation"):
+        assert RULES[key].decide(check(verdict, 4.0, 3.9, 4.1)).verdict == verdict
+
+
+def test_every_rule_says_what_it_rests_on():
+    for key, rule in RULES.items():
+        assert len(rule.text) > 40, key
+        shown = rule.decide(MEASUREMENTS[key]).measured
+        assert any(ch.isdigit() for ch in shown), (key, shown)
+    decided = RULES["chars_per_token"].decide(check(SUPPORTED, 4.1, 4.0, 4.2)).measured
+    assert "4.10 [4.00, 4.20]" in decided and "3.94" in decided  # Meta's figure beside ours
 
 
 def test_ledger_covers_every_section_and_every_rule():
@@ -32,26 +148,8 @@ def test_ledger_covers_every_section_and_every_rule():
     assert len({c.claim for c in CLAIMS}) == len(CLAIMS)  # no claim twice
     measured = {c.measure for c in CLAIMS if c.kind == "measured"}
     assert measured == set(RULES)  # every rule decides a claim, every measured claim has a rule
+    assert {c.shows for c in CLAIMS if c.shows} == set(FACTS)
     assert len(build_ledger(MEASUREMENTS)) == len(CLAIMS)
-
-
-@pytest.mark.parametrize(
-    ("rule", "measurement", "verdict"),
-    [
-        ("window_enforced", True, SUPPORTED),
-        ("window_enforced", False, REFUTED),
-        ("kv_memory", [6.0, 24.0, 96.0], SUPPORTED),
-        ("kv_memory", [6.0, 6.0, 6.0], REFUTED),
-        ("latency", [0.5, 2.0, 9.0], SUPPORTED),
-        ("latency", [0.5, 2.0, 1.0], PARTLY),
-        ("qwen_chinese", {"qwen": 1.0, "llama3": 1.3}, PARTLY),
-        ("qwen_chinese", {"qwen": 1.4, "llama3": 1.3}, REFUTED),
-        ("slm_speed", 30.0, SUPPORTED),
-        ("slm_speed", 1.0, REFUTED),
-    ],
-)
-def test_each_computed_rule_can_give_each_of_its_verdicts(rule, measurement, verdict):
-    assert RULES[rule](measurement) == verdict
 
 
 def test_every_claim_is_well_formed():
@@ -62,26 +160,39 @@ def test_every_claim_is_well_formed():
             assert claim.measure in RULES and not claim.verdict, claim
         else:
             assert claim.verdict in VERDICTS, claim
+        if claim.kind == "cited":
+            assert claim.evidence != "—", claim  # a cited verdict names its source
+
+
+def test_measured_rows_carry_rule_number_and_model():
+    ledger = build_ledger(MEASUREMENTS, model="Tiny (Q4)", models={"qwen_layers": "published"})
+    for row in ledger:
+        assert tuple(row) == COLUMNS
+        if row["how"] == "measured":
+            assert row["rule"] != "—" and row["measured"] != "—" and row["model"] != "—", row
+    rows = {r["claim"]: r for r in ledger}
+    assert rows["Qwen uses fewer layers than LLaMA."]["model"] == "published"
+    assert rows["A larger window costs more memory."]["model"] == "Tiny (Q4)"
+    assert rows["Qwen uses fewer layers than LLaMA."]["verdict"] == PARTLY
+    window = rows[
+        "A model can only consider a limited number of tokens at once (the context window)."
+    ]
+    assert window["how"] == "cited" and "32,768" in window[BOOK_MODEL_COLUMN]
+    assert FACTS["trained_window"](None).startswith("trained window not reported")
 
 
 def test_measured_verdicts_follow_the_measurements():
-    ledger = {row["claim"]: row for row in build_ledger(MEASUREMENTS)}
-    assert ledger["A larger window costs more memory."]["verdict"] == SUPPORTED
-    assert ledger["Qwen uses fewer dimensions and fewer layers than LLaMA."]["verdict"] == PARTLY
-    changed = dict(MEASUREMENTS, kv_memory=[6.0, 6.0, 6.0], window_enforced=False, slm_speed=1.0)
-    ledger = {row["claim"]: row for row in build_ledger(changed)}
-    assert ledger["A larger window costs more memory."]["verdict"] == REFUTED
-    assert (
-        ledger["Small language models are cheap enough to run on ordinary hardware."]["verdict"]
-        == REFUTED
-    )
+    changed = dict(MEASUREMENTS, kv_memory={"contexts": [1, 2], "mib": [6.0, 6.0]})
+    rows = {r["claim"]: r for r in build_ledger(changed)}
+    assert rows["A larger window costs more memory."]["verdict"] == REFUTED
 
 
 def test_a_missing_measurement_is_an_error():
-    incomplete = dict(MEASUREMENTS)
-    del incomplete["latency"]
-    with pytest.raises(KeyError, match="latency"):
-        build_ledger(incomplete)
+    for key in ("latency", "trained_window"):
+        incomplete = dict(MEASUREMENTS)
+        del incomplete[key]
+        with pytest.raises(KeyError, match=key):
+            build_ledger(incomplete)
 
 
 def test_ledger_html_escapes_and_links():
@@ -91,6 +202,7 @@ def test_ledger_html_escapes_and_links():
     assert "<script>" not in html and "&lt;script&gt;" in html
     assert '<a href="../notebooks/tokenization.html">' in html
     assert html.count("<tr>") == len(rows) + 1
+    assert "rule: " in html and "overflow-wrap" in html  # the rule is shown, cells wrap
 
 
 def test_published_facts_are_consistent():
@@ -98,8 +210,11 @@ def test_published_facts_are_consistent():
     assert dates == sorted(dates) and dates[0] == "2023-02-24"
     for arch in ARCHITECTURES:
         assert arch.heads % arch.kv_heads == 0 and arch.hidden % arch.heads == 0, arch.model
+        assert arch.ffn > arch.hidden, arch.model
     pairs = compare_matched_pairs()
     assert [p["Qwen fewer layers"] for p in pairs] == [False, False, True, False]
+    assert [p["Qwen narrower feed-forward"] for p in pairs] == [False, False, False, False]
+    assert 119 < homes_per_year() < 121  # the report's "about 120 US homes"
 
 
 def test_claims_about_the_reports_model_are_separated_from_the_books_model():
@@ -114,9 +229,16 @@ def test_claims_about_the_reports_model_are_separated_from_the_books_model():
     assert len(probe_rows) == 2
     for row in probe_rows:
         assert row["verdict"] == NOT_CHECKABLE
-        assert row["this book's model shows"].endswith("on Tiny base (Q4)")
-    (tuned,) = [r for r in rows.values() if r["evidence"] == "notebooks/finetune"]
+        assert row[BOOK_MODEL_COLUMN].endswith("on Tiny base (Q4)")
+    (tuned,) = [
+        r
+        for r in rows.values()
+        if r["evidence"] == "notebooks/finetune" and "Bllossom" in r["claim"]
+    ]
     assert tuned["verdict"] == NOT_CHECKABLE  # the claim is about Bllossom 8B
-    assert tuned["this book's model shows"] == f"{SUPPORTED} on {pair}"
-    others = [r for r in rows.values() if r not in probe_rows and r is not tuned]
-    assert all(r["this book's model shows"] == "—" for r in others)
+    assert tuned[BOOK_MODEL_COLUMN] == f"{SUPPORTED} on {pair}"
+    qwen = rows["Qwen is strongest in Chinese."]
+    assert qwen["verdict"] == NOT_CHECKABLE and qwen[BOOK_MODEL_COLUMN].startswith(SUPPORTED)
+    about = [c.claim for c in CLAIMS if c.about_report_model or c.shows]
+    others = [r for r in rows.values() if r["claim"] not in about]
+    assert all(r[BOOK_MODEL_COLUMN] == "—" for r in others)

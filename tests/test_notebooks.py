@@ -51,6 +51,13 @@ def test_every_chapter_takes_a_model(md):
     assert first == "default"
 
 
+@pytest.mark.parametrize("chapter", ["tokenization", "claims"])
+def test_token_verdicts_default_to_flores(chapter):
+    """The tokenizer figures and the ledger's verdicts rest on FLORES-200 by default, not on
+    the book's eight sentences."""
+    assert notebook_parameters(NOTEBOOKS / f"{chapter}.ipynb")["corpus"] == "flores200"
+
+
 def test_parameter_values_parse_as_json_or_text():
     assert parse_parameter_value("3") == 3
     assert parse_parameter_value('["a", "b"]') == ["a", "b"]

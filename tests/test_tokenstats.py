@@ -5,6 +5,9 @@ import pytest
 from reportlib.corpus import Corpus
 from reportlib.errors import ReportlibError
 from reportlib.tokenstats import (
+    CHARS_PER_TOKEN_PARTLY,
+    CHARS_PER_TOKEN_SUPPORTED,
+    NOT_DECIDED,
     PARTLY,
     REFUTED,
     SUPPORTED,
@@ -13,9 +16,11 @@ from reportlib.tokenstats import (
     check_separation,
     check_split,
     count_language_tokens,
+    premium_difference,
     separation_stats,
     token_count_table,
     verdict_in_band,
+    verdict_of_interval,
     wide_table,
 )
 
@@ -56,7 +61,7 @@ class WordTokenizer:
         return self.vocab[token_id].encode()
 
 
-CORPUS = Corpus("test", {"eng_Latn": "ab cd", "kor_Hang": "가나다 라", "zho_Hans": "一二"}, 1)
+CORPUS = Corpus("test", {"eng_Latn": ["ab cd"], "kor_Hang": ["가나다 라"], "zho_Hans": ["一二"]})
 
 
 def test_counts_by_hand():
@@ -75,7 +80,7 @@ def test_counts_by_hand():
 
 def test_english_is_required():
     with pytest.raises(ReportlibError, match="no English"):
-        count_language_tokens(CharTokenizer(), Corpus("x", {"kor_Hang": "가"}, 1))
+        count_language_tokens(CharTokenizer(), Corpus("x", {"kor_Hang": ["가"]}))
 
 
 def test_verdict_bands():
@@ -88,6 +93,54 @@ def test_chars_per_token_claim_uses_english():
     rows = count_language_tokens(CharTokenizer(), CORPUS)
     check = check_chars_per_token(rows)
     assert check.measured == 1.0 and check.verdict == REFUTED
+    assert (check.low, check.high) == (1.0, 1.0) and "3.5–4.5" in check.rule
+
+
+@pytest.mark.parametrize(
+    ("low", "high", "verdict"),
+    [
+        (3.9, 4.1, SUPPORTED),
+        (4.4, 4.6, PARTLY),  # crosses 4.5, inside 3-5
+        (5.1, 5.3, REFUTED),
+        (2.0, 2.9, REFUTED),
+        (4.9, 5.1, NOT_DECIDED),  # crosses 5
+    ],
+)
+def test_interval_verdicts_go_every_way(low, high, verdict):
+    assert (
+        verdict_of_interval(low, high, CHARS_PER_TOKEN_SUPPORTED, CHARS_PER_TOKEN_PARTLY) == verdict
+    )
+
+
+def test_intervals_resample_sentences_and_pair_the_premium():
+    lines = {
+        "eng_Latn": ["ab", "abcd", "a", "abc"],
+        "kor_Hang": ["가나", "가나다라마바", "가", "가나다"],
+    }
+    rows = {r.code: r for r in count_language_tokens(CharTokenizer(), Corpus("t", lines))}
+    english, korean = rows["eng_Latn"], rows["kor_Hang"]
+    assert english.sentences == 4 and english.tokens == 10
+    assert english.chars_per_token_low == english.chars_per_token_high == 1.0  # always 1
+    assert korean.premium == pytest.approx(12 / 10)
+    assert korean.premium_low < korean.premium < korean.premium_high
+    again = {r.code: r for r in count_language_tokens(CharTokenizer(), Corpus("t", lines))}
+    assert again == rows  # seeded: the same intervals every run
+
+
+def test_premium_difference_is_positive_when_the_candidate_needs_fewer_tokens():
+    class Halving(CharTokenizer):
+        name = "half"
+
+        def encode(self, text):
+            ids = super().encode(text)
+            return ids if text.isascii() else ids[: max(1, len(ids) // 2)]
+
+    lines = {"eng_Latn": ["abcd", "ab", "abc"], "zho_Hans": ["一二三四", "一二", "一二三"]}
+    diff = premium_difference(Halving(), CharTokenizer(), Corpus("t", lines), "zho_Hans")
+    assert diff.premium == {"half": pytest.approx(4 / 9, abs=1e-4), "chars": 1.0}
+    assert diff.difference > 0 and 0 < diff.low <= diff.high
+    with pytest.raises(ReportlibError, match="no kor_Hang"):
+        premium_difference(Halving(), CharTokenizer(), Corpus("t", lines), "kor_Hang")
 
 
 def test_common_words_with_a_character_tokenizer_is_refuted():
@@ -130,3 +183,41 @@ def test_tables_keep_the_report_order():
     wide = wide_table(table, "premium", {"chars": "Characters"})
     assert list(wide.index) == ["English", "Chinese", "Korean"]
     assert list(wide.columns) == ["Characters"]
+
+
+def test_common_words_can_give_each_verdict():
+    class WordsAsTokens(CharTokenizer):
+        """One token per word, except the ``long`` words, which take three."""
+
+        def __init__(self, long=()):
+            self.long = set(long)
+
+        def encode(self, text):
+            return [0, 0, 0] if text.strip() in self.long else [0]
+
+    from reportlib.tokenstats import COMMON_ENGLISH_WORDS
+
+    assert check_common_words(WordsAsTokens()).verdict == SUPPORTED
+    assert check_common_words(WordsAsTokens(COMMON_ENGLISH_WORDS[:10])).verdict == PARTLY
+    assert check_common_words(WordsAsTokens(COMMON_ENGLISH_WORDS[:30])).verdict == REFUTED
+
+
+def test_separation_can_give_each_verdict():
+    space, punct = check_separation(CharTokenizer(), "Hi, you. Me too!")  # every char alone
+    assert space.verdict == SUPPORTED and punct.verdict == SUPPORTED
+
+    class Whole(CharTokenizer):
+        """The whole text is one token: nothing stands alone."""
+
+        def __init__(self):
+            self.text = ""
+
+        def encode(self, text):
+            self.text = text
+            return [0]
+
+        def token_bytes(self, token_id):
+            return self.text.encode()
+
+    space, punct = check_separation(Whole(), "Hi, you. Me too!")
+    assert space.verdict == REFUTED and punct.verdict == REFUTED

@@ -46,7 +46,7 @@ examples:
   reportlib models                       the embedded default model's card
   reportlib models ~/models/llama-3.2-3b.Q4_K_M.gguf
   reportlib tokens --tokenizer qwen --corpus bundled --langs eng_Latn,kor_Hang
-  reportlib tokens --tokenizer llama3 --corpus ~/flores200 --format json
+  reportlib tokens --tokenizer llama3 --format json          # FLORES-200, shipped
   reportlib run tokenization -p model ~/models/qwen2.5-3b.gguf
 
 A model spec is 'default' (Gemma 3 270M, embedded) or a path to a GGUF file;
@@ -78,7 +78,9 @@ def _build_parser() -> argparse.ArgumentParser:
     tokens.add_argument("--tokenizer", required=True, choices=TOKENIZER_NAMES)
     tokens.add_argument("--model", default=None, help="model spec for --tokenizer model")
     tokens.add_argument(
-        "--corpus", default="bundled", help="'bundled' or a directory in FLORES-200 layout"
+        "--corpus",
+        default="flores200",
+        help="'flores200' (shipped), 'bundled' (the book's 8 sentences) or a FLORES-200 directory",
     )
     tokens.add_argument("--langs", default="all", help="comma-separated codes (default: all)")
     tokens.add_argument("--format", choices=("csv", "json"), default="csv")

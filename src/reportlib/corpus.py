@@ -34,11 +34,25 @@ class Corpus:
     """Parallel text per language, with where it came from."""
 
     source: str
-    texts: dict[str, str]  #: FLORES code -> the whole text of that language
-    sentences: int  #: sentences per language
+    lines: dict[str, list[str]]  #: FLORES code -> its sentences, line i parallel across codes
+
+    @property
+    def texts(self) -> dict[str, str]:
+        """FLORES code -> the whole text of that language (sentences joined by one space)."""
+        return {code: " ".join(lines) for code, lines in self.lines.items()}
+
+    @property
+    def sentences(self) -> int:
+        """Sentences per language."""
+        return len(self.lines[ENGLISH]) if ENGLISH in self.lines else 0
 
     def text(self, code: str) -> str:
-        return self.texts[code]
+        return " ".join(self.lines[code])
+
+    @property
+    def label(self) -> str:
+        """The corpus as a reader should see it named."""
+        return {FLORES: "FLORES-200", BUNDLED: "book-sample"}.get(self.source, self.source)
 
 
 @lru_cache(maxsize=1)
@@ -84,7 +98,7 @@ def _load_flores(root: Path, languages: list[Language]) -> Corpus:
             f"corpus directory {str(root)!r} does not exist; give 'bundled' or a directory "
             "in FLORES-200 layout (dev/<code>.dev, devtest/<code>.devtest)"
         )
-    texts: dict[str, str] = {}
+    lines_by_code: dict[str, list[str]] = {}
     counts: dict[str, dict[str, int]] = {split: {} for split, _ in FLORES_SPLITS}
     for lang in languages:
         paths = {split: root / split / f"{lang.flores}{ext}" for split, ext in FLORES_SPLITS}
@@ -101,7 +115,7 @@ def _load_flores(root: Path, languages: list[Language]) -> Corpus:
             lines.extend(split_lines)
         if not lines:
             raise ReportlibError(f"corpus files for {lang.flores} in {str(root)!r} are empty")
-        texts[lang.flores] = " ".join(lines)
+        lines_by_code[lang.flores] = lines
     for split, per_language in counts.items():  # line i of each file is the same sentence
         if len(set(per_language.values())) > 1:
             shown = ", ".join(f"{code} {n}" for code, n in per_language.items())
@@ -109,8 +123,7 @@ def _load_flores(root: Path, languages: list[Language]) -> Corpus:
                 f"corpus {str(root)!r} is not parallel: its {split} files have different "
                 f"sentence counts ({shown}); line i of every file must translate the same sentence"
             )
-    sentences = sum(next(iter(per_language.values())) for per_language in counts.values())
-    return Corpus(str(root), texts, sentences)
+    return Corpus(str(root), lines_by_code)
 
 
 def load_corpus(source: str | Path = BUNDLED, languages: str | list[str] | None = None) -> Corpus:
@@ -120,9 +133,7 @@ def load_corpus(source: str | Path = BUNDLED, languages: str | list[str] | None 
         langs = parse_language_list([ENGLISH, *(lang.flores for lang in langs)])
     if str(source) == BUNDLED:
         sentences = bundled_document()["sentences"]
-        texts = {lang.flores: " ".join(sentences[lang.flores]) for lang in langs}
-        return Corpus(BUNDLED, texts, len(sentences[ENGLISH]))
+        return Corpus(BUNDLED, {lang.flores: list(sentences[lang.flores]) for lang in langs})
     if str(source) == FLORES:
-        corpus = _load_flores(flores_folder(), langs)
-        return Corpus(FLORES, corpus.texts, corpus.sentences)
+        return Corpus(FLORES, _load_flores(flores_folder(), langs).lines)
     return _load_flores(Path(source).expanduser(), langs)

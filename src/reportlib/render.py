@@ -9,10 +9,11 @@ from __future__ import annotations
 import html
 from typing import Any
 
-from .claims import BOOK_MODEL_COLUMN
 from .tokenization import TokenPiece
 
 _COLOURS = ("#fde68a", "#bfdbfe", "#bbf7d0", "#fbcfe8", "#ddd6fe")
+#: the ledger's column of what the book's own model shows, for claims about the report's model
+BOOK_MODEL_COLUMN = "this book's model shows"
 
 
 def escape_text(text: str, limit: int | None = None) -> str:
@@ -50,59 +51,66 @@ def link_html(target: str, text: str | None = None) -> str:
     return f'<a href="{escape_text(href)}">{shown}</a>'
 
 
+def _evidence_link(evidence: str, citation_page: str) -> str:
+    if evidence.startswith(("https://", "http://")):
+        return link_html(evidence, evidence.split("/")[2])  # show the host, link the page
+    if evidence.startswith(("notebooks/", "book/")):
+        return link_html(evidence)
+    if evidence not in ("", "—"):  # a citation key of the bibliography
+        return f'<a href="{escape_text(citation_page)}">{escape_text(evidence)}</a>'
+    return "—"
+
+
+_VERDICT_COLOURS = {  # light fills behind dark text; the verdict is also written out
+    "supported": "#cfe8ff",
+    "partly true": "#fde68a",
+    "refuted": "#fbd0c0",
+    "not decided": "#e9d5ff",
+    "not checkable": "#e5e7eb",
+}
+
+
 def ledger_html(rows: list[dict[str, str]], citation_page: str = "../book/references.html") -> str:
-    """The claims ledger as an HTML table, every cell escaped, evidence linked."""
-    colours = {
-        "supported": "#bbf7d0",
-        "partly true": "#fde68a",
-        "refuted": "#fecaca",
-        "not checkable": "#e5e7eb",
-    }
+    """The claims ledger as an HTML table that wraps instead of scrolling: the claim, its
+    verdict (and what the book's model shows), what decides it (rule, number, model), the
+    source and the note. Every cell escaped, every source linked."""
     head = "".join(
         f"<th>{escape_text(c)}</th>"
-        for c in (
-            "#",
-            "section",
-            "claim",
-            "verdict",
-            "this book's model shows",
-            "how",
-            "evidence",
-            "note",
-        )
+        for c in ("#", "claim", "verdict", "what decides it", "source", "note")
     )
     body = []
     for row in rows:
-        evidence = row["evidence"]
-        if evidence.startswith(("https://", "http://")):
-            link = link_html(evidence, evidence.split("/")[2])  # show the host, link the page
-        elif evidence.startswith(("notebooks/", "book/")):
-            link = link_html(evidence)
-        elif evidence not in ("", "—"):  # a citation key of the bibliography
-            link = f'<a href="{escape_text(citation_page)}">{escape_text(evidence)}</a>'
+        colour = _VERDICT_COLOURS.get(row["verdict"], "#ffffff")
+        verdict = (
+            f'<span style="background:{colour};padding:0 4px;white-space:nowrap">'
+            f"{escape_text(row['verdict'])}</span>"
+        )
+        shows = row.get(BOOK_MODEL_COLUMN, "—")
+        if shows != "—":
+            verdict += f"<br><small>{escape_text(BOOK_MODEL_COLUMN)}: {escape_text(shows)}</small>"
+        if row["how"] == "measured":
+            decides = (
+                f"<b>measured</b> on {escape_text(row['model'])}: "
+                f"{escape_text(row['measured'])}<br><small>rule: {escape_text(row['rule'])}"
+                "</small>"
+            )
         else:
-            link = "—"
-        colour = colours.get(row["verdict"], "#ffffff")
+            decides = f"<b>{escape_text(row['how'])}</b>"
+        claim = f"<small>{escape_text(row['section'])}</small><br>{escape_text(row['claim'])}"
         cells = [
             escape_text(row["#"]),
-            escape_text(row["section"]),
-            escape_text(row["claim"]),
-            f'<span style="background:{colour};padding:0 4px">{escape_text(row["verdict"])}</span>',
-            escape_text(row.get(BOOK_MODEL_COLUMN, "—")),
-            escape_text(row["how"]),
-            link,
+            claim,
+            verdict,
+            decides,
+            _evidence_link(row["evidence"], citation_page),
             escape_text(row["note"]),
         ]
-        widths = ("", "", "min-width:16em", "", "", "", "", "min-width:14em")
-        body.append(
-            "<tr>"
-            + "".join(
-                f'<td style="{w}">{c}</td>' if w else f"<td>{c}</td>"
-                for w, c in zip(widths, cells, strict=True)
-            )
-            + "</tr>"
-        )
-    return f'<table class="claims-ledger"><tr>{head}</tr>{"".join(body)}</table>'
+        body.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
+    style = (
+        "<style>table.claims-ledger td{vertical-align:top;overflow-wrap:anywhere;"
+        "word-break:normal}table.claims-ledger{table-layout:auto;width:100%}</style>"
+    )
+    return f'{style}<table class="claims-ledger"><tr>{head}</tr>{"".join(body)}</table>'
 
 
 def not_measured_over_http(what: str, spec: str) -> Any:

@@ -72,21 +72,48 @@ class Architecture:
     kv_heads: int
     vocabulary: int
     context: int
+    ffn: int  #: width of the feed-forward (MLP) layer, from the released config.json
     source: str
 
 
 ARCHITECTURES: tuple[Architecture, ...] = (
-    Architecture("Llama 3.2 1B", "Llama", 1.2, 16, 2048, 32, 8, 128256, 131072, "llama32card"),
-    Architecture("Llama 3.2 3B", "Llama", 3.2, 28, 3072, 24, 8, 128256, 131072, "llama32card"),
-    Architecture("Llama 3.1 8B", "Llama", 8.0, 32, 4096, 32, 8, 128256, 131072, "llama3herd2024"),
-    Architecture("Llama 3.1 70B", "Llama", 70.6, 80, 8192, 64, 8, 128256, 131072, "llama3herd2024"),
     Architecture(
-        "Llama 3.1 405B", "Llama", 405.0, 126, 16384, 128, 8, 128256, 131072, "llama3herd2024"
+        "Llama 3.2 1B", "Llama", 1.2, 16, 2048, 32, 8, 128256, 131072, 8192, "llama32card"
     ),
-    Architecture("Qwen2.5 1.5B", "Qwen", 1.5, 28, 1536, 12, 2, 151936, 32768, "qwen25report2024"),
-    Architecture("Qwen2.5 3B", "Qwen", 3.1, 36, 2048, 16, 2, 151936, 32768, "qwen25report2024"),
-    Architecture("Qwen2.5 7B", "Qwen", 7.6, 28, 3584, 28, 4, 152064, 131072, "qwen25report2024"),
-    Architecture("Qwen2.5 72B", "Qwen", 72.7, 80, 8192, 64, 8, 152064, 131072, "qwen25report2024"),
+    Architecture(
+        "Llama 3.2 3B", "Llama", 3.2, 28, 3072, 24, 8, 128256, 131072, 8192, "llama32card"
+    ),
+    Architecture(
+        "Llama 3.1 8B", "Llama", 8.0, 32, 4096, 32, 8, 128256, 131072, 14336, "llama3herd2024"
+    ),
+    Architecture(
+        "Llama 3.1 70B", "Llama", 70.6, 80, 8192, 64, 8, 128256, 131072, 28672, "llama3herd2024"
+    ),
+    Architecture(
+        "Llama 3.1 405B",
+        "Llama",
+        405.0,
+        126,
+        16384,
+        128,
+        8,
+        128256,
+        131072,
+        53248,
+        "llama3herd2024",
+    ),
+    Architecture(
+        "Qwen2.5 1.5B", "Qwen", 1.5, 28, 1536, 12, 2, 151936, 32768, 8960, "qwen25report2024"
+    ),
+    Architecture(
+        "Qwen2.5 3B", "Qwen", 3.1, 36, 2048, 16, 2, 151936, 32768, 11008, "qwen25report2024"
+    ),
+    Architecture(
+        "Qwen2.5 7B", "Qwen", 7.6, 28, 3584, 28, 4, 152064, 131072, 18944, "qwen25report2024"
+    ),
+    Architecture(
+        "Qwen2.5 72B", "Qwen", 72.7, 80, 8192, 64, 8, 152064, 131072, 29568, "qwen25report2024"
+    ),
 )
 
 #: size-matched pairs (Llama, Qwen) for the report's "fewer dimensions and layers" claim
@@ -106,8 +133,13 @@ def architecture(name: str) -> Architecture:
     raise KeyError(name)
 
 
+#: where the feed-forward widths come from (the papers do not all list them)
+FFN_SOURCE = "the models' released config.json files (intermediate_size), Hugging Face"
+
+
 def compare_matched_pairs() -> list[dict[str, object]]:
-    """For each size-matched pair: does Qwen have fewer layers, and a smaller hidden size?"""
+    """For each size-matched pair: does Qwen have fewer layers, a smaller hidden size, a
+    narrower feed-forward layer?"""
     rows = []
     for llama_name, qwen_name in MATCHED_PAIRS:
         llama, qwen = architecture(llama_name), architecture(qwen_name)
@@ -116,9 +148,68 @@ def compare_matched_pairs() -> list[dict[str, object]]:
                 "Llama": llama_name,
                 "Qwen": qwen_name,
                 "layers (Llama / Qwen)": f"{llama.layers} / {qwen.layers}",
-                "hidden size (Llama / Qwen)": f"{llama.hidden} / {qwen.hidden}",
+                "hidden size (Llama / Qwen)": f"{llama.hidden:,} / {qwen.hidden:,}",
+                "feed-forward width (Llama / Qwen)": f"{llama.ffn:,} / {qwen.ffn:,}",
                 "Qwen fewer layers": qwen.layers < llama.layers,
                 "Qwen smaller hidden size": qwen.hidden < llama.hidden,
+                "Qwen narrower feed-forward": qwen.ffn < llama.ffn,
             }
         )
     return rows
+
+
+@dataclass(frozen=True)
+class CitedFigure:
+    """A number a primary source states, with the source and its own words."""
+
+    value: float
+    unit: str
+    what: str
+    source: str  #: a key of ``book/references.bib`` or a URL
+    quote: str  #: the source's sentence, verbatim
+
+
+LLAMA3_ENGLISH_CHARS_PER_TOKEN = CitedFigure(
+    3.94,
+    "characters per token",
+    "Llama 3's tokenizer on a sample of Meta's English data",
+    "llama3herd2024",
+    "Compared to the Llama 2 tokenizer, our new tokenizer improves compression rates on a "
+    "sample of English data from 3.17 to 3.94 characters per token.",
+)
+GPT3_TRAINING_ENERGY_MWH = CitedFigure(
+    1287.0,
+    "MWh",
+    "energy to train GPT-3",
+    "patterson2021",
+    "GPT-3: 1,287 MWh (the paper's table of training runs; the table itself could not be "
+    "opened offline, the figure is the one widely quoted from it)",
+)
+US_HOME_KWH_PER_YEAR = CitedFigure(
+    10715.0,
+    "kWh per year",
+    "average electricity of a US residential customer in 2020",
+    "https://www.eia.gov/tools/faqs/faq.php?id=97",
+    "In 2020, the average annual electricity consumption for a U.S. residential utility "
+    "customer was 10,715 kilowatthours (kWh)",
+)
+AI_SERVERS_TWH_2027 = CitedFigure(
+    134.0,
+    "TWh per year",
+    "upper estimate of the electricity of NVIDIA's AI servers in 2027 (lower: 85.4)",
+    "devries2023",
+    "Annually, this quantity of servers could consume 85.4–134.0 TWh of electricity.",
+)
+IMAGE_GENERATION_PHONE_CHARGES = CitedFigure(
+    0.5,
+    "smartphone charges per image",
+    "the least efficient image model of the study (0.022 kWh per charge)",
+    "luccioni2024",
+    "the least efficient image generation model uses as much energy as 522 smartphone "
+    "charges (11.49 kWh), or around half a charge per image generation.",
+)
+
+
+def homes_per_year(energy: CitedFigure = GPT3_TRAINING_ENERGY_MWH) -> float:
+    """How many average US homes' yearly electricity a training run used."""
+    return energy.value * 1000 / US_HOME_KWH_PER_YEAR.value

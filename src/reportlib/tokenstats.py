@@ -6,11 +6,13 @@ import unicodedata
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 
+import numpy as np
 import pandas as pd
 
 from .corpus import Corpus
 from .errors import ReportlibError
 from .languages import ENGLISH, LANGUAGES, get_language
+from .stats import percentile_interval
 from .tokenization import Tokenizer, character_groups, token_pieces
 
 #: The 100 most common English words of the Oxford English Corpus, in rank order.
@@ -28,48 +30,152 @@ SUPPORTED, PARTLY, REFUTED = "supported", "partly true", "refuted"
 NOT_DECIDED = "not decided"
 
 
+#: bootstrap draws over sentences for every per-language interval (seeded, so reproducible)
+BOOTSTRAP_DRAWS = 1000
+BOOTSTRAP_SEED = 0
+
+
 @dataclass(frozen=True)
 class LanguageTokenCount:
-    """Counts for one language under one tokenizer."""
+    """Counts for one language under one tokenizer, with 95% bootstrap intervals over
+    sentences (the same resampled sentences in every language, so premiums are paired)."""
 
     tokenizer: str
     code: str
     language: str
     script: str
+    sentences: int
     characters: int
     words: int | None
     tokens: int
     chars_per_token: float
+    chars_per_token_low: float
+    chars_per_token_high: float
     tokens_per_word: float | None
+    tokens_per_word_low: float | None
+    tokens_per_word_high: float | None
     premium: float  #: tokens relative to English on the same parallel text
+    premium_low: float
+    premium_high: float
 
 
-def count_language_tokens(tokenizer: Tokenizer, corpus: Corpus) -> list[LanguageTokenCount]:
-    """Characters, words and tokens for every language of ``corpus``."""
-    if ENGLISH not in corpus.texts:
+@dataclass(frozen=True)
+class SentenceCounts:
+    """Characters, words and tokens of every sentence of one language (each encoded alone)."""
+
+    characters: np.ndarray
+    words: np.ndarray
+    tokens: np.ndarray
+
+
+def sentence_counts(tokenizer: Tokenizer, corpus: Corpus) -> dict[str, SentenceCounts]:
+    """Per-sentence counts for every language of ``corpus`` (no special tokens)."""
+    if ENGLISH not in corpus.lines:
         raise ReportlibError("the corpus has no English text, the reference for premiums")
-    english_tokens = len(tokenizer.encode(corpus.texts[ENGLISH]))
+    counts = {}
+    for code, lines in corpus.lines.items():
+        counts[code] = SentenceCounts(
+            np.array([len(line) for line in lines], dtype=np.int64),
+            np.array([len(line.split()) for line in lines], dtype=np.int64),
+            np.array([len(tokenizer.encode(line)) for line in lines], dtype=np.int64),
+        )
+    return counts
+
+
+def bootstrap_indices(n: int, draws: int = BOOTSTRAP_DRAWS, seed: int = BOOTSTRAP_SEED):
+    """``draws`` resamples of ``n`` sentence indices, with replacement (seeded)."""
+    if n < 1:
+        raise ReportlibError("the corpus has no sentences to resample")
+    return np.random.default_rng(seed).integers(0, n, size=(draws, n))
+
+
+def _ratio(num: np.ndarray, den: np.ndarray, idx: np.ndarray) -> tuple[float, float, float]:
+    """Ratio of sums and its 95% percentile interval over resampled sentences."""
+    replicates = num[idx].sum(axis=1) / np.maximum(den[idx].sum(axis=1), 1)
+    low, high = percentile_interval(replicates)
+    return float(num.sum() / max(den.sum(), 1)), low, high
+
+
+def count_language_tokens(
+    tokenizer: Tokenizer,
+    corpus: Corpus,
+    draws: int = BOOTSTRAP_DRAWS,
+    seed: int = BOOTSTRAP_SEED,
+) -> list[LanguageTokenCount]:
+    """Characters, words and tokens for every language of ``corpus``, each sentence encoded
+    alone; ratios are ratios of sums, with percentile intervals over resampled sentences."""
+    counts = sentence_counts(tokenizer, corpus)
+    english = counts[ENGLISH]
+    idx = bootstrap_indices(len(english.tokens), draws, seed)
     rows = []
-    for code, text in corpus.texts.items():
+    for code, c in counts.items():
         lang = get_language(code)
-        n_tokens = len(tokenizer.encode(text))
-        n_chars = len(text)
-        n_words = len(text.split()) if lang.spaces else None
+        cpt = _ratio(c.characters, c.tokens, idx)
+        premium = _ratio(c.tokens, english.tokens, idx)
+        tpw = _ratio(c.tokens, c.words, idx) if lang.spaces else (None, None, None)
         rows.append(
             LanguageTokenCount(
                 tokenizer=tokenizer.name,
                 code=code,
                 language=lang.name,
                 script=lang.script,
-                characters=n_chars,
-                words=n_words,
-                tokens=n_tokens,
-                chars_per_token=round(n_chars / n_tokens, 4),
-                tokens_per_word=round(n_tokens / n_words, 4) if n_words else None,
-                premium=round(n_tokens / english_tokens, 4),
+                sentences=len(c.tokens),
+                characters=int(c.characters.sum()),
+                words=int(c.words.sum()) if lang.spaces else None,
+                tokens=int(c.tokens.sum()),
+                chars_per_token=round(cpt[0], 4),
+                chars_per_token_low=round(cpt[1], 4),
+                chars_per_token_high=round(cpt[2], 4),
+                tokens_per_word=_round(tpw[0]),
+                tokens_per_word_low=_round(tpw[1]),
+                tokens_per_word_high=_round(tpw[2]),
+                premium=round(premium[0], 4),
+                premium_low=round(premium[1], 4),
+                premium_high=round(premium[2], 4),
             )
         )
     return rows
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 4)
+
+
+@dataclass(frozen=True)
+class PremiumDifference:
+    """How much lower one tokenizer's premium for a language is than another's."""
+
+    code: str
+    premium: dict[str, float]  #: tokenizer name -> premium of ``code`` over English
+    difference: float  #: premium of ``reference`` minus premium of ``candidate``
+    low: float
+    high: float
+
+
+def premium_difference(
+    candidate: Tokenizer,
+    reference: Tokenizer,
+    corpus: Corpus,
+    code: str,
+    draws: int = BOOTSTRAP_DRAWS,
+    seed: int = BOOTSTRAP_SEED,
+) -> PremiumDifference:
+    """``reference``'s premium minus ``candidate``'s for language ``code``, with a paired
+    95% bootstrap interval over sentences (positive: ``candidate`` needs fewer tokens)."""
+    a, b = sentence_counts(candidate, corpus), sentence_counts(reference, corpus)
+    if code not in a:
+        raise ReportlibError(f"the corpus has no {code} text")
+    idx = bootstrap_indices(len(a[ENGLISH].tokens), draws, seed)
+
+    def premium(c: dict[str, SentenceCounts], rows: np.ndarray | slice) -> np.ndarray:
+        return c[code].tokens[rows].sum(axis=-1) / c[ENGLISH].tokens[rows].sum(axis=-1)
+
+    whole = slice(None)
+    low, high = percentile_interval(premium(b, idx) - premium(a, idx))
+    pa, pb = float(premium(a, whole)), float(premium(b, whole))
+    return PremiumDifference(
+        code, {candidate.name: round(pa, 4), reference.name: round(pb, 4)}, pb - pa, low, high
+    )
 
 
 def token_count_table(rows: Iterable[LanguageTokenCount]) -> pd.DataFrame:
@@ -86,6 +192,9 @@ class ClaimCheck:
     tokenizer: str
     measured: float
     verdict: str
+    rule: str = ""  #: how the verdict follows from the number, in words
+    low: float | None = None  #: 95% interval of ``measured``, where it has one
+    high: float | None = None
 
 
 def verdict_in_band(
@@ -99,16 +208,44 @@ def verdict_in_band(
     return REFUTED
 
 
+#: "about 4 characters per token": the tolerance bands, as (low, high)
+CHARS_PER_TOKEN_SUPPORTED = (3.5, 4.5)
+CHARS_PER_TOKEN_PARTLY = (3.0, 5.0)
+CHARS_PER_TOKEN_RULE = (
+    "'about 4' read as 3.5–4.5 (±12.5%): supported if the 95% interval over sentences lies "
+    "in 3.5–4.5, partly true if it lies in 3–5, refuted if it lies outside 3–5, not decided "
+    "if it crosses 3 or 5. Characters per token depend on the genre of the text."
+)
+
+
+def verdict_of_interval(
+    low: float, high: float, supported: tuple[float, float], partly: tuple[float, float]
+) -> str:
+    """The verdict an interval earns against two tolerance bands: ``supported`` when it lies
+    in the first, ``partly true`` in the second, ``refuted`` when it lies wholly outside the
+    second, and ``not decided`` when it crosses the second band's edge."""
+    if supported[0] <= low and high <= supported[1]:
+        return SUPPORTED
+    if partly[0] <= low and high <= partly[1]:
+        return PARTLY
+    if high < partly[0] or low > partly[1]:
+        return REFUTED
+    return NOT_DECIDED
+
+
 def check_chars_per_token(rows: Iterable[LanguageTokenCount]) -> ClaimCheck:
-    """ "About 4 characters per token in English": 3.5-4.5 supports it, 3-5 partly."""
+    """ "About 4 characters per token in English", judged on the interval (see the rule)."""
     english = next(r for r in rows if r.code == ENGLISH)
-    value = english.chars_per_token
+    low, high = english.chars_per_token_low, english.chars_per_token_high
     return ClaimCheck(
         "chars_per_token",
         "~4 characters per token (English)",
         english.tokenizer,
-        value,
-        verdict_in_band(value, (3.5, 4.5), (3.0, 5.0)),
+        english.chars_per_token,
+        verdict_of_interval(low, high, CHARS_PER_TOKEN_SUPPORTED, CHARS_PER_TOKEN_PARTLY),
+        CHARS_PER_TOKEN_RULE,
+        low,
+        high,
     )
 
 
@@ -118,6 +255,20 @@ def common_word_token_counts(
 ) -> dict[str, int]:
     """Tokens per common word as it appears in running text (after a space)."""
     return {w: len(tokenizer.encode(" " + w)) for w in words}
+
+
+COMMON_WORDS_RULE = (
+    "supported if at least 95% of the 100 most common English words (Oxford English "
+    "Corpus) take at most two tokens after a space, partly true from 75%, refuted below"
+)
+SEPARATION_RULE = (
+    "'usually' read as more than half: supported if more than 50% of the {what} of the "
+    "English text stand in tokens of their own, refuted otherwise"
+)
+SPLIT_RULE = (
+    "supported if the tokens are exactly 토큰 + 화; partly true if a token boundary falls "
+    "before 화 but 토큰 is split further; refuted otherwise"
+)
 
 
 def check_common_words(tokenizer: Tokenizer) -> ClaimCheck:
@@ -130,6 +281,7 @@ def check_common_words(tokenizer: Tokenizer) -> ClaimCheck:
         tokenizer.name,
         round(share, 4),
         verdict_in_band(share, (0.95, 1.0), (0.75, 1.0)),
+        COMMON_WORDS_RULE,
     )
 
 
@@ -184,6 +336,7 @@ def check_separation(tokenizer: Tokenizer, english_text: str) -> list[ClaimCheck
             tokenizer.name,
             round(stats.space_share, 4),
             SUPPORTED if stats.space_share > 0.5 else REFUTED,
+            SEPARATION_RULE.format(what="spaces"),
         ),
         ClaimCheck(
             "punctuation",
@@ -191,6 +344,7 @@ def check_separation(tokenizer: Tokenizer, english_text: str) -> list[ClaimCheck
             tokenizer.name,
             round(stats.punctuation_share, 4),
             SUPPORTED if stats.punctuation_share > 0.5 else REFUTED,
+            SEPARATION_RULE.format(what="punctuation marks"),
         ),
     ]
 
@@ -220,6 +374,7 @@ def check_split(
         tokenizer.name,
         float(len(pieces)),
         verdict,
+        SPLIT_RULE,
     )
 
 
@@ -232,5 +387,47 @@ def wide_table(
 
     order = [lang.name for lang in LANGUAGES if lang.name in set(table["language"])]
     wide = table.pivot(index="language", columns="tokenizer", values=value).loc[order]
+    wide.columns.name = None
+    return wide.rename(columns=labels or {})
+
+
+def interval_table(
+    table: pd.DataFrame, value: str, labels: dict[str, str] | None = None
+) -> pd.DataFrame:
+    """:func:`wide_table` of ``value`` with its 95% interval, as text: ``1.49 [1.48, 1.50]``."""
+    mid, low, high = (
+        wide_table(table, v, labels) for v in (value, f"{value}_low", f"{value}_high")
+    )
+    shown = mid.copy().astype(object)
+    for column in mid.columns:
+        shown[column] = [
+            "—" if pd.isna(m) else f"{m:.2f} [{lo:.2f}, {hi:.2f}]"
+            for m, lo, hi in zip(mid[column], low[column], high[column], strict=True)
+        ]
+    return shown
+
+
+#: how each check's number reads in a table
+_CHECK_FORMATS = {
+    "chars_per_token": "{:.2f}",
+    "common_words": "{:.0%} of words",
+    "spaces": "{:.0%} of spaces",
+    "punctuation": "{:.0%} of marks",
+    "split_word": "{:.0f} tokens",
+}
+
+
+def claims_table(
+    checks: Iterable[ClaimCheck], labels: dict[str, str] | None = None
+) -> pd.DataFrame:
+    """One row per claim, one column per tokenizer: the number (with its interval) and the
+    verdict, as text."""
+    rows = []
+    for c in checks:
+        shown = _CHECK_FORMATS.get(c.key, "{:.3g}").format(c.measured)
+        if c.low is not None:
+            shown += f" [{c.low:.2f}, {c.high:.2f}]"
+        rows.append({"claim": c.claim, "tokenizer": c.tokenizer, "shown": f"{shown} — {c.verdict}"})
+    wide = pd.DataFrame(rows).pivot(index="claim", columns="tokenizer", values="shown")
     wide.columns.name = None
     return wide.rename(columns=labels or {})
