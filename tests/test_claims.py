@@ -28,8 +28,8 @@ from reportlib.tokenstats import (
 )
 
 
-def check(verdict, measured=0.5, low=None, high=None):
-    return ClaimCheck("k", "c", "llama3", measured, verdict, "rule", low, high)
+def check(verdict, measured=0.5, low=None, high=None, key="k"):
+    return ClaimCheck(key, "c", "llama3", measured, verdict, "rule", low, high)
 
 
 def observation(verdict):
@@ -78,12 +78,32 @@ MEASUREMENTS = {
         "reference_parameters": 8e9,
         "tokens_per_s": 60.0,
     },
-    "slm_training": {"bits": bits(-0.1, -0.05), "machine": "AMD EPYC", "minutes": 9.3},
+    "slm_training": {
+        "bits": bits(-0.1, -0.05),
+        "machine": "AMD EPYC",
+        "minutes": 9.3,
+        "threads": 2,
+    },
 }
 
 
-def pairs_where_qwen(smaller: list[bool]):
-    return [{"Qwen fewer layers": s} for s in smaller]
+MATCHED_COLUMNS = {
+    "qwen_layers": "Qwen fewer layers",
+    "qwen_hidden": "Qwen smaller hidden size",
+    "qwen_ffn": "Qwen narrower feed-forward",
+}
+
+
+@pytest.mark.parametrize("rule", MATCHED_COLUMNS)
+@pytest.mark.parametrize(
+    ("smaller", "verdict"),
+    [([True, True], SUPPORTED), ([True, False], PARTLY), ([False, False], REFUTED)],
+)
+def test_each_matched_pair_rule_gives_each_verdict(rule, smaller, verdict):
+    pairs = [{column: False for column in MATCHED_COLUMNS.values()} for _ in smaller]
+    for pair, value in zip(pairs, smaller, strict=True):
+        pair[MATCHED_COLUMNS[rule]] = value  # only the rule's own column decides
+    assert RULES[rule].decide(pairs).verdict == verdict
 
 
 @pytest.mark.parametrize(
@@ -112,9 +132,7 @@ def pairs_where_qwen(smaller: list[bool]):
         ("qwen_chinese", premium(0.1, 0.3), SUPPORTED),
         ("qwen_chinese", premium(-0.3, -0.1), REFUTED),
         ("qwen_chinese", premium(-0.1, 0.1), NOT_DECIDED),
-        ("qwen_layers", pairs_where_qwen([True, True]), SUPPORTED),
-        ("qwen_layers", pairs_where_qwen([True, False]), PARTLY),
-        ("qwen_layers", pairs_where_qwen([False, False]), REFUTED),
+        ("latency", {"lengths": [1], "seconds": [0.5]}, NOT_DECIDED),  # nothing to compare
         ("slm_compute", dict(MEASUREMENTS["slm_compute"], parameters=8e9 / SLM_FACTOR), SUPPORTED),
         ("slm_compute", dict(MEASUREMENTS["slm_compute"], parameters=4e9), PARTLY),
         ("slm_compute", dict(MEASUREMENTS["slm_compute"], parameters=8e9), REFUTED),
@@ -138,7 +156,8 @@ def test_every_rule_says_what_it_rests_on():
         assert len(rule.text) > 40, key
         shown = rule.decide(MEASUREMENTS[key]).measured
         assert any(ch.isdigit() for ch in shown), (key, shown)
-    decided = RULES["chars_per_token"].decide(check(SUPPORTED, 4.1, 4.0, 4.2)).measured
+    cpt = check(SUPPORTED, 4.1, 4.0, 4.2, key="chars_per_token")
+    decided = RULES["chars_per_token"].decide(cpt).measured
     assert "4.10 [4.00, 4.20]" in decided and "3.94" in decided  # Meta's figure beside ours
 
 

@@ -16,12 +16,20 @@ def test_tokens_csv(capsys):
     assert set(rows[0]) == {
         "tokenizer",
         "code",
+        "sentences",
         "characters",
         "tokens",
         "chars_per_token",
+        "chars_per_token_low",
+        "chars_per_token_high",
         "premium",
+        "premium_low",
+        "premium_high",
     }
     assert float(rows[0]["premium"]) == 1.0
+    assert int(rows[0]["sentences"]) == 2009  # FLORES-200 dev + devtest, shipped, by default
+    korean = rows[1]
+    assert float(korean["premium_low"]) < float(korean["premium"]) < float(korean["premium_high"])
 
 
 def test_tokens_json(capsys):

@@ -104,6 +104,8 @@ def test_chars_per_token_claim_uses_english():
         (5.1, 5.3, REFUTED),
         (2.0, 2.9, REFUTED),
         (4.9, 5.1, NOT_DECIDED),  # crosses 5
+        (2.9, 3.1, NOT_DECIDED),  # crosses 3
+        (2.5, 5.5, NOT_DECIDED),  # spans the whole band
     ],
 )
 def test_interval_verdicts_go_every_way(low, high, verdict):

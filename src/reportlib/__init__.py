@@ -25,11 +25,12 @@ Experiments
     multilingual probe; :mod:`reportlib.tokenstats` token statistics and checks;
     :mod:`reportlib.render` escaped HTML and glued sentences;
     :mod:`reportlib.environment` versions and hardware; :mod:`reportlib.usage` calls and
-    tokens per chapter; :mod:`reportlib.claims` the claims ledger; :mod:`reportlib.plots`
+    tokens per chapter; :mod:`reportlib.plots`
     figures; :mod:`reportlib.finetune_data` the fine-tune's Korean text and contamination
     checks; :mod:`reportlib.finetune` LoRA training, GGUF export and the training record;
     :mod:`reportlib.perplexity` bits per character by llama.cpp;
-    :mod:`reportlib.probe_analysis` probe summaries; :mod:`reportlib.finetune_analysis`
+    :mod:`reportlib.probe_analysis` probe summaries; :mod:`reportlib.claims` the claims
+    ledger; :mod:`reportlib.finetune_analysis`
     base against fine-tune; :mod:`reportlib.costs` timings and memory;
     :mod:`reportlib.bench` the harness against llama.cpp's tools.
 Running the book

@@ -27,6 +27,7 @@ from .sources import (
 )
 from .tokenstats import (
     CHARS_PER_TOKEN_RULE,
+    CHECK_FORMATS,
     COMMON_WORDS_RULE,
     NOT_DECIDED,
     PARTLY,
@@ -118,9 +119,10 @@ CLAIMS: tuple[Claim, ...] = (
         "LLaMA is an open-source language model.",
         PARTLY,
         "https://opensource.org/blog/metas-llama-2-license-is-not-open-source",
-        "Its weights and code can be downloaded under Meta's community licence, but the Open "
-        "Source Initiative states that this licence is not open source: it restricts "
-        "commercial use for some users and restricts uses through an Acceptable Use Policy.",
+        "Its weights and code can be downloaded under Meta's community licence. The Open "
+        "Source Initiative states that the Llama 2 licence is not open source, because it "
+        "restricts commercial use for some users and restricts uses through an Acceptable Use "
+        "Policy; the Llama 3 licence keeps both (the 700-million-user limit and the policy).",
     ),
     _cited(
         INTRO,
@@ -274,10 +276,10 @@ CLAIMS: tuple[Claim, ...] = (
         CONTEXT,
         "English runs at about 4 characters per token.",
         "chars_per_token",
-        "notebooks/tokenization",
+        "notebooks/tokenization llama3herd2024",
         f"Meta reports {LLAMA3_ENGLISH_CHARS_PER_TOKEN.value} characters per token for "
-        "Llama 3's tokenizer on a sample of its own English data (llama3herd2024); news text "
-        "such as FLORES-200 packs more characters into each token than code or chat.",
+        "Llama 3's tokenizer on a sample of its own English data, which is not published: the "
+        "figure depends on the text measured.",
     ),
     _measured(
         CONTEXT,
@@ -337,7 +339,7 @@ CLAIMS: tuple[Claim, ...] = (
         ALT,
         "Qwen is strongest in Chinese.",
         "qwen_chinese",
-        "notebooks/tokenization",
+        "notebooks/alternatives",
         "No Qwen model runs here, so the claim about its ability is not checkable; the "
         "tokenizer side is measured.",
         about_report_model=True,
@@ -375,7 +377,8 @@ CLAIMS: tuple[Claim, ...] = (
         "Netherlands.",
         PARTLY,
         "devries2023",
-        f"de Vries projects 85.4–{AI_SERVERS_TWH_2027.value:g} TWh a year by 2027 for AI "
+        f"de Vries projects {AI_SERVERS_TWH_2027.low:g}–{AI_SERVERS_TWH_2027.value:g} TWh a "
+        "year by 2027 for AI "
         "servers (NVIDIA's shipments), not for all data centres. The comparison with "
         "countries could not be checked against the paper's text offline.",
     ),
@@ -431,22 +434,26 @@ class Rule:
     decide: Callable[[Any], Decision]
 
 
-def _check(check: Any, unit: str) -> Decision:
-    """A :class:`~reportlib.tokenstats.ClaimCheck` as a decision."""
-    shown = f"{check.measured:.3g} {unit}"
+def _check(check: Any) -> Decision:
+    """A :class:`~reportlib.tokenstats.ClaimCheck` as a decision, its number as the
+    tokenization chapter shows it."""
+    shown = CHECK_FORMATS.get(check.key, "{:.3g}").format(check.measured)
     if check.low is not None:
-        shown = f"{check.measured:.2f} [{check.low:.2f}, {check.high:.2f}] {unit}"
+        shown += f" [{check.low:.2f}, {check.high:.2f}]"
     return Decision(check.verdict, shown)
 
 
 def _chars_per_token(check: Any) -> Decision:
     cited = LLAMA3_ENGLISH_CHARS_PER_TOKEN
-    shown = _check(check, "characters per token").measured
+    shown = _check(check).measured + " characters per token"
     return Decision(check.verdict, f"{shown} (Meta: {cited.value} on its English data)")
 
 
 def _grows(values: list[float]) -> str:
-    """supported if every step grows, refuted if the last is not above the first, else partly."""
+    """supported if every step grows, refuted if the last is not above the first, else partly;
+    not decided with fewer than two values (nothing to compare)."""
+    if len(values) < 2:
+        return NOT_DECIDED
     if all(b > a for a, b in zip(values, values[1:], strict=False)):
         return SUPPORTED
     return PARTLY if values[-1] > values[0] else REFUTED
@@ -523,7 +530,8 @@ def _slm_training(m: dict[str, Any]) -> Decision:
     bits = m["bits"]
     verdict = SUPPORTED if bits.high < 0 else REFUTED if bits.low > 0 else NOT_DECIDED
     shown = (
-        f"LoRA trained in {m['minutes']:.1f} min on {m['machine']}; Korean bits per character "
+        f"LoRA trained in {m['minutes']:.1f} min on {m['threads']} CPU threads of "
+        f"{m['machine']}; Korean bits per character "
         f"{bits.change:+.3f} [{bits.low:+.3f}, {bits.high:+.3f}]"
     )
     return Decision(verdict, shown)
@@ -556,13 +564,11 @@ RULES: dict[str, Rule] = {
         "test rejects equality at 5%, refuted if lower and rejected, else not decided",
         _finetune,
     ),
-    "split_word": Rule(SPLIT_RULE, lambda c: _check(c, "tokens")),
+    "split_word": Rule(SPLIT_RULE, _check),
     "chars_per_token": Rule(CHARS_PER_TOKEN_RULE, _chars_per_token),
-    "common_words": Rule(COMMON_WORDS_RULE, lambda c: _check(c, "of the words")),
-    "spaces": Rule(SEPARATION_RULE.format(what="spaces"), lambda c: _check(c, "of spaces")),
-    "punctuation": Rule(
-        SEPARATION_RULE.format(what="punctuation marks"), lambda c: _check(c, "of marks")
-    ),
+    "common_words": Rule(COMMON_WORDS_RULE, _check),
+    "spaces": Rule(SEPARATION_RULE.format(what="spaces"), _check),
+    "punctuation": Rule(SEPARATION_RULE.format(what="punctuation marks"), _check),
     "kv_memory": Rule(
         "llama.cpp's KV-cache allocation: "
         + GROWS_RULE.format(what="the cache", steps="window sizes"),
@@ -595,13 +601,14 @@ RULES: dict[str, Rule] = {
     "slm_compute": Rule(
         "compute per token grows with the parameter count (about 2 FLOPs per parameter, "
         f"kaplan2020); 'drastically' read as {SLM_FACTOR:.0f}×: supported if the SLM has at "
-        f"least {SLM_FACTOR:.0f}× fewer parameters than the smallest Llama 3.1 (8B), partly "
-        "true if fewer, refuted otherwise",
+        f"least {SLM_FACTOR:.0f}× fewer parameters than Llama 3.1 8B, the size of the report's "
+        "LLaMA 3 and Bllossom models, partly true if fewer, refuted otherwise",
         _slm_compute,
     ),
     "slm_training": Rule(
-        "supported if the book's LoRA fine-tune of the SLM, trained on a 2-core CPU without a "
-        "GPU, lowered the bits per character of held-out Korean text (FLORES-200 devtest) "
+        "supported if the book's LoRA fine-tune of the SLM, trained on CPU threads (its record "
+        "names the machine), lowered the bits per character of held-out Korean text "
+        "(FLORES-200 devtest) "
         "with a 95% bootstrap interval below zero; refuted if above zero; not decided "
         "otherwise",
         _slm_training,
@@ -653,7 +660,8 @@ def build_ledger(
             measured_on = (models or {}).get(key) or model or "the book's model"
         if claim.kind == "measured":
             decision = RULES[claim.measure].decide(measurements[claim.measure])
-            verdict, rule, measured = decision.verdict, RULES[claim.measure].text, decision.measured
+            verdict, rule = decision.verdict, RULES[claim.measure].text
+            measured = decision.measured.removesuffix(f" on {measured_on}")  # named once
             if claim.about_report_model:
                 shows = f"{verdict} on {measured_on}"
                 verdict = NOT_CHECKABLE

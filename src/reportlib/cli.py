@@ -203,7 +203,19 @@ def _cmd_models(args: argparse.Namespace) -> int:
 def _cmd_tokens(args: argparse.Namespace) -> int:
     corpus = load_corpus(args.corpus, args.langs)
     rows = count_language_tokens(get_tokenizer(args.tokenizer, args.model), corpus)
-    fields = ("tokenizer", "code", "characters", "tokens", "chars_per_token", "premium")
+    fields = (
+        "tokenizer",
+        "code",
+        "sentences",
+        "characters",
+        "tokens",
+        "chars_per_token",
+        "chars_per_token_low",
+        "chars_per_token_high",
+        "premium",
+        "premium_low",
+        "premium_high",
+    )
     records = [{k: asdict(r)[k] for k in fields} for r in rows]
     if args.format == "json":
         print(json.dumps(records, indent=2, ensure_ascii=False))

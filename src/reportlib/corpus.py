@@ -1,15 +1,16 @@
 """Parallel text for the tokenizer statistics.
 
-Three sources, one shape (``{flores_code: text}``):
+Three sources, one shape (``{flores_code: [sentence, ...]}``, line i parallel across
+languages):
 
+- ``flores200`` (the default): the FLORES-200 dev and devtest files of the book's 24
+  languages that ship with the project (``data/flores200``, CC BY-SA 4.0, see its
+  ``LICENSE.md``), the text Petrov et al. (2023) count on. Evaluation data: never train on it.
 - ``bundled``: the project's own parallel sample (8 sentences x 24 languages,
-  ``data/parallel_sample.json``), sentences joined by one space.
-- ``flores200``: the FLORES-200 dev and devtest files of the book's 24 languages that ship
-  with the project (``data/flores200``, CC BY-SA 4.0, see its ``LICENSE.md``).
-- a directory in FLORES-200 layout (``dev/<code>.dev``, ``devtest/<code>.devtest``):
-  the dev and devtest sentences of each language, joined by one space, as
-  Petrov et al. (2023) count them. Each split must be parallel on its own (the same number
-  of sentences in every language), and a UTF-8 byte-order mark is not counted as text.
+  ``data/parallel_sample.json``).
+- a directory in FLORES-200 layout (``dev/<code>.dev``, ``devtest/<code>.devtest``): the dev
+  and devtest sentences of each language. Each split must be parallel on its own (the same
+  number of sentences in every language), and a UTF-8 byte-order mark is not counted as text.
 """
 
 from __future__ import annotations
@@ -95,8 +96,8 @@ def _read_lines(path: Path) -> list[str]:
 def _load_flores(root: Path, languages: list[Language]) -> Corpus:
     if not root.is_dir():
         raise ReportlibError(
-            f"corpus directory {str(root)!r} does not exist; give 'bundled' or a directory "
-            "in FLORES-200 layout (dev/<code>.dev, devtest/<code>.devtest)"
+            f"corpus directory {str(root)!r} does not exist; give 'flores200', 'bundled' or a "
+            "directory in FLORES-200 layout (dev/<code>.dev, devtest/<code>.devtest)"
         )
     lines_by_code: dict[str, list[str]] = {}
     counts: dict[str, dict[str, int]] = {split: {} for split, _ in FLORES_SPLITS}
@@ -126,7 +127,7 @@ def _load_flores(root: Path, languages: list[Language]) -> Corpus:
     return Corpus(str(root), lines_by_code)
 
 
-def load_corpus(source: str | Path = BUNDLED, languages: str | list[str] | None = None) -> Corpus:
+def load_corpus(source: str | Path = FLORES, languages: str | list[str] | None = None) -> Corpus:
     """Load parallel text for ``languages`` (all 24 by default); English is always included."""
     langs = parse_language_list(languages)
     if ENGLISH not in {lang.flores for lang in langs}:

@@ -38,7 +38,10 @@ def premium_figure(table: pd.DataFrame, labels: dict[str, str] | None = None) ->
     flipped.plot.barh(ax=ax, width=0.8, xerr=errors, error_kw={"elinewidth": 0.8})
     ax.axvline(1.0, color="black", linewidth=0.8)
     ax.set_xscale("log")
-    ticks = [t for t in (1, 1.5, 2, 3, 4, 6, 8, 12, 16) if t <= 1.15 * float(np.nanmax(wide))]
+    low, high = float(np.nanmin(wide)), float(np.nanmax(wide))
+    ticks = [
+        t for t in (0.5, 0.75, 1, 1.5, 2, 3, 4, 6, 8, 12, 16) if low / 1.15 <= t <= 1.15 * high
+    ]
     ax.set_xticks(ticks, [f"{t:g}×" for t in ticks])
     ax.xaxis.set_minor_formatter(plt.NullFormatter())
     ax.set_xlabel("tokens relative to English on the same text (log scale; 1 = parity)")

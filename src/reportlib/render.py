@@ -102,7 +102,7 @@ def ledger_html(rows: list[dict[str, str]], citation_page: str = "../book/refere
             claim,
             verdict,
             decides,
-            _evidence_link(row["evidence"], citation_page),
+            "<br>".join(_evidence_link(e, citation_page) for e in row["evidence"].split()),
             escape_text(row["note"]),
         ]
         body.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")

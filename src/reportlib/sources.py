@@ -166,7 +166,8 @@ class CitedFigure:
     unit: str
     what: str
     source: str  #: a key of ``book/references.bib`` or a URL
-    quote: str  #: the source's sentence, verbatim
+    quote: str  #: the source's sentence, verbatim; or why it could not be read offline
+    low: float | None = None  #: the lower end, where the source gives a range
 
 
 LLAMA3_ENGLISH_CHARS_PER_TOKEN = CitedFigure(
@@ -182,8 +183,7 @@ GPT3_TRAINING_ENERGY_MWH = CitedFigure(
     "MWh",
     "energy to train GPT-3",
     "patterson2021",
-    "GPT-3: 1,287 MWh (the paper's table of training runs; the table itself could not be "
-    "opened offline, the figure is the one widely quoted from it)",
+    "(not read offline: the paper's table of training runs, as widely quoted)",
 )
 US_HOME_KWH_PER_YEAR = CitedFigure(
     10715.0,
@@ -199,6 +199,7 @@ AI_SERVERS_TWH_2027 = CitedFigure(
     "upper estimate of the electricity of NVIDIA's AI servers in 2027 (lower: 85.4)",
     "devries2023",
     "Annually, this quantity of servers could consume 85.4–134.0 TWh of electricity.",
+    low=85.4,
 )
 IMAGE_GENERATION_PHONE_CHARGES = CitedFigure(
     0.5,

@@ -408,7 +408,7 @@ def interval_table(
 
 
 #: how each check's number reads in a table
-_CHECK_FORMATS = {
+CHECK_FORMATS = {
     "chars_per_token": "{:.2f}",
     "common_words": "{:.0%} of words",
     "spaces": "{:.0%} of spaces",
@@ -424,7 +424,7 @@ def claims_table(
     verdict, as text."""
     rows = []
     for c in checks:
-        shown = _CHECK_FORMATS.get(c.key, "{:.3g}").format(c.measured)
+        shown = CHECK_FORMATS.get(c.key, "{:.3g}").format(c.measured)
         if c.low is not None:
             shown += f" [{c.low:.2f}, {c.high:.2f}]"
         rows.append({"claim": c.claim, "tokenizer": c.tokenizer, "shown": f"{shown} — {c.verdict}"})
