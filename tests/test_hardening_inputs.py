@@ -320,7 +320,8 @@ def test_every_chapter_accepts_its_own_defaults(chapter):
         ("multilingual", {"models": "default"}, {"models": ["default"]}),  # not d, e, f, ...
         ("multilingual", {"models": ["a.gguf", "b.gguf"]}, {"models": ["a.gguf", "b.gguf"]}),
         ("multilingual", {"languages": "ko,ja", "seed": 7}, {"languages": "ko,ja", "seed": 7}),
-        ("context", {"depths": [0, 1], "threshold": 1}, {"depths": [0.0, 1.0], "threshold": 1.0}),
+        ("context", {"depths": [0, 1]}, {"depths": [0.0, 1.0]}),
+        ("context", {"ruler_samples": {"2048": 3}}, {"ruler_samples": {"2048": 3}}),
         ("tokenization", {"tokenizers": "qwen"}, {"tokenizers": ["qwen"]}),
         ("context", {"lengths": [256]}, {"lengths": [256]}),
     ],
@@ -351,8 +352,14 @@ BAD_PARAMETERS = [
     ),
     (
         "context",
-        {"threshold": float("nan")},
-        "parameter 'threshold' must be a number from 0 to 1, not NaN",
+        {"ruler_samples": {"1024": 0}},
+        "parameter 'ruler_samples' must be a mapping from length to a whole number of "
+        'haystacks >= 1, not {"1024": 0}',
+    ),
+    (
+        "context",
+        {"ruler_lengths": {"essays": [1024]}},
+        "parameter 'ruler_lengths' must be a mapping from haystack",
     ),
     ("context", {"model": 3}, "parameter 'model' must be text (like \"default\"), not 3"),
     (

@@ -21,7 +21,8 @@ Backends
     batch; :mod:`reportlib.cached` any model behind the result cache;
     :mod:`reportlib.backends` ``load_model``: the built-in backends and plugins.
 Experiments
-    :mod:`reportlib.context` needles and the KV formula; :mod:`reportlib.probe` the
+    :mod:`reportlib.context` needles and the KV formula; :mod:`reportlib.ruler`
+    RULER's harder retrieval tasks; :mod:`reportlib.probe` the
     multilingual probe; :mod:`reportlib.tokenstats` token statistics and checks;
     :mod:`reportlib.render` escaped HTML and glued sentences;
     :mod:`reportlib.environment` versions and hardware; :mod:`reportlib.usage` calls and

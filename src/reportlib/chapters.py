@@ -154,6 +154,22 @@ PARAMETER_RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
         "a non-empty list of numbers from 0 to 1",
     ),
     "threshold": (lambda v: 0 <= v <= 1, "a number from 0 to 1"),
+    "ruler_lengths": (
+        lambda v: (
+            bool(v)
+            and all(k in ("filler", "flores-en", "flores-ko") for k in v)
+            and all(isinstance(n, list) and n and _positive_whole_numbers(n) for n in v.values())
+        ),
+        'a mapping from haystack ("filler", "flores-en", "flores-ko") to a list of lengths',
+    ),
+    "ruler_samples": (
+        lambda v: (
+            bool(v)
+            and all(str(k).isdigit() for k in v)
+            and all(_whole(n) and n >= 1 for n in v.values())
+        ),
+        "a mapping from length to a whole number of haystacks >= 1",
+    ),
     "models": (
         lambda v: bool(v) and all(spec.strip() for spec in v),
         "a non-empty list of model specs",

@@ -86,11 +86,19 @@ def build_needle_case(
         raise ReportlibError(f"depth must be between 0 and 1, not {depth!r}")
     value = needle_value(needle, seed)
     overhead = len(tokenize(NEEDLE.format(value=value) + QUESTION))
-    per_sentence = [len(tokenize(" " + s)) for s in FILLER_SENTENCES]
+    bos = len(tokenize(""))  # a tokenizer that adds a BOS counts it in every call
+    per_sentence = [len(tokenize(" " + s)) - bos for s in FILLER_SENTENCES]
     estimate = max(1, (length - overhead) * len(per_sentence) // sum(per_sentence))
-    filler = haystack_sentences(estimate + 64, seed)
+    filler = haystack_sentences(estimate * 11 // 10 + 64, seed)
     count = estimate
-    while True:  # adjust so the whole prompt is as close to ``length`` as sentences allow
+    average = sum(per_sentence) / len(per_sentence)
+    for _ in range(8):  # coarse: move by as many sentences as the miss (a long prompt is slow
+        case = _assemble(tokenize, length, depth, needle, value, filler, count)  # to tokenize)
+        step = int((case.prompt_tokens - length) / average)
+        if step == 0:
+            break
+        count = max(1, min(len(filler) - 1, count - step))
+    while True:  # fine: adjust so the whole prompt is as close to ``length`` as sentences allow
         case = _assemble(tokenize, length, depth, needle, value, filler, count)
         if case.prompt_tokens > length and count > 1:
             count -= 1

@@ -10,6 +10,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from .languages import LANGUAGES
+from .ruler import average_scores
 from .tokenstats import wide_table
 
 plt.rcParams.update({"svg.hashsalt": "reportlib", "figure.dpi": 100})
@@ -346,4 +347,75 @@ def bits_change_figure(table: pd.DataFrame) -> Figure:
     ax.set_xlabel("change in bits per character, fine-tune minus base (left = better)")
     ax.grid(axis="x", alpha=0.3)
     fig.tight_layout()
+    return fig
+
+
+#: one colour per RULER task (Okabe–Ito, colour-blind safe), the average in black
+_TASK_COLOURS = {
+    "single needle": "#7f7f7f",
+    "multi-key": "#0072B2",
+    "multi-query": "#E69F00",
+    "multi-value": "#009E73",
+    "variable tracking": "#CC79A7",
+    "average": "black",
+}
+
+
+def ruler_figure(
+    scores: pd.DataFrame, haystacks: dict[str, str], threshold: float, model: str
+) -> Figure:
+    """RULER's tasks: score against prompt length (log scale), one panel per haystack, a line
+    per task with its 95% Wilson interval, the task average in black, the threshold dashed."""
+    kinds = [k for k in haystacks if k in set(scores["haystack"])]
+    fig, axes = plt.subplots(1, len(kinds), figsize=(3.4 * len(kinds) + 0.6, 3.9), sharey=True)
+    axes = np.atleast_1d(axes)
+    average = average_scores(scores)
+    for ax, kind in zip(axes, kinds, strict=True):
+        for offset, (task, colour) in enumerate(_TASK_COLOURS.items()):
+            frame = scores if task != "average" else average
+            rows = frame[(frame["haystack"] == kind) & (frame["task"] == task)]
+            rows = rows.sort_values("length")
+            if rows.empty:
+                continue
+            shift = 2 ** ((offset - 2.5) * 0.04)  # side by side, so the intervals stay apart
+            x, y = rows["length"].to_numpy() * shift, 100 * rows["score"].to_numpy()
+            err = None
+            if "low" in rows and task != "average":
+                err = [y - 100 * rows["low"].to_numpy(), 100 * rows["high"].to_numpy() - y]
+            ax.errorbar(
+                x,
+                y,
+                yerr=err,
+                color=colour,
+                marker="o",
+                markersize=3.5,
+                linewidth=2.4 if task == "average" else 1.2,
+                linestyle="--" if task == "single needle" else "-",
+                capsize=2,
+                label=task,
+            )
+        ax.axhline(100 * threshold, color="crimson", linestyle="--", linewidth=1)
+        ax.set_xscale("log", base=2)
+        lengths = sorted(set(scores.loc[scores["haystack"] == kind, "length"]))
+        ax.set_xticks(lengths, [f"{n // 1024}k" for n in lengths])
+        ax.xaxis.set_minor_formatter(plt.NullFormatter())
+        ax.set_title(haystacks[kind], fontsize=11)
+        ax.set_xlabel("prompt length (model tokens)")
+        ax.grid(alpha=0.3)
+    axes[0].set_ylabel("score (% of expected answers)")
+    axes[0].set_ylim(-3, 103)
+    handles = {}
+    for ax in axes:
+        for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
+            handles.setdefault(label, handle)
+    fig.legend(
+        handles.values(),
+        handles.keys(),
+        loc="lower center",
+        ncol=len(handles),
+        fontsize="small",
+        frameon=False,
+    )
+    fig.suptitle(f"{model}: RULER's tasks (red dashes: the threshold)", fontsize=11)
+    fig.tight_layout(rect=(0, 0.07, 1, 1))
     return fig

@@ -1,0 +1,518 @@
+"""RULER's harder retrieval tasks (Hsieh et al. 2024), generated and scored here.
+
+One haystack per (haystack text, length, sample) carries the inserts of every task:
+
+- **multi-key** (MK-NIAH): needles "One of the special magic numbers for {key} is: {value}."
+  with different keys; each question asks for one key, the others are distractors;
+- **multi-query** (MQ-NIAH): two of those keys asked at once;
+- **multi-value** (MV-NIAH): one key with several values, all asked for;
+- **variable tracking** (VT): a chain ``VAR A = 12345.``, ``VAR B = VAR A.``, …; the question
+  asks for every variable that holds the value.
+
+Each question is appended to the same haystack, so with the KV cache's prefix reuse a
+question costs only its own tokens. This differs from RULER, where every task has its own
+haystack: here the other tasks' inserts are extra distractors, and at short lengths the
+inserts are a larger share of the text. Scoring is RULER's ``string_match_all``: the share
+of the expected strings found in the answer, case-insensitive.
+"""
+
+from __future__ import annotations
+
+import random
+import string
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from .context import effective_length, haystack_sentences
+from .corpus import flores_sentences
+from .errors import ReportlibError
+from .stats import wilson_interval
+
+#: RULER's threshold: a length is effective while the score stays at or above Llama 2 7B's
+#: at 4K, 85.6% (Hsieh et al. 2024, "RULER: What's the Real Context Size of Your Long-Context
+#: Language Models?", section 4)
+RULER_THRESHOLD = 0.856
+TASKS = ("multi-key", "multi-query", "multi-value", "variable tracking")
+#: the haystack texts: repeated filler sentences, and FLORES-200's English and Korean
+#: sentences in file order (parallel, so the two languages carry the same content)
+HAYSTACKS = {
+    "filler": "filler sentences",
+    "flores-en": "FLORES-200 English",
+    "flores-ko": "FLORES-200 Korean",
+}
+_ADJECTIVES = (
+    "amber brave calm dusty eager faint gentle hollow icy jolly kind lofty mellow nimble "
+    "odd pale quiet rapid silent tidy upbeat vivid wary young zesty bold crisp damp early "
+    "fuzzy grand humble"
+).split()
+_NOUNS = (
+    "anchor badger candle dolphin ember falcon garden harbor island jacket kettle lantern "
+    "meadow needle orchard pebble quilt river saddle tunnel umbrella valley willow yacht "
+    "zephyr beacon canyon drum easel fountain"
+).split()
+NEEDLE = "One of the special magic numbers for {key} is: {value}."
+CHAIN_START = "VAR {name} = {value}."
+CHAIN_LINK = "VAR {name} = VAR {previous}."
+QUESTIONS = {
+    "multi-key": (
+        "\n\nWhat is the special magic number for {key} mentioned in the provided text? "
+        "The special magic number for {key} mentioned in the provided text is"
+    ),
+    "multi-query": (
+        "\n\nWhat are the special magic numbers for {key} and {other} mentioned in the "
+        "provided text? The special magic numbers for {key} and {other} mentioned in the "
+        "provided text are"
+    ),
+    "multi-value": (
+        "\n\nWhat are all the special magic numbers for {key} mentioned in the provided "
+        "text? The special magic numbers for {key} mentioned in the provided text are"
+    ),
+    "variable tracking": (
+        "\n\nFind all variables that are assigned the value {value} in the text above. "
+        "Answer: According to the chain of variable assignment in the text above, {hops} "
+        "variables are assigned the value {value}, they are:"
+    ),
+}
+#: tokens each task's answer may take
+ANSWER_TOKENS = {"multi-key": 12, "multi-query": 24, "multi-value": 48, "variable tracking": 36}
+#: the shortest length a case may have (the inserts, the questions and some haystack)
+MIN_LENGTH = 512
+
+
+@dataclass(frozen=True)
+class TaskSizes:
+    """How many inserts each haystack carries."""
+
+    keys: int = 4  #: multi-key needles (multi-query pairs them up)
+    value_keys: int = 1  #: multi-value keys
+    values: int = 4  #: values per multi-value key
+    chains: int = 1  #: variable-tracking chains
+    hops: int = 4  #: variables per chain
+
+    def validate(self) -> TaskSizes:
+        for name, value in vars(self).items():
+            if not isinstance(value, int) or value < 1:
+                raise ReportlibError(f"{name} must be a positive whole number, not {value!r}")
+        if self.keys < 2:
+            raise ReportlibError("keys must be at least 2 (multi-query asks two at once)")
+        return self
+
+
+@dataclass(frozen=True)
+class Insert:
+    """One sentence put into the haystack, and which question it answers."""
+
+    text: str
+    task: str
+    group: int  #: which key / chain of its task
+    depth: float = 0.0  #: where it sits: 0 = start, 1 = end of the haystack
+
+
+@dataclass(frozen=True)
+class Question:
+    """One question asked after the haystack, with the strings a full answer contains."""
+
+    task: str
+    prompt: str
+    expected: tuple[str, ...]
+    depth: float  #: mean depth of the inserts that hold its answer
+    max_tokens: int
+
+
+@dataclass(frozen=True)
+class RulerCase:
+    """One haystack with its inserts, and the questions asked after it."""
+
+    haystack: str
+    length: int  #: target prompt length in the model's tokens (question included)
+    sample: int
+    context: str
+    context_tokens: int
+    context_characters: int  #: characters of haystack text (inserts excluded)
+    questions: tuple[Question, ...] = field(default_factory=tuple)
+
+
+def _number(rng: random.Random, digits: int) -> str:
+    return str(rng.randrange(10 ** (digits - 1), 10**digits))
+
+
+def make_inserts(
+    sizes: TaskSizes, seed: int
+) -> tuple[list[Insert], dict[str, list[tuple[str, tuple[str, ...]]]]]:
+    """Every task's inserts (depths not yet set) and, per task, its (key, answers) groups."""
+    rng = random.Random(f"ruler-{seed}")
+    words = [f"{a}-{n}" for a in _ADJECTIVES for n in _NOUNS]
+    keys = rng.sample(words, sizes.keys + sizes.value_keys)
+    inserts: list[Insert] = []
+    answers: dict[str, list[tuple[str, tuple[str, ...]]]] = {"multi-key": [], "multi-value": []}
+    for i, key in enumerate(keys[: sizes.keys]):
+        value = _number(rng, 7)
+        inserts.append(Insert(NEEDLE.format(key=key, value=value), "multi-key", i))
+        answers["multi-key"].append((key, (value,)))
+    for i, key in enumerate(keys[sizes.keys :]):
+        values = tuple(_number(rng, 7) for _ in range(sizes.values))
+        inserts += [Insert(NEEDLE.format(key=key, value=v), "multi-value", i) for v in values]
+        answers["multi-value"].append((key, values))
+    answers["variable tracking"] = []
+    for i in range(sizes.chains):
+        names = ["".join(rng.choices(string.ascii_uppercase, k=5)) for _ in range(sizes.hops)]
+        value = _number(rng, 5)
+        inserts.append(Insert(CHAIN_START.format(name=names[0], value=value), "chain", i))
+        for previous, name in zip(names, names[1:], strict=False):
+            inserts.append(Insert(CHAIN_LINK.format(name=name, previous=previous), "chain", i))
+        answers["variable tracking"].append((value, tuple(names)))
+    return inserts, answers
+
+
+def place_inserts(inserts: list[Insert], seed: int) -> list[Insert]:
+    """Spread the inserts evenly over the haystack, in a seeded order: depths (i + 0.5) / n.
+    A chain's links keep their order (a variable is defined before it is copied)."""
+    rng = random.Random(f"ruler-depths-{seed}")
+    slots = [(i + 0.5) / len(inserts) for i in range(len(inserts))]
+    rng.shuffle(slots)
+    placed = [Insert(x.text, x.task, x.group, d) for x, d in zip(inserts, slots, strict=True)]
+    for group in {x.group for x in placed if x.task == "chain"}:
+        members = [i for i, x in enumerate(placed) if x.task == "chain" and x.group == group]
+        depths = sorted(placed[i].depth for i in members)
+        for i, depth in zip(members, depths, strict=True):
+            placed[i] = Insert(placed[i].text, "chain", group, depth)
+    return sorted(placed, key=lambda x: x.depth)
+
+
+def make_questions(
+    inserts: list[Insert], answers: dict[str, list[tuple[str, tuple[str, ...]]]]
+) -> list[Question]:
+    """The questions of every task, with their expected strings and depths."""
+
+    def depth_of(task: str, group: int) -> float:
+        found = [x.depth for x in inserts if x.task == task and x.group == group]
+        return sum(found) / len(found)
+
+    questions = []
+    for i, (key, values) in enumerate(answers["multi-key"]):
+        prompt = QUESTIONS["multi-key"].format(key=key)
+        depth = depth_of("multi-key", i)
+        questions.append(Question("multi-key", prompt, values, depth, ANSWER_TOKENS["multi-key"]))
+    pairs = answers["multi-key"]
+    for i in range(0, len(pairs) - 1, 2):  # keys 0+1, 2+3, ...: each key asked once more
+        (key, (a,)), (other, (b,)) = pairs[i], pairs[i + 1]
+        prompt = QUESTIONS["multi-query"].format(key=key, other=other)
+        depth = (depth_of("multi-key", i) + depth_of("multi-key", i + 1)) / 2
+        questions.append(
+            Question("multi-query", prompt, (a, b), depth, ANSWER_TOKENS["multi-query"])
+        )
+    for i, (key, values) in enumerate(answers["multi-value"]):
+        prompt = QUESTIONS["multi-value"].format(key=key)
+        depth = depth_of("multi-value", i)
+        questions.append(
+            Question("multi-value", prompt, values, depth, ANSWER_TOKENS["multi-value"])
+        )
+    for i, (value, names) in enumerate(answers["variable tracking"]):
+        prompt = QUESTIONS["variable tracking"].format(value=value, hops=len(names))
+        depth = depth_of("chain", i)
+        questions.append(
+            Question("variable tracking", prompt, names, depth, ANSWER_TOKENS["variable tracking"])
+        )
+    return questions
+
+
+def haystack_text(kind: str, sample: int) -> list[str]:
+    """The sentences of a haystack, starting at a sample-dependent place (FLORES: its dev
+    and devtest sentences in file order, so neighbouring sentences come from one article)."""
+    if kind == "filler":
+        return haystack_sentences(6000, seed=sample)
+    codes = {"flores-en": "eng_Latn", "flores-ko": "kor_Hang"}
+    if kind not in codes:
+        raise ReportlibError(f"unknown haystack {kind!r}; one of {', '.join(HAYSTACKS)}")
+    lines = flores_sentences(codes[kind], "dev") + flores_sentences(codes[kind], "devtest")
+    start = (sample * 503) % len(lines)  # a different, fixed place for every sample
+    return lines[start:] + lines[:start]
+
+
+def build_case(
+    tokenize: Callable[[str], list[int]],
+    kind: str,
+    length: int,
+    sample: int,
+    sizes: TaskSizes = TaskSizes(),
+    seed: int = 0,
+) -> RulerCase:
+    """A haystack of ``kind`` whose prompts (context + any question) fit in ``length``
+    tokens with room for the answer; the inserts spread over it at their depths."""
+    if length < MIN_LENGTH:
+        raise ReportlibError(f"length must be at least {MIN_LENGTH} tokens, not {length}")
+    case_seed = seed * 100_003 + sample
+    made, answers = make_inserts(sizes.validate(), case_seed)
+    inserts = place_inserts(made, case_seed)
+    questions = tuple(make_questions(inserts, answers))
+    sentences = haystack_text(kind, sample)
+    room = max(len(tokenize(q.prompt)) + q.max_tokens for q in questions) + 8  # joins, BOS
+    target = length - room
+    bos = len(tokenize(""))  # a tokenizer that adds a BOS counts it in every call
+    insert_tokens = sum(len(tokenize(" " + x.text)) - bos for x in inserts) + bos
+    counts, total, n = [], insert_tokens, 0
+    while n < len(sentences) and total + (c := len(tokenize(" " + sentences[n])) - bos) <= target:
+        counts.append(c)
+        total += c
+        n += 1
+    if n == len(sentences):
+        raise ReportlibError(f"the {kind} haystack has too little text for {length} tokens")
+    while True:  # the estimate can be off by the joins: trim until the whole context fits
+        context, characters = _assemble(sentences[:n], inserts)
+        tokens = len(tokenize(context))
+        if tokens <= target or n <= 1:
+            break
+        n -= max(1, (tokens - target) // max(1, round(sum(counts) / len(counts))))
+    return RulerCase(kind, length, sample, context, tokens, characters, questions)
+
+
+def _assemble(sentences: Sequence[str], inserts: Sequence[Insert]) -> tuple[str, int]:
+    """Sentences with every insert before the sentence at its depth; haystack characters."""
+    parts: list[str] = []
+    pending = sorted(inserts, key=lambda x: x.depth)
+    for i, sentence in enumerate(sentences):
+        while pending and pending[0].depth * len(sentences) <= i:
+            parts.append(pending.pop(0).text)
+        parts.append(sentence)
+    parts += [x.text for x in pending]
+    return " ".join(parts), sum(len(s) for s in sentences)
+
+
+def samples_at(samples: int | dict[Any, int], length: int) -> int:
+    """Haystacks per cell at ``length``: one number for every length, or a mapping from
+    length (a number or its text, as papermill passes it) to a number, the last given length
+    at or below ``length`` deciding."""
+    if isinstance(samples, dict):
+        table = {int(k): v for k, v in samples.items()}
+        below = [k for k in table if k <= length]
+        if not below:
+            raise ReportlibError(f"samples gives no number for length {length}")
+        samples = table[max(below)]
+    if not isinstance(samples, int) or isinstance(samples, bool) or samples < 1:
+        raise ReportlibError(f"samples must be a positive whole number, not {samples!r}")
+    return samples
+
+
+def build_grid(
+    tokenize: Callable[[str], list[int]],
+    lengths_by_haystack: dict[str, Sequence[int]],
+    samples: int | dict[Any, int],
+    sizes: TaskSizes = TaskSizes(),
+    seed: int = 0,
+) -> list[RulerCase]:
+    """Every (haystack, length, sample) case, shortest first within a haystack."""
+    for kind in lengths_by_haystack:
+        if kind not in HAYSTACKS:
+            raise ReportlibError(f"unknown haystack {kind!r}; one of {', '.join(HAYSTACKS)}")
+    return [
+        build_case(tokenize, kind, length, sample, sizes, seed)
+        for kind, lengths in lengths_by_haystack.items()
+        for length in sorted(lengths)
+        for sample in range(samples_at(samples, length))
+    ]
+
+
+def recall(answer: str, expected: Iterable[str]) -> float:
+    """RULER's ``string_match_all``: the share of expected strings in the answer (any case)."""
+    wanted = list(expected)
+    if not wanted:
+        raise ReportlibError("a question needs at least one expected answer")
+    text = answer.lower()
+    return sum(1 for e in wanted if e.lower() in text) / len(wanted)
+
+
+def run_grid(
+    model: Any, cases: Sequence[RulerCase], seed: int = 0, progress: bool | None = None
+) -> list[dict[str, Any]]:
+    """Ask every question of every case; the questions of one haystack follow each other,
+    so the KV cache keeps the haystack and each question costs only its own tokens."""
+    from tqdm import tqdm
+
+    total = sum(len(c.questions) for c in cases)
+    bar = tqdm(total=total, desc="RULER tasks", unit="question",
+               disable=None if progress is None else not progress)  # fmt: skip
+    rows = []
+    with bar:
+        for case in cases:
+            for number, question in enumerate(case.questions):
+                answer = model.complete(
+                    case.context + question.prompt,
+                    max_tokens=question.max_tokens,
+                    seed=seed,
+                    reuse_prefix=True,
+                )
+                found = sum(1 for e in question.expected if e.lower() in answer.text.lower())
+                rows.append(
+                    {
+                        "haystack": case.haystack,
+                        "length": case.length,
+                        "sample": case.sample,
+                        "task": question.task,
+                        "question": number,
+                        "depth": round(question.depth, 4),
+                        "expected": " ".join(question.expected),
+                        "answer": answer.text,
+                        "values": len(question.expected),
+                        "recalled": found,
+                        "score": recall(answer.text, question.expected),
+                        "context_tokens": case.context_tokens,
+                        "context_characters": case.context_characters,
+                        "evaluated_tokens": answer.evaluated_tokens,
+                    }
+                )
+                bar.update()
+    return rows
+
+
+def task_scores(rows: Sequence[dict[str, Any]]) -> Any:
+    """Per (haystack, task, length): questions, the mean score (RULER's), and a 95% Wilson
+    interval on the expected values recalled (pooled over the cell's questions)."""
+    import pandas as pd
+
+    frame = pd.DataFrame(rows)
+    out = []
+    for (kind, task, length), group in frame.groupby(["haystack", "task", "length"], sort=False):
+        values, recalled = int(group["values"].sum()), int(group["recalled"].sum())
+        low, high = wilson_interval(recalled, values)
+        out.append(
+            {
+                "haystack": kind,
+                "task": task,
+                "length": length,
+                "questions": len(group),
+                "values": values,
+                "score": float(group["score"].mean()),
+                "low": low,
+                "high": high,
+                "context_characters": float(group["context_characters"].mean()),
+            }
+        )
+    return pd.DataFrame(out)
+
+
+#: the easy baseline, the context chapter's single-needle grid, shown beside the tasks
+SINGLE_NEEDLE = "single needle"
+
+
+def needle_scores(grid: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The single-needle grid's rows (``found``) as task rows on the filler haystack."""
+    return [
+        {
+            "haystack": "filler",
+            "task": SINGLE_NEEDLE,
+            "length": row["length"],
+            "values": 1,
+            "recalled": int(row["found"]),
+            "score": float(row["found"]),
+            "context_characters": float("nan"),
+        }
+        for row in grid
+    ]
+
+
+def average_scores(scores: Any) -> Any:
+    """RULER's average: the mean of the four harder tasks' scores, per (haystack, length)
+    (the single needle, the easy baseline, is not in it)."""
+    tasks = scores[scores["task"].isin(TASKS)]
+    average = tasks.groupby(["haystack", "length"], sort=False)["score"].mean().reset_index()
+    return average.assign(task="average")
+
+
+def effective_lengths(scores: Any, threshold: float = RULER_THRESHOLD) -> Any:
+    """Per haystack and task (and the average): the longest length at which the score, and
+    every shorter length's, is at least ``threshold``; ``None`` if even the shortest is
+    below; and whether every tested length passed (then the real limit lies beyond)."""
+    import pandas as pd
+
+    both = pd.concat([scores, average_scores(scores)], ignore_index=True)
+    rows = []
+    for (kind, task), group in both.groupby(["haystack", "task"], sort=False):
+        by_length = dict(zip(group["length"], group["score"], strict=True))
+        effective = effective_length(by_length, threshold)
+        rows.append(
+            {
+                "haystack": kind,
+                "task": task,
+                "effective length": effective,
+                "shortest tested": min(by_length),
+                "longest tested": max(by_length),
+                "all passed": effective == max(by_length),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def describe_effective(effective: int | None, lengths: Sequence[int], window: int | None) -> str:
+    """An effective length as a reader should read it, honest about the tested range."""
+    if effective is None:
+        return (
+            f"below {min(lengths):,} tokens, the shortest length tested: shorter prompts "
+            "would be needed to find it"
+        )
+    if effective == max(lengths):
+        beyond = f" (the trained window is {window:,})" if window and window > effective else ""
+        return (
+            f"at least {effective:,} tokens: every tested length passed, and finding the limit "
+            f"needs longer prompts{beyond}"
+        )
+    return f"{effective:,} tokens"
+
+
+def effective_table(effective: Any) -> Any:
+    """:func:`effective_lengths` as text: one row per task, one column per haystack."""
+    import pandas as pd
+
+    shown = pd.DataFrame(
+        [
+            {
+                "haystack": HAYSTACKS[r["haystack"]],
+                "task": r["task"],
+                "effective length": _short(
+                    r["effective length"], r["shortest tested"], r["longest tested"]
+                ),
+            }
+            for r in effective.to_dict("records")
+        ]
+    )
+    table = shown.pivot(index="task", columns="haystack", values="effective length")
+    order = [t for t in (SINGLE_NEEDLE, *TASKS, "average") if t in table.index]
+    columns = [name for name in HAYSTACKS.values() if name in table.columns]
+    table = table.loc[order, columns]
+    table.columns.name = None
+    table.index.name = None
+    return table.fillna("not tested")
+
+
+def _short(effective: Any, shortest: int, longest: int) -> str:
+    if effective is None or effective != effective:  # None or NaN: failed at the shortest
+        return f"< {shortest:,}"
+    if effective == longest:
+        return f"≥ {longest:,} (all passed)"
+    return f"{int(effective):,}"
+
+
+def language_comparison(scores: Any, lengths: Sequence[int] | None = None) -> Any:
+    """English against Korean FLORES haystacks at the lengths both were tested at: the
+    haystack characters the same tokens hold, and RULER's average score."""
+    import pandas as pd
+
+    both = scores[scores["haystack"].isin(["flores-en", "flores-ko"])]
+    chars = both.groupby(["haystack", "length"])["context_characters"].mean().unstack(0)
+    average = average_scores(both).set_index(["length", "haystack"])["score"].unstack(1)
+    shared = [n for n in chars.index if n in average.index and not chars.loc[n].isna().any()]
+    if lengths is not None:
+        shared = [n for n in shared if n in lengths]
+    rows = []
+    for n in shared:
+        rows.append(
+            {
+                "prompt length (tokens)": f"{n:,}",
+                "English characters": f"{chars.loc[n, 'flores-en']:,.0f}",
+                "Korean characters": f"{chars.loc[n, 'flores-ko']:,.0f}",
+                "Korean / English": f"{chars.loc[n, 'flores-ko'] / chars.loc[n, 'flores-en']:.2f}",
+                "average score, English": f"{average.loc[n, 'flores-en']:.0%}",
+                "average score, Korean": f"{average.loc[n, 'flores-ko']:.0%}",
+            }
+        )
+    return pd.DataFrame(rows).set_index("prompt length (tokens)")

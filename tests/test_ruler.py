@@ -1,0 +1,241 @@
+"""RULER's harder retrieval tasks: every generator and scorer, on a character-level fake."""
+
+import re
+
+import pandas as pd
+import pytest
+
+from reportlib import ruler
+from reportlib.errors import ReportlibError
+from reportlib.ruler import (
+    RULER_THRESHOLD,
+    TaskSizes,
+    build_case,
+    build_grid,
+    effective_lengths,
+    make_inserts,
+    make_questions,
+    place_inserts,
+    recall,
+    run_grid,
+    samples_at,
+    task_scores,
+)
+
+from fakes import FakeModel
+
+
+def chars(text):
+    return list(text)  # one token per character: every length is easy to check by hand
+
+
+SIZES = TaskSizes(keys=4, value_keys=2, values=3, chains=2, hops=4)
+
+
+def test_inserts_of_every_task():
+    inserts, answers = make_inserts(SIZES, seed=0)
+    tasks = [x.task for x in inserts]
+    assert tasks.count("multi-key") == 4 and tasks.count("multi-value") == 2 * 3
+    assert tasks.count("chain") == 2 * 4
+    keys = [k for k, _ in answers["multi-key"]] + [k for k, _ in answers["multi-value"]]
+    assert len(set(keys)) == len(keys)  # every key distinct
+    for _, values in answers["multi-key"] + answers["multi-value"]:
+        assert all(re.fullmatch(r"\d{7}", v) for v in values)
+    value, names = answers["variable tracking"][0]
+    chain = [x.text for x in inserts if x.task == "chain" and x.group == 0]
+    assert chain[0] == f"VAR {names[0]} = {value}."
+    assert chain[1:] == [f"VAR {b} = VAR {a}." for a, b in zip(names, names[1:], strict=False)]
+    assert make_inserts(SIZES, seed=0) == make_inserts(SIZES, seed=0)
+    assert make_inserts(SIZES, seed=1) != make_inserts(SIZES, seed=0)
+
+
+def test_inserts_spread_evenly_and_chains_keep_their_order():
+    inserts, _ = make_inserts(SIZES, seed=3)
+    placed = place_inserts(inserts, seed=3)
+    n = len(placed)
+    assert sorted(x.depth for x in placed) == [(i + 0.5) / n for i in range(n)]
+    for group in (0, 1):
+        links = [x for x in placed if x.task == "chain" and x.group == group]
+        original = [x.text for x in inserts if x.task == "chain" and x.group == group]
+        assert [x.text for x in links] == original  # defined before it is copied
+        assert [x.depth for x in links] == sorted(x.depth for x in links)
+
+
+def test_questions_ask_for_what_was_inserted():
+    inserts, answers = make_inserts(SIZES, seed=0)
+    placed = place_inserts(inserts, seed=0)
+    questions = make_questions(placed, answers)
+    by_task = {t: [q for q in questions if q.task == t] for t in ruler.TASKS}
+    assert [len(by_task[t]) for t in ruler.TASKS] == [4, 2, 2, 2]
+    (key, (value,)) = answers["multi-key"][0]
+    assert key in by_task["multi-key"][0].prompt and by_task["multi-key"][0].expected == (value,)
+    pair = by_task["multi-query"][0]
+    assert pair.expected == (answers["multi-key"][0][1][0], answers["multi-key"][1][1][0])
+    assert by_task["multi-value"][0].expected == answers["multi-value"][0][1]
+    value, names = answers["variable tracking"][1]
+    assert (
+        by_task["variable tracking"][1].expected == names
+        and value in by_task["variable tracking"][1].prompt
+    )
+    needle = next(x for x in placed if x.task == "multi-key" and x.group == 0)
+    assert by_task["multi-key"][0].depth == needle.depth
+
+
+@pytest.mark.parametrize("kind", ["filler", "flores-en", "flores-ko"])
+def test_a_case_fits_its_length_and_holds_every_insert(kind):
+    case = build_case(chars, kind, 3000, sample=0, sizes=SIZES)
+    assert case.context_tokens > 3000 - 400  # filled, not half empty
+    inserts, _ = make_inserts(SIZES, seed=0)
+    for insert in inserts:
+        assert insert.text in case.context
+    for question in case.questions:
+        assert len(case.context + question.prompt) + question.max_tokens <= 3000
+    if kind == "flores-ko":
+        assert re.search("[가-힣]", case.context)
+    assert case.context_characters < len(case.context)  # inserts are not haystack text
+    assert build_case(chars, kind, 3000, sample=0, sizes=SIZES) == case  # deterministic
+    assert build_case(chars, kind, 3000, sample=1, sizes=SIZES).context != case.context
+
+
+def test_bad_parameters_are_clear_errors():
+    with pytest.raises(ReportlibError, match="unknown haystack 'essays'"):
+        build_case(chars, "essays", 3000, 0)
+    with pytest.raises(ReportlibError, match="length must be at least 512"):
+        build_case(chars, "filler", 200, 0)
+    with pytest.raises(ReportlibError, match="keys must be at least 2"):
+        build_case(chars, "filler", 3000, 0, TaskSizes(keys=1))
+    with pytest.raises(ReportlibError, match="hops must be a positive"):
+        TaskSizes(hops=0).validate()
+    with pytest.raises(ReportlibError, match="unknown haystack"):
+        build_grid(chars, {"essays": [3000]}, 1)
+    with pytest.raises(ReportlibError, match="samples must be a positive"):
+        samples_at(0, 1024)
+
+
+def test_samples_per_length():
+    table = {"1024": 3, "8192": 1}  # as papermill passes a dict: keys as text
+    assert [samples_at(table, n) for n in (1024, 4096, 8192, 32768)] == [3, 3, 1, 1]
+    assert samples_at(2, 99) == 2
+    with pytest.raises(ReportlibError, match="no number for length 512"):
+        samples_at(table, 512)
+    grid = build_grid(chars, {"filler": [4000, 2000]}, {2000: 2, 4000: 1}, SIZES)
+    assert [(c.length, c.sample) for c in grid] == [(2000, 0), (2000, 1), (4000, 0)]
+
+
+@pytest.mark.parametrize(
+    ("answer", "expected", "score"),
+    [
+        (": 1234567.", ["1234567"], 1.0),
+        (": 1234567, 7654321", ["1234567", "7654321"], 1.0),
+        (": 1234567 and 1111111", ["1234567", "7654321"], 0.5),  # partial recall
+        ("1234567 2222222 3333333 7654321", ["1234567", "7654321"], 1.0),  # extras cost nothing
+        (": 1,234,567", ["1234567"], 0.0),  # formatted differently: not found, as in RULER
+        ("abcde, FGHIJ", ["ABCDE", "FGHIJ"], 1.0),  # any case
+        ("nothing", ["ABCDE"], 0.0),
+    ],
+)
+def test_recall_is_rulers_string_match_all(answer, expected, score):
+    assert recall(answer, expected) == score
+
+
+def test_recall_needs_an_expected_answer():
+    with pytest.raises(ReportlibError, match="at least one expected"):
+        recall("x", [])
+
+
+def oracle(prompt):
+    """Answers every question correctly from the text, as a perfect reader would."""
+    question = prompt[prompt.rindex("\n\n") :]
+    keys = re.findall(r"([a-z]+-[a-z]+)", question)
+    if keys:
+        values = [v for k in dict.fromkeys(keys) for v in re.findall(rf"for {k} is: (\d+)", prompt)]
+        return ": " + ", ".join(values)
+    value = re.search(r"the value (\d+)", question).group(1)
+    names = re.findall(rf"VAR ([A-Z]+) = {value}\.", prompt)
+    while True:
+        more = re.findall(rf"VAR ([A-Z]+) = VAR {names[-1]}\.", prompt)
+        if not more:
+            return " " + ", ".join(names)
+        names.append(more[0])
+
+
+def test_a_perfect_reader_scores_one_and_reuses_the_haystack():
+    cases = build_grid(chars, {"filler": [2000, 3000]}, 1, SIZES)
+    model = FakeModel(oracle, n_ctx=4000)
+    rows = run_grid(model, cases, progress=False)
+    assert len(rows) == sum(len(c.questions) for c in cases)
+    assert all(r["score"] == 1.0 for r in rows), [r for r in rows if r["score"] < 1]
+    first, second = rows[0], rows[1]  # same haystack: the second question reuses it
+    assert first["evaluated_tokens"] > 1000 > second["evaluated_tokens"]
+    scores = task_scores(rows)
+    assert set(scores["task"]) == set(ruler.TASKS) and (scores["score"] == 1.0).all()
+    effective = effective_lengths(scores).set_index(["haystack", "task"])
+    assert (effective["effective length"] == 3000).all() and effective["all passed"].all()
+
+
+def test_a_reader_that_fails_at_length_gets_an_effective_length_below_it():
+    rows = []
+    for length, score in ((1000, 1.0), (2000, 0.9), (4000, 0.5), (8000, 1.0)):
+        for task in ruler.TASKS:
+            rows.append({"haystack": "filler", "task": task, "length": length, "values": 4,
+                         "recalled": round(4 * score), "score": score,
+                         "context_characters": 10})  # fmt: skip
+    scores = task_scores(rows)
+    cell = scores.iloc[0]
+    assert (cell["low"], cell["high"]) == pytest.approx(ruler.wilson_interval(4, 4))
+    effective = effective_lengths(scores).set_index("task")
+    assert effective.loc["average", "effective length"] == 2000  # 0.9 >= 0.856, 0.5 is not
+    assert not effective.loc["average", "all passed"]
+    failing = pd.DataFrame(rows).assign(score=0.5, recalled=2)
+    assert (
+        effective_lengths(task_scores(failing.to_dict("records")))["effective length"].isna().all()
+    )
+    assert RULER_THRESHOLD == 0.856
+
+
+def rows_for(haystack, lengths_scores, characters=1000.0, tasks=ruler.TASKS):
+    return [
+        {"haystack": haystack, "task": task, "length": length, "values": 4,
+         "recalled": round(4 * score), "score": score, "context_characters": characters}
+        for length, score in lengths_scores
+        for task in tasks
+    ]  # fmt: skip
+
+
+def test_the_single_needle_is_a_baseline_not_part_of_the_average():
+    grid = [{"length": 1024, "found": True}, {"length": 1024, "found": False}]
+    single = ruler.needle_scores(grid)
+    assert [r["score"] for r in single] == [1.0, 0.0] and single[0]["task"] == "single needle"
+    scores = task_scores(rows_for("filler", [(1024, 0.25)]) + single)
+    average = ruler.average_scores(scores)
+    assert average["score"].tolist() == [0.25]  # the four harder tasks only
+
+
+def test_effective_lengths_read_as_text():
+    scores = task_scores(
+        rows_for("flores-en", [(1024, 1.0), (2048, 0.5)])
+        + rows_for("flores-ko", [(1024, 0.5)])
+        + rows_for("filler", [(1024, 1.0), (2048, 1.0)])
+    )
+    table = ruler.effective_table(effective_lengths(scores))
+    assert list(table.columns) == ["filler sentences", "FLORES-200 English", "FLORES-200 Korean"]
+    assert table.loc["average", "FLORES-200 English"] == "1,024"
+    assert table.loc["average", "FLORES-200 Korean"] == "< 1,024"
+    assert table.loc["average", "filler sentences"] == "≥ 2,048 (all passed)"
+    describe = ruler.describe_effective
+    assert describe(None, [1024, 2048], 32768).startswith("below 1,024 tokens")
+    assert "trained window is 32,768" in describe(2048, [1024, 2048], 32768)
+    assert describe(1024, [1024, 2048], 32768) == "1,024 tokens"
+
+
+def test_korean_against_english_at_the_shared_lengths():
+    scores = task_scores(
+        rows_for("flores-en", [(1024, 1.0), (2048, 0.5)], characters=4000.0)
+        + rows_for("flores-ko", [(1024, 0.5)], characters=1500.0)
+    )
+    table = ruler.language_comparison(scores)
+    assert list(table.index) == ["1,024"]  # Korean was not tested at 2,048
+    row = table.loc["1,024"]
+    assert (row["English characters"], row["Korean characters"]) == ("4,000", "1,500")
+    assert row["Korean / English"] == "0.38"
+    assert (row["average score, English"], row["average score, Korean"]) == ("100%", "50%")
