@@ -57,7 +57,7 @@ book: $(STAMP)
 	@echo "open _build/html/index.html"
 
 test: lint $(FT_STAMP)
-	$(BIN)/python -m pytest --nbval --nbval-cell-timeout=900 tests notebooks
+	$(BIN)/python -m pytest --nbval --nbval-cell-timeout=1800 tests notebooks
 
 bench: $(STAMP) $(LLAMA_BATCHED_BENCH) $(KERNEL_BENCHES)
 	$(BIN)/reportlib bench --output results/bench.json --kernel-record book/data/kernel-bench.json

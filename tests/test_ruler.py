@@ -29,14 +29,14 @@ def chars(text):
     return list(text)  # one token per character: every length is easy to check by hand
 
 
-SIZES = TaskSizes(keys=4, value_keys=2, values=3, chains=2, hops=4)
+SIZES = TaskSizes(keys=4, value_keys=2, values=3, chains=2, hops=4, queries=2)
 
 
 def test_inserts_of_every_task():
     inserts, answers = make_inserts(SIZES, seed=0)
     tasks = [x.task for x in inserts]
     assert tasks.count("multi-key") == 4 and tasks.count("multi-value") == 2 * 3
-    assert tasks.count("chain") == 2 * 4
+    assert tasks.count("chain") == 2 * (4 + 1)  # hops + 1 variables, as in RULER
     keys = [k for k, _ in answers["multi-key"]] + [k for k, _ in answers["multi-value"]]
     assert len(set(keys)) == len(keys)  # every key distinct
     for _, values in answers["multi-key"] + answers["multi-value"]:
@@ -64,7 +64,7 @@ def test_inserts_spread_evenly_and_chains_keep_their_order():
 def test_questions_ask_for_what_was_inserted():
     inserts, answers = make_inserts(SIZES, seed=0)
     placed = place_inserts(inserts, seed=0)
-    questions = make_questions(placed, answers)
+    questions = make_questions(placed, answers, queries=2)
     by_task = {t: [q for q in questions if q.task == t] for t in ruler.TASKS}
     assert [len(by_task[t]) for t in ruler.TASKS] == [4, 2, 2, 2]
     (key, (value,)) = answers["multi-key"][0]
@@ -102,7 +102,7 @@ def test_bad_parameters_are_clear_errors():
         build_case(chars, "essays", 3000, 0)
     with pytest.raises(ReportlibError, match="length must be at least 512"):
         build_case(chars, "filler", 200, 0)
-    with pytest.raises(ReportlibError, match="keys must be at least 2"):
+    with pytest.raises(ReportlibError, match=r"queries must be from 2 to keys \(1\)"):
         build_case(chars, "filler", 3000, 0, TaskSizes(keys=1))
     with pytest.raises(ReportlibError, match="hops must be a positive"):
         TaskSizes(hops=0).validate()
@@ -145,7 +145,7 @@ def test_recall_needs_an_expected_answer():
 
 def oracle(prompt):
     """Answers every question correctly from the text, as a perfect reader would."""
-    question = prompt[prompt.rindex("\n\n") :]
+    question = prompt[prompt.rindex("\n") :]
     keys = re.findall(r"([a-z]+-[a-z]+)", question)
     if keys:
         values = [v for k in dict.fromkeys(keys) for v in re.findall(rf"for {k} is: (\d+)", prompt)]
@@ -239,3 +239,80 @@ def test_korean_against_english_at_the_shared_lengths():
     assert (row["English characters"], row["Korean characters"]) == ("4,000", "1,500")
     assert row["Korean / English"] == "0.38"
     assert (row["average score, English"], row["average score, Korean"]) == ("100%", "50%")
+
+
+def test_the_prompt_carries_rulers_instructions_and_worked_example():
+    case = build_case(chars, "flores-en", 3000, sample=0, sizes=SIZES)
+    assert case.context.startswith(ruler.CHAIN_EXAMPLE + ruler.INSTRUCTION)
+    (mq, *_) = [q for q in case.questions if q.task == "multi-query"]
+    assert "What are all the special magic numbers for " in mq.prompt and ", and " in mq.prompt
+    (vt, *_) = [q for q in case.questions if q.task == "variable tracking"]
+    assert vt.prompt.startswith("\nQuestion: Find all variables") and "5 variables" in vt.prompt
+
+
+def test_a_tokenizer_with_a_bos_and_lumpy_joins_still_fits():
+    def lumpy(text):  # a BOS, and every join costs a token more than the pieces say
+        return [0] + list(text) + [0] * text.count(". ")
+
+    case = build_case(lumpy, "filler", 3000, sample=0, sizes=SIZES)
+    for question in case.questions:
+        assert len(lumpy(case.context + question.prompt)) + question.max_tokens <= 3000 + 1
+    with pytest.raises(ReportlibError, match="alone exceed"):
+        build_case(lambda t: list(t) * 3, "filler", 600, sample=0, sizes=SIZES)
+
+
+def test_haystacks_start_at_a_different_place_for_every_sample():
+    first, second = ruler.haystack_text("flores-en", 0), ruler.haystack_text("flores-en", 1)
+    assert len(first) == len(second) == 2009 and first != second
+    assert sorted(first) == sorted(second)  # the same sentences, rotated
+    korean = ruler.haystack_text("flores-ko", 1)
+    assert len(korean) == 2009 and re.search("[가-힣]", korean[0])
+
+
+def test_partial_answers_score_partially_through_the_grid():
+    def half_right(prompt):
+        answer = oracle(prompt)
+        parts = answer.split(", ")
+        return ", ".join(parts[: max(1, len(parts) // 2)])  # the first half of what is asked
+
+    rows = run_grid(
+        FakeModel(half_right, n_ctx=4000),
+        build_grid(chars, {"filler": [3000]}, 1, SIZES),
+        progress=False,
+    )
+    by_task = {t: [r["score"] for r in rows if r["task"] == t] for t in ruler.TASKS}
+    assert by_task["multi-key"] == [1.0] * 4
+    assert by_task["multi-query"] == [0.5, 0.5]
+    assert all(0 < score < 1 for score in by_task["multi-value"] + by_task["variable tracking"])
+
+
+def test_the_grid_and_the_languages_in_words():
+    grid = {"flores-en": [1024, 32768], "flores-ko": [], "filler": [1024]}
+    text = ruler.grid_description(grid, {1024: 3, 16384: 1})
+    assert text == "FLORES-200 English at 1,024 (3), 32,768 (1); filler sentences at 1,024 (3)"
+    scores = task_scores(rows_for("flores-en", [(1024, 1.0)], characters=4000.0))
+    assert ruler.language_summary(scores) is None  # Korean not tested
+    assert ruler.language_comparison(scores).empty
+    scores = task_scores(
+        rows_for("flores-en", [(1024, 1.0), (2048, 0.5)], characters=4000.0)
+        + rows_for("flores-ko", [(1024, 0.5)], characters=1000.0)
+    )
+    summary = ruler.language_summary(scores)
+    assert summary == {"characters_ratio": 0.25, "english": 1.0, "korean": 0.5, "lengths": 1}
+
+
+def test_the_figure_draws_every_haystack_and_task():
+    from reportlib.plots import ruler_figure
+
+    scores = task_scores(
+        rows_for("flores-en", [(1024, 1.0), (2048, 0.5)])
+        + rows_for("filler", [(512, 0.5)])
+        + ruler.needle_scores([{"length": 512, "found": True}])
+    )
+    fig = ruler_figure(scores, ruler.HAYSTACKS, RULER_THRESHOLD, "Tiny (Q4)")
+    left, right = fig.axes[:2]
+    assert left.get_title() == "filler sentences" and right.get_title() == "FLORES-200 English"
+    assert [t.get_text() for t in left.get_xticklabels()] == ["0.5k"]
+    labels = {text.get_text() for text in fig.legends[0].get_texts()}
+    assert labels == {"single needle", *ruler.TASKS, "average"}
+    assert "Tiny (Q4)" in fig._suptitle.get_text()

@@ -381,7 +381,8 @@ def ruler_figure(
             x, y = rows["length"].to_numpy() * shift, 100 * rows["score"].to_numpy()
             err = None
             if "low" in rows and task != "average":
-                err = [y - 100 * rows["low"].to_numpy(), 100 * rows["high"].to_numpy() - y]
+                low, high = 100 * rows["low"].to_numpy(), 100 * rows["high"].to_numpy()
+                err = np.clip([y - low, high - y], 0, None)  # rounding can put y past a bound
             ax.errorbar(
                 x,
                 y,
@@ -397,20 +398,20 @@ def ruler_figure(
         ax.axhline(100 * threshold, color="crimson", linestyle="--", linewidth=1)
         ax.set_xscale("log", base=2)
         lengths = sorted(set(scores.loc[scores["haystack"] == kind, "length"]))
-        ax.set_xticks(lengths, [f"{n // 1024}k" for n in lengths])
+        ax.set_xticks(lengths, [f"{n / 1024:g}k" for n in lengths])
         ax.xaxis.set_minor_formatter(plt.NullFormatter())
         ax.set_title(haystacks[kind], fontsize=11)
         ax.set_xlabel("prompt length (model tokens)")
         ax.grid(alpha=0.3)
     axes[0].set_ylabel("score (% of expected answers)")
     axes[0].set_ylim(-3, 103)
-    handles = {}
+    handles: dict[str, Any] = {}
     for ax in axes:
         for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
             handles.setdefault(label, handle)
     fig.legend(
-        handles.values(),
-        handles.keys(),
+        list(handles.values()),
+        list(handles.keys()),
         loc="lower center",
         ncol=len(handles),
         fontsize="small",

@@ -54,28 +54,35 @@ _NOUNS = (
 NEEDLE = "One of the special magic numbers for {key} is: {value}."
 CHAIN_START = "VAR {name} = {value}."
 CHAIN_LINK = "VAR {name} = VAR {previous}."
-QUESTIONS = {
-    "multi-key": (
-        "\n\nWhat is the special magic number for {key} mentioned in the provided text? "
-        "The special magic number for {key} mentioned in the provided text is"
-    ),
-    "multi-query": (
-        "\n\nWhat are the special magic numbers for {key} and {other} mentioned in the "
-        "provided text? The special magic numbers for {key} and {other} mentioned in the "
-        "provided text are"
-    ),
-    "multi-value": (
-        "\n\nWhat are all the special magic numbers for {key} mentioned in the provided "
-        "text? The special magic numbers for {key} mentioned in the provided text are"
-    ),
-    "variable tracking": (
-        "\n\nFind all variables that are assigned the value {value} in the text above. "
-        "Answer: According to the chain of variable assignment in the text above, {hops} "
-        "variables are assigned the value {value}, they are:"
-    ),
-}
+#: RULER's needle question and answer prefix (the same for every needle task: "all" numbers)
+NEEDLE_QUESTION = (
+    "\nWhat are all the special magic numbers for {keys} mentioned in the provided text? "
+    "The special magic numbers for {keys} mentioned in the provided text are"
+)
+#: RULER's variable-tracking question and answer prefix
+CHAIN_QUESTION = (
+    "\nQuestion: Find all variables that are assigned the value {value} in the text above. "
+    "Answer: According to the chain(s) of variable assignment in the text above, {count} "
+    "variables are assigned the value {value}, they are:"
+)
+#: RULER gives variable tracking one worked example before the text (its ``add_fewshot``)
+CHAIN_EXAMPLE = (
+    "Memorize and track the chain(s) of variable assignment hidden in the following text.\n\n"
+    "The rain stopped in the afternoon. VAR QPWXT = 61421. The market was busy. "
+    "VAR RMNSO = VAR QPWXT. A boat drifted on the lake. VAR LKJHG = VAR RMNSO."
+    + CHAIN_QUESTION.format(value="61421", count=3)
+    + " QPWXT RMNSO LKJHG\n\n"
+)
+#: RULER's instructions before the haystack (its needle and variable-tracking templates,
+#: joined because one haystack carries both)
+INSTRUCTION = (
+    "Some special magic numbers are hidden within the following text. Make sure to memorize "
+    "it. I will quiz you about the numbers afterwards. Memorize and track the chain(s) of "
+    "variable assignment hidden in the following text too.\n"
+)
+PREFIX = CHAIN_EXAMPLE + INSTRUCTION
 #: tokens each task's answer may take
-ANSWER_TOKENS = {"multi-key": 12, "multi-query": 24, "multi-value": 48, "variable tracking": 36}
+ANSWER_TOKENS = {"multi-key": 16, "multi-query": 48, "multi-value": 48, "variable tracking": 36}
 #: the shortest length a case may have (the inserts, the questions and some haystack)
 MIN_LENGTH = 512
 
@@ -84,18 +91,22 @@ MIN_LENGTH = 512
 class TaskSizes:
     """How many inserts each haystack carries."""
 
-    keys: int = 4  #: multi-key needles (multi-query pairs them up)
+    keys: int = 4  #: multi-key needles (multi-query asks for them together)
     value_keys: int = 1  #: multi-value keys
     values: int = 4  #: values per multi-value key
     chains: int = 1  #: variable-tracking chains
-    hops: int = 4  #: variables per chain
+    hops: int = 4  #: hops per chain: ``hops + 1`` variables hold the value, as in RULER
+    queries: int = 4  #: keys asked in one multi-query question (RULER asks 4)
 
     def validate(self) -> TaskSizes:
         for name, value in vars(self).items():
             if not isinstance(value, int) or value < 1:
                 raise ReportlibError(f"{name} must be a positive whole number, not {value!r}")
-        if self.keys < 2:
-            raise ReportlibError("keys must be at least 2 (multi-query asks two at once)")
+        if not 2 <= self.queries <= self.keys:
+            raise ReportlibError(
+                f"queries must be from 2 to keys ({self.keys}), not {self.queries}: "
+                "a multi-query question asks for several of the multi-key needles"
+            )
         return self
 
 
@@ -156,7 +167,7 @@ def make_inserts(
         answers["multi-value"].append((key, values))
     answers["variable tracking"] = []
     for i in range(sizes.chains):
-        names = ["".join(rng.choices(string.ascii_uppercase, k=5)) for _ in range(sizes.hops)]
+        names = ["".join(rng.choices(string.ascii_uppercase, k=5)) for _ in range(sizes.hops + 1)]
         value = _number(rng, 5)
         inserts.append(Insert(CHAIN_START.format(name=names[0], value=value), "chain", i))
         for previous, name in zip(names, names[1:], strict=False):
@@ -181,7 +192,7 @@ def place_inserts(inserts: list[Insert], seed: int) -> list[Insert]:
 
 
 def make_questions(
-    inserts: list[Insert], answers: dict[str, list[tuple[str, tuple[str, ...]]]]
+    inserts: list[Insert], answers: dict[str, list[tuple[str, tuple[str, ...]]]], queries: int = 4
 ) -> list[Question]:
     """The questions of every task, with their expected strings and depths."""
 
@@ -191,25 +202,27 @@ def make_questions(
 
     questions = []
     for i, (key, values) in enumerate(answers["multi-key"]):
-        prompt = QUESTIONS["multi-key"].format(key=key)
+        prompt = NEEDLE_QUESTION.format(keys=key)
         depth = depth_of("multi-key", i)
         questions.append(Question("multi-key", prompt, values, depth, ANSWER_TOKENS["multi-key"]))
     pairs = answers["multi-key"]
-    for i in range(0, len(pairs) - 1, 2):  # keys 0+1, 2+3, ...: each key asked once more
-        (key, (a,)), (other, (b,)) = pairs[i], pairs[i + 1]
-        prompt = QUESTIONS["multi-query"].format(key=key, other=other)
-        depth = (depth_of("multi-key", i) + depth_of("multi-key", i + 1)) / 2
+    for i in range(0, len(pairs) - queries + 1, queries):  # groups of keys, each asked once
+        group = pairs[i : i + queries]
+        keys = [key for key, _ in group]
+        prompt = NEEDLE_QUESTION.format(keys=", ".join(keys[:-1]) + ", and " + keys[-1])
+        expected = tuple(value for _, (value,) in group)
+        depth = sum(depth_of("multi-key", i + k) for k in range(queries)) / queries
         questions.append(
-            Question("multi-query", prompt, (a, b), depth, ANSWER_TOKENS["multi-query"])
+            Question("multi-query", prompt, expected, depth, ANSWER_TOKENS["multi-query"])
         )
     for i, (key, values) in enumerate(answers["multi-value"]):
-        prompt = QUESTIONS["multi-value"].format(key=key)
+        prompt = NEEDLE_QUESTION.format(keys=key)
         depth = depth_of("multi-value", i)
         questions.append(
             Question("multi-value", prompt, values, depth, ANSWER_TOKENS["multi-value"])
         )
     for i, (value, names) in enumerate(answers["variable tracking"]):
-        prompt = QUESTIONS["variable tracking"].format(value=value, hops=len(names))
+        prompt = CHAIN_QUESTION.format(value=value, count=len(names))
         depth = depth_of("chain", i)
         questions.append(
             Question("variable tracking", prompt, names, depth, ANSWER_TOKENS["variable tracking"])
@@ -245,12 +258,13 @@ def build_case(
     case_seed = seed * 100_003 + sample
     made, answers = make_inserts(sizes.validate(), case_seed)
     inserts = place_inserts(made, case_seed)
-    questions = tuple(make_questions(inserts, answers))
+    questions = tuple(make_questions(inserts, answers, sizes.queries))
     sentences = haystack_text(kind, sample)
     room = max(len(tokenize(q.prompt)) + q.max_tokens for q in questions) + 8  # joins, BOS
     target = length - room
     bos = len(tokenize(""))  # a tokenizer that adds a BOS counts it in every call
-    insert_tokens = sum(len(tokenize(" " + x.text)) - bos for x in inserts) + bos
+    insert_tokens = sum(len(tokenize(" " + x.text)) - bos for x in inserts)
+    insert_tokens += len(tokenize(PREFIX))
     counts, total, n = [], insert_tokens, 0
     while n < len(sentences) and total + (c := len(tokenize(" " + sentences[n])) - bos) <= target:
         counts.append(c)
@@ -258,12 +272,15 @@ def build_case(
         n += 1
     if n == len(sentences):
         raise ReportlibError(f"the {kind} haystack has too little text for {length} tokens")
+    average = max(1, round(sum(counts) / max(1, len(counts))))
     while True:  # the estimate can be off by the joins: trim until the whole context fits
         context, characters = _assemble(sentences[:n], inserts)
         tokens = len(tokenize(context))
-        if tokens <= target or n <= 1:
+        if tokens <= target:
             break
-        n -= max(1, (tokens - target) // max(1, round(sum(counts) / len(counts))))
+        if n <= 1:
+            raise ReportlibError(f"the inserts and questions alone exceed {length} tokens")
+        n = max(1, n - max(1, (tokens - target) // average))
     return RulerCase(kind, length, sample, context, tokens, characters, questions)
 
 
@@ -276,7 +293,7 @@ def _assemble(sentences: Sequence[str], inserts: Sequence[Insert]) -> tuple[str,
             parts.append(pending.pop(0).text)
         parts.append(sentence)
     parts += [x.text for x in pending]
-    return " ".join(parts), sum(len(s) for s in sentences)
+    return PREFIX + " ".join(parts), sum(len(s) for s in sentences)
 
 
 def samples_at(samples: int | dict[Any, int], length: int) -> int:
@@ -498,6 +515,8 @@ def language_comparison(scores: Any, lengths: Sequence[int] | None = None) -> An
     import pandas as pd
 
     both = scores[scores["haystack"].isin(["flores-en", "flores-ko"])]
+    if set(both["haystack"]) != {"flores-en", "flores-ko"}:
+        return pd.DataFrame()  # one language was not tested: nothing to compare
     chars = both.groupby(["haystack", "length"])["context_characters"].mean().unstack(0)
     average = average_scores(both).set_index(["length", "haystack"])["score"].unstack(1)
     shared = [n for n in chars.index if n in average.index and not chars.loc[n].isna().any()]
@@ -516,3 +535,33 @@ def language_comparison(scores: Any, lengths: Sequence[int] | None = None) -> An
             }
         )
     return pd.DataFrame(rows).set_index("prompt length (tokens)")
+
+
+def grid_description(grid: dict[str, Sequence[int]], samples: int | dict[Any, int]) -> str:
+    """The grid in words: each haystack's lengths and the haystacks per cell."""
+    parts = []
+    for kind, lengths in grid.items():
+        if not lengths:
+            continue
+        cells = ", ".join(f"{n:,} ({samples_at(samples, n)})" for n in sorted(lengths))
+        parts.append(f"{HAYSTACKS[kind]} at {cells}")
+    return "; ".join(parts)
+
+
+def language_summary(scores: Any) -> dict[str, float] | None:
+    """Over the lengths both FLORES haystacks were tested at: Korean characters per English
+    character in the same tokens, and the mean of RULER's average score in each language;
+    ``None`` when one of them was not tested."""
+    kinds = set(scores["haystack"])
+    if not {"flores-en", "flores-ko"} <= kinds:
+        return None
+    both = scores[scores["haystack"].isin(["flores-en", "flores-ko"])]
+    chars = both.groupby(["length", "haystack"])["context_characters"].mean().unstack(1).dropna()
+    average = average_scores(both).set_index(["length", "haystack"])["score"].unstack(1)
+    average = average.loc[chars.index]
+    return {
+        "characters_ratio": float((chars["flores-ko"] / chars["flores-en"]).mean()),
+        "english": float(average["flores-en"].mean()),
+        "korean": float(average["flores-ko"].mean()),
+        "lengths": len(chars),
+    }
