@@ -18,6 +18,7 @@ from typing import Any
 
 from .errors import ReportlibError
 from .languages import parse_language_list
+from .ruler import HAYSTACKS
 from .tokenization import TOKENIZER_NAMES
 
 
@@ -157,7 +158,7 @@ PARAMETER_RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "ruler_lengths": (
         lambda v: (
             bool(v)
-            and all(k in ("filler", "flores-en", "flores-ko") for k in v)
+            and all(k in HAYSTACKS for k in v)
             and all(isinstance(n, list) and n and _positive_whole_numbers(n) for n in v.values())
         ),
         'a mapping from haystack ("filler", "flores-en", "flores-ko") to a list of lengths',

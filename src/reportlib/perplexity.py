@@ -17,7 +17,7 @@ import numpy as np
 
 from .backend import TextModel
 from .errors import ReportlibError
-from .stats import percentile_interval
+from .stats import percentile_interval, resample_indices
 
 BOOTSTRAP_DRAWS = 2000
 
@@ -86,8 +86,7 @@ def paired_bits(
     chars = np.array([s.characters for s in before], dtype=float)
     nb = np.array([s.nats for s in before])
     na = np.array([s.nats for s in after])
-    rng = np.random.default_rng(seed)
-    draws = rng.integers(0, len(chars), size=(BOOTSTRAP_DRAWS, len(chars)))
+    draws = resample_indices(len(chars), BOOTSTRAP_DRAWS, seed)
     c = chars[draws].sum(axis=1) * math.log(2)
     changes = (na[draws].sum(axis=1) - nb[draws].sum(axis=1)) / c
     low, high = percentile_interval(changes, 1 - alpha)

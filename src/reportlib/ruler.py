@@ -335,8 +335,13 @@ def recall(answer: str, expected: Iterable[str]) -> float:
     wanted = list(expected)
     if not wanted:
         raise ReportlibError("a question needs at least one expected answer")
+    return recalled(answer, wanted) / len(wanted)
+
+
+def recalled(answer: str, expected: Iterable[str]) -> int:
+    """How many of the expected strings the answer contains (any case)."""
     text = answer.lower()
-    return sum(1 for e in wanted if e.lower() in text) / len(wanted)
+    return sum(1 for e in expected if e.lower() in text)
 
 
 def run_grid(
@@ -359,7 +364,7 @@ def run_grid(
                     seed=seed,
                     reuse_prefix=True,
                 )
-                found = sum(1 for e in question.expected if e.lower() in answer.text.lower())
+                found = recalled(answer.text, question.expected)
                 rows.append(
                     {
                         "haystack": case.haystack,
@@ -509,21 +514,28 @@ def _short(effective: Any, shortest: int, longest: int) -> str:
     return f"{int(effective):,}"
 
 
-def language_comparison(scores: Any, lengths: Sequence[int] | None = None) -> Any:
-    """English against Korean FLORES haystacks at the lengths both were tested at: the
-    haystack characters the same tokens hold, and RULER's average score."""
-    import pandas as pd
-
+def _languages(scores: Any) -> tuple[Any, Any] | None:
+    """Haystack characters and the four tasks' average score, English and Korean FLORES
+    side by side, at the lengths both were tested at; ``None`` if one was not tested."""
     both = scores[scores["haystack"].isin(["flores-en", "flores-ko"])]
     if set(both["haystack"]) != {"flores-en", "flores-ko"}:
-        return pd.DataFrame()  # one language was not tested: nothing to compare
-    chars = both.groupby(["haystack", "length"])["context_characters"].mean().unstack(0)
+        return None
+    chars = both.groupby(["length", "haystack"])["context_characters"].mean().unstack(1).dropna()
     average = average_scores(both).set_index(["length", "haystack"])["score"].unstack(1)
-    shared = [n for n in chars.index if n in average.index and not chars.loc[n].isna().any()]
-    if lengths is not None:
-        shared = [n for n in shared if n in lengths]
+    return chars, average.loc[chars.index]
+
+
+def language_comparison(scores: Any) -> Any:
+    """English against Korean FLORES haystacks at the lengths both were tested at: the
+    haystack characters the same tokens hold, and the four tasks' average score."""
+    import pandas as pd
+
+    pair = _languages(scores)
+    if pair is None:
+        return pd.DataFrame()  # one language was not tested: nothing to compare
+    chars, average = pair
     rows = []
-    for n in shared:
+    for n in chars.index:
         rows.append(
             {
                 "prompt length (tokens)": f"{n:,}",
@@ -552,13 +564,10 @@ def language_summary(scores: Any) -> dict[str, float] | None:
     """Over the lengths both FLORES haystacks were tested at: Korean characters per English
     character in the same tokens, and the mean of RULER's average score in each language;
     ``None`` when one of them was not tested."""
-    kinds = set(scores["haystack"])
-    if not {"flores-en", "flores-ko"} <= kinds:
+    pair = _languages(scores)
+    if pair is None:
         return None
-    both = scores[scores["haystack"].isin(["flores-en", "flores-ko"])]
-    chars = both.groupby(["length", "haystack"])["context_characters"].mean().unstack(1).dropna()
-    average = average_scores(both).set_index(["length", "haystack"])["score"].unstack(1)
-    average = average.loc[chars.index]
+    chars, average = pair
     return {
         "characters_ratio": float((chars["flores-ko"] / chars["flores-en"]).mean()),
         "english": float(average["flores-en"].mean()),

@@ -10,6 +10,11 @@ from dataclasses import dataclass
 import numpy as np
 
 
+def resample_indices(n: int, draws: int, seed: int) -> np.ndarray:
+    """``draws`` bootstrap resamples of ``n`` item indices, with replacement (seeded)."""
+    return np.random.default_rng(seed).integers(0, n, size=(draws, n))
+
+
 def wilson_interval(successes: int, trials: int, z: float = 1.959964) -> tuple[float, float]:
     """The Wilson score interval for a binomial rate (95% by default).
 

@@ -12,7 +12,7 @@ import pandas as pd
 from .corpus import Corpus
 from .errors import ReportlibError
 from .languages import ENGLISH, LANGUAGES, get_language
-from .stats import percentile_interval
+from .stats import percentile_interval, resample_indices
 from .tokenization import Tokenizer, character_groups, token_pieces
 
 #: The 100 most common English words of the Oxford English Corpus, in rank order.
@@ -86,7 +86,7 @@ def bootstrap_indices(n: int, draws: int = BOOTSTRAP_DRAWS, seed: int = BOOTSTRA
     """``draws`` resamples of ``n`` sentence indices, with replacement (seeded)."""
     if n < 1:
         raise ReportlibError("the corpus has no sentences to resample")
-    return np.random.default_rng(seed).integers(0, n, size=(draws, n))
+    return resample_indices(n, draws, seed)
 
 
 def _ratio(num: np.ndarray, den: np.ndarray, idx: np.ndarray) -> tuple[float, float, float]:
