@@ -222,6 +222,7 @@ def test_ledger_html_escapes_and_links():
     assert '<a href="../notebooks/tokenization.html">' in html
     assert html.count("<tr>") == len(rows) + 1
     assert "rule: " in html and "overflow-wrap" in html  # the rule is shown, cells wrap
+    assert "@media (max-width:700px)" in html  # on a phone each claim is one block
 
 
 def test_published_facts_are_consistent():

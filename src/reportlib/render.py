@@ -106,9 +106,17 @@ def ledger_html(rows: list[dict[str, str]], citation_page: str = "../book/refere
             escape_text(row["note"]),
         ]
         body.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
-    style = (
-        "<style>table.claims-ledger td{vertical-align:top;overflow-wrap:anywhere;"
-        "word-break:normal}table.claims-ledger{table-layout:auto;width:100%}</style>"
+    style = (  # wide screens: fixed column shares; phones: one block per claim
+        "<style>table.claims-ledger td{vertical-align:top;overflow-wrap:break-word;"
+        "word-break:normal}table.claims-ledger{table-layout:fixed;width:100%}"
+        + "".join(  # fixed shares of the page's width: no column runs off the right edge
+            f"table.claims-ledger th:nth-child({i}){{width:{w}%}}"
+            for i, w in enumerate((4, 24, 14, 28, 12, 18), start=1)
+        )
+        + "@media (max-width:700px){table.claims-ledger,table.claims-ledger tbody,"
+        "table.claims-ledger tr,table.claims-ledger td{display:block;width:auto;"
+        "min-width:0!important}table.claims-ledger tr:first-child{display:none}"
+        "table.claims-ledger tr{border-top:1px solid #ccc;padding:6px 0}}</style>"
     )
     return f'{style}<table class="claims-ledger"><tr>{head}</tr>{"".join(body)}</table>'
 
