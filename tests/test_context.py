@@ -156,3 +156,15 @@ def test_effective_length_is_described_honestly():
     assert describe_effective_length(None, [512]) == "shorter than every tested length"
     assert describe_effective_length(1024, [512, 1024]).startswith("at least 1,024")
     assert describe_effective_length(512, [512, 1024]) == "512 tokens"
+
+
+def test_a_long_needle_prompt_reaches_its_length_with_a_tokenizer_that_adds_a_bos():
+    """Counting the BOS in every sentence once left long prompts thousands of tokens short
+    (so a prompt meant to overflow the window fitted it and was answered)."""
+    from reportlib.context import build_needle_case
+
+    def with_bos(text):
+        return [1] + [len(word) for word in text.split()]  # a BOS, then one token per word
+
+    case = build_needle_case(with_bos, 30000, 0.5, 0)
+    assert 30000 - 20 <= case.prompt_tokens <= 30000
