@@ -20,7 +20,7 @@ LLAMA_BATCHED_BENCH := $(VENV)/llama-bench/llama-batched-bench
 LB_BUILD := $(VENV)/llama-bench-build
 KERNEL_BENCHES := $(VENV)/llama-bench/native/llama-bench $(VENV)/llama-bench/cpu-variants/llama-bench
 
-.PHONY: help install book test bench bench-book llama-bench kernel-benches finetune lint format notebooks sync clean
+.PHONY: help install book test browser bench bench-book llama-bench kernel-benches finetune lint format notebooks sync clean
 
 help:
 	@echo "make book       install (first time), execute every chapter, render _build/html"
@@ -56,8 +56,19 @@ book: $(STAMP)
 	$(BIN)/jupyter-book build . -n -W --keep-going
 	@echo "open _build/html/index.html"
 
-test: lint $(FT_STAMP)
-	$(BIN)/python -m pytest --nbval --nbval-cell-timeout=1800 tests notebooks
+# then the built site in a real browser (tests/browser): every page at 1280 and 412 px,
+# screenshots in _build/screenshots
+test: lint $(FT_STAMP) browser
+	$(BIN)/python -m pytest --nbval --nbval-cell-timeout=1800 tests notebooks --ignore=tests/browser
+	$(BIN)/jupyter-book build . -n -W --keep-going
+	$(BIN)/python -m pytest tests/browser
+
+# Debian's chromium for the site test (Playwright drives it; no browser is downloaded)
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+browser:
+	@command -v chromium >/dev/null 2>&1 || { echo "installing Debian's chromium for the site test"; \
+	  $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive \
+	  apt-get install -y -qq --no-install-recommends chromium >/dev/null; }
 
 bench: $(STAMP) $(LLAMA_BATCHED_BENCH) $(KERNEL_BENCHES)
 	$(BIN)/reportlib bench --output results/bench.json --kernel-record book/data/kernel-bench.json
@@ -118,12 +129,12 @@ bench-book: $(STAMP)
 # ruff on the library, the tests and the chapters' code (the paired .ipynb, kept in sync with
 # the .md by a test), and mypy on the library
 lint: $(STAMP)
-	$(BIN)/ruff check src tests notebooks
-	$(BIN)/ruff format --check src tests
+	$(BIN)/ruff check src tests notebooks book/_ext
+	$(BIN)/ruff format --check src tests book/_ext
 	$(BIN)/mypy
 
 format: $(STAMP)
-	$(BIN)/ruff format src tests
+	$(BIN)/ruff format src tests book/_ext
 	$(BIN)/ruff check --fix src tests
 
 sync: $(STAMP)

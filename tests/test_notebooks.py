@@ -75,3 +75,24 @@ def test_makefile_builds_the_pinned_llama_cpp_python():
     )
     assert f'"{pin}"' in pyproject
     assert "-DGGML_NATIVE=OFF" in makefile
+
+
+@pytest.mark.parametrize("md", sorted(NOTEBOOKS.glob("*.md")), ids=lambda p: p.stem)
+def test_every_figure_has_alt_text_that_describes_it(md):
+    """Each ``{glue:figure}`` carries an ``:alt:`` of at least eight words (what the
+    figure shows, for readers who cannot see it), not a file name."""
+    lines = md.read_text().splitlines()
+    for k, line in enumerate(lines):
+        if line.startswith("```{glue:figure}"):
+            options = lines[k + 1 : k + 4]
+            alt = next(
+                (o.removeprefix(":alt:").strip() for o in options if o.startswith(":alt:")), ""
+            )
+            assert len(alt.split()) >= 8 and "/" not in alt, f"{md.name}: {line} has no alt text"
+
+
+@pytest.mark.parametrize("md", sorted(NOTEBOOKS.glob("*.md")), ids=lambda p: p.stem)
+def test_parameter_cells_are_hidden_from_readers_but_tagged_for_papermill(md):
+    cells = [c for c in jupytext.read(md).cells if c.cell_type == "code"]
+    tags = cells[0].metadata.get("tags", [])
+    assert "parameters" in tags and "hide-input" in tags

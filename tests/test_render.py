@@ -1,5 +1,9 @@
 """Untrusted text stays text."""
 
+import pandas as pd
+import pytest
+
+from reportlib import render
 from reportlib.render import escape_text, token_boundaries_html
 from reportlib.tokenization import TokenPiece
 
@@ -23,3 +27,53 @@ def test_token_boundaries_escape_pieces_and_titles():
     assert "<script" not in html and "<img" not in html and "<b>" not in html
     assert html.count("<span") == 2
     assert "&lt;ED&gt;&lt;86&gt;" in html  # partial UTF-8 shown as bytes
+
+
+def test_human_labels_name_units_and_leave_prose_alone():
+    assert render.human_label("parameters_b") == "parameters (billions)"
+    assert render.human_label("load_seconds") == "load time (s)"
+    assert render.human_label("trained_context") == "trained context"
+    assert render.human_label("tokens_per_s") == "tokens per second"
+    assert render.human_label("latency_ms") == "latency (ms)"
+    assert render.human_label("share of English content") == "share of English content"
+    assert render.human_label("Chinese") == "Chinese"
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (None, "—"),
+        (float("nan"), "—"),
+        (True, "yes"),
+        (False, "no"),
+        (7232.0, "7,232"),
+        (115716, "115,716"),
+        (64.8347, "64.83"),
+        (0.05234, "0.052"),
+        (0.0, "0"),
+        (1234.56, "1,235"),
+        ([1, 2.5], "1, 2.50"),
+        ("Korean", "Korean"),
+    ],
+)
+def test_cells_are_formatted_for_readers(value, text):
+    assert render.format_cell(value) == text
+
+
+def test_tables_have_reader_names_no_nan_and_no_default_index():
+    frame = pd.DataFrame(
+        {"mean_prompt_tokens": [12.0, float("nan")], "year": [2024, 2025], "ok": [True, None]}
+    )
+    html = render.table_html(frame, missing="not measured over HTTP")
+    assert "mean prompt (tokens)" in html and "mean_prompt_tokens" not in html
+    assert "NaN" not in html and "None" not in html and "—" in html
+    assert "2024" in html and "2,024" not in html  # years keep their digits
+    assert "<tbody>\n    <tr>\n      <th>" not in html  # no 0, 1, 2 row index
+    assert "not measured over HTTP" in html
+    named = frame.set_index(pd.Index(["Korean", "Chinese"], name="language"))
+    assert "<th>Korean</th>" in render.table_html(named)  # a meaningful index is kept
+
+
+def test_table_cells_are_escaped():
+    html = render.table_html(pd.DataFrame({"answer": ["<strong>hi</strong>"]}))
+    assert "<strong>" not in html and "&lt;strong&gt;hi&lt;/strong&gt;" in html

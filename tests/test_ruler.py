@@ -316,3 +316,16 @@ def test_the_figure_draws_every_haystack_and_task():
     labels = {text.get_text() for text in fig.legends[0].get_texts()}
     assert labels == {"single needle", *ruler.TASKS, "average"}
     assert "Tiny (Q4)" in fig._suptitle.get_text()
+
+
+def test_the_shortest_testable_length_is_where_a_case_stops_fitting():
+    floor = ruler.shortest_testable_length(chars)
+    assert floor > 0
+    with pytest.raises(ReportlibError, match="alone exceed"):
+        ruler.build_case(chars, "filler", max(floor - 1, ruler.MIN_LENGTH), 0)
+    case = ruler.build_case(chars, "filler", floor + 400, 0)  # room for a few sentences
+    assert case.context_characters > 0  # a real haystack, however short
+    assert (
+        case.context_tokens + max(len(chars(q.prompt)) + q.max_tokens for q in case.questions)
+        <= floor + 400
+    )

@@ -142,11 +142,30 @@ def pooled_rates_figure(table: pd.DataFrame, style_labels: dict[str, str]) -> Fi
     return fig
 
 
+#: pixels per displayed pixel of the book's figures: sharp on high-density screens
+FIGURE_SCALE = 2
+
+
+def figure_png(fig: Figure, scale: int = FIGURE_SCALE) -> tuple[bytes, int]:
+    """The figure as PNG at ``scale`` times its dpi, and the width to display it at (px)."""
+    import io
+
+    buffer = io.BytesIO()
+    fig.savefig(
+        buffer, format="png", dpi=fig.dpi * scale, bbox_inches="tight", metadata={"Software": None}
+    )
+    data = buffer.getvalue()
+    width = int.from_bytes(data[16:20], "big")  # the PNG header's IHDR width
+    return data, width // scale
+
+
 def glue_figure(name: str, fig: Figure) -> None:
-    """Glue a figure for ``{glue:figure}`` and close it, so it is not shown twice."""
+    """Glue a figure for ``{glue:figure}`` as a 2x PNG shown at 1x, and close it."""
+    from IPython.display import Image
     from myst_nb import glue
 
-    glue(name, fig, display=False)
+    data, width = figure_png(fig)
+    glue(name, Image(data=data, format="png", width=width), display=False)
     plt.close(fig)
 
 
@@ -154,14 +173,17 @@ def needle_heatmap(rows: pd.DataFrame) -> Figure:
     """Retrieval rate per haystack length (columns) and needle depth (rows)."""
     wide = rows.groupby(["depth", "length"])["found"].mean().unstack("length")
     fig, ax = plt.subplots(figsize=(6.5, 3.2))
-    image = ax.imshow(wide.to_numpy(dtype=float), cmap="RdYlGn", vmin=0, vmax=1, aspect="auto")
+    image = ax.imshow(wide.to_numpy(dtype=float), cmap="cividis", vmin=0, vmax=1, aspect="auto")
     ax.set_xticks(range(wide.shape[1]), [f"{c:,}" for c in wide.columns])
     ax.set_yticks(range(wide.shape[0]), [f"{d:.0%}" for d in wide.index])
     ax.set_xlabel("prompt length (model tokens)")
     ax.set_ylabel("needle depth")
     for (i, j), value in pd.DataFrame(wide.to_numpy()).stack().items():
-        ax.text(j, i, f"{value:.0%}", ha="center", va="center", fontsize=8)
-    fig.colorbar(image, ax=ax, label="needle retrieved")
+        colour = "white" if value < 0.5 else "black"  # readable on cividis' dark and light ends
+        ax.text(j, i, f"{value:.0%}", ha="center", va="center", fontsize=9, color=colour)
+    from matplotlib.ticker import PercentFormatter
+
+    fig.colorbar(image, ax=ax, label="needles retrieved", format=PercentFormatter(1.0))
     fig.tight_layout()
     return fig
 
@@ -245,7 +267,7 @@ def cost_growth_figure(
     one prompt's processing seconds by length, with its quadratic fit."""
     import numpy as np
 
-    fig, axes = plt.subplots(1, 3, figsize=(11, 3.4))
+    fig, axes = plt.subplots(1, 3, figsize=(9.4, 3.4))
     probe = pd.DataFrame(probe_rows)
     axes[0].plot(probe.samples, probe.seconds, "o-")
     axes[0].set_ylim(bottom=0)
@@ -367,7 +389,7 @@ def ruler_figure(
     """RULER's tasks: score against prompt length (log scale), one panel per haystack, a line
     per task with its 95% Wilson interval, the task average in black, the threshold dashed."""
     kinds = [k for k in haystacks if k in set(scores["haystack"])]
-    fig, axes = plt.subplots(1, len(kinds), figsize=(3.4 * len(kinds) + 0.6, 3.9), sharey=True)
+    fig, axes = plt.subplots(1, len(kinds), figsize=(3.0 * len(kinds) + 0.4, 3.9), sharey=True)
     axes = np.atleast_1d(axes)
     average = average_scores(scores)
     for ax, kind in zip(axes, kinds, strict=True):

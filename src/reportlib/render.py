@@ -70,6 +70,9 @@ _VERDICT_COLOURS = {  # light fills behind dark text; the verdict is also writte
 }
 
 
+_LEDGER_CELLS = ("number", "claim", "verdict", "decides", "source", "note")
+
+
 def ledger_html(rows: list[dict[str, str]], citation_page: str = "../book/references.html") -> str:
     """The claims ledger as an HTML table that wraps instead of scrolling: the claim, its
     verdict (and what the book's model shows), what decides it (rule, number, model), the
@@ -105,13 +108,22 @@ def ledger_html(rows: list[dict[str, str]], citation_page: str = "../book/refere
             "<br>".join(_evidence_link(e, citation_page) for e in row["evidence"].split()),
             escape_text(row["note"]),
         ]
-        body.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
+        body.append(
+            "<tr>"
+            + "".join(
+                f'<td class="{k}">{c}</td>' for k, c in zip(_LEDGER_CELLS, cells, strict=True)
+            )
+            + "</tr>"
+        )
     style = (  # wide screens: fixed column shares; phones: one block per claim
-        "<style>table.claims-ledger td{vertical-align:top;overflow-wrap:break-word;"
-        "word-break:normal}table.claims-ledger{table-layout:fixed;width:100%}"
+        # the page that holds the ledger gives its article the whole width beside the menu
+        "<style>.bd-main .bd-content .bd-article-container{max-width:none}"
+        "table.claims-ledger td{vertical-align:top;overflow-wrap:break-word;"
+        "word-break:normal}table.claims-ledger{table-layout:fixed!important;width:100%!important;"
+        "margin:0!important}"  # the theme's output tables are auto-sized with a negative margin
         + "".join(  # fixed shares of the page's width: no column runs off the right edge
             f"table.claims-ledger th:nth-child({i}){{width:{w}%}}"
-            for i, w in enumerate((4, 24, 14, 28, 12, 18), start=1)
+            for i, w in enumerate((4, 22, 13, 21, 10, 30), start=1)
         )
         + "@media (max-width:700px){table.claims-ledger,table.claims-ledger tbody,"
         "table.claims-ledger tr,table.claims-ledger td{display:block;width:auto;"
@@ -180,3 +192,155 @@ def kv_findings(kv: Any, n_ctx: int) -> dict[str, str]:
             f"{window:,.0f} MiB)."
         ),
     }
+
+
+#: column names of result tables and model cards, as a reader reads them (with units)
+LABELS = {
+    "parameters_b": "parameters (billions)",
+    "size_bytes": "file size (bytes)",
+    "size_label": "size",
+    "n_ctx": "window (tokens)",
+    "swa_full": "full-size sliding-window cache",
+    "head_dim": "head dimension",
+    "kv_heads": "KV heads",
+    "llama_decode": "llama_decode loop",
+    "llama_cpp_features": "llama.cpp CPU features",
+    "llama_threads": "llama.cpp threads",
+    "llama_batch": "llama.cpp batch size",
+    "logical_cpus": "logical CPUs",
+    "memory_gib": "memory (GiB)",
+    "adapter_sha256": "adapter sha256",
+    "cpu_seconds_per_token": "CPU seconds per token",
+    "generation_tokens_per_s": "generation (tokens/s)",
+    "prompt_tokens_per_s": "prompt processing (tokens/s)",
+    "load_seconds": "load time (s)",
+    "file_mib": "file (MiB)",
+    "resident_mib_before": "resident memory before (MiB)",
+    "resident_mib_after": "resident memory after (MiB)",
+    "mean_prompt_tokens": "mean prompt (tokens)",
+}
+
+#: unit suffixes of code names, for names not in :data:`LABELS`
+_SUFFIXES = (
+    ("_per_s", " per second"),
+    ("_seconds", " (s)"),
+    ("_mib", " (MiB)"),
+    ("_gib", " (GiB)"),
+    ("_bytes", " (bytes)"),
+    ("_ms", " (ms)"),
+    ("_s", " (s)"),
+)
+
+
+def human_label(name: object) -> str:
+    """A column or row name as a reader reads it: ``"trained_context"`` -> ``"trained
+    context"``, ``"load_seconds"`` -> ``"load (s)"``; other text is left as it is."""
+    text = str(name)
+    if text in LABELS:
+        return LABELS[text]
+    if not all(part.isalnum() for part in text.split("_")) or "_" not in text:
+        return text
+    for suffix, unit in _SUFFIXES:
+        if text.endswith(suffix) and len(text) > len(suffix):
+            return text[: -len(suffix)].replace("_", " ") + unit
+    return text.replace("_", " ")
+
+
+def format_cell(value: Any, digits: int = 2) -> str:
+    """One table cell as text: ``—`` for a missing value, ``yes``/``no`` for booleans,
+    thousands separators, whole floats as integers, ``digits`` decimals from 1 up, two
+    significant digits below 1, no decimals from 1,000 up."""
+    import math
+
+    import numpy as np
+
+    if value is None or (isinstance(value, float | np.floating) and math.isnan(value)):
+        return "—"
+    if isinstance(value, bool | np.bool_):
+        return "yes" if value else "no"
+    if isinstance(value, int | np.integer):
+        return f"{int(value):,}"
+    if isinstance(value, float | np.floating):
+        value = float(value)
+        if math.isinf(value):
+            return "∞" if value > 0 else "-∞"
+        if value.is_integer() or abs(value) >= 1000:
+            return f"{value:,.0f}"
+        if abs(value) >= 1:
+            return f"{value:,.{digits}f}"
+        return f"{value:.2g}" if value else "0"
+    if isinstance(value, list | tuple):
+        return ", ".join(format_cell(v, digits) for v in value)
+    return str(value)
+
+
+def _label(name: Any, names: dict[str, str]) -> Any:
+    if isinstance(name, tuple):
+        return " ".join(str(_label(n, names)) for n in name if str(n))
+    if isinstance(name, str):
+        return names.get(name, human_label(name))
+    return format_cell(name)
+
+
+def table_html(
+    frame: Any,
+    *,
+    index: bool | None = None,
+    digits: int = 2,
+    labels: dict[str, str] | None = None,
+    missing: str | None = None,
+) -> str:
+    """A result table as escaped HTML a reader can read: human column and row names
+    (:func:`human_label`), formatted cells (:func:`format_cell`), the index only when it
+    means something (``index=None``: when it is not the default 0, 1, 2, …); ``missing``
+    (if given) is a sentence under the table saying what ``—`` means there."""
+    import pandas as pd
+
+    names = {**LABELS, **(labels or {})}
+    if index is None:
+        index = not (isinstance(frame.index, pd.RangeIndex) and frame.index.name is None)
+    shown = frame.copy()
+    index_names = list(shown.index.names)
+    shown.columns = [_label(c, names) for c in shown.columns]
+    if index:
+        if isinstance(shown.index, pd.MultiIndex):
+            shown.index = shown.index.set_levels(
+                [[_label(v, names) for v in level] for level in shown.index.levels]
+            )
+        else:
+            shown.index = pd.Index([_label(i, names) for i in shown.index], name=None)
+        shown.index.names = [_label(n, names) if n else None for n in index_names]
+
+    def column(k: int) -> list[str]:
+        values = shown.iloc[:, k]
+        if any(word in str(shown.columns[k]).lower() for word in ("year", "date", "sha", "id")):
+            return ["—" if v is None else str(v) for v in values]  # no thousands separators
+        return [format_cell(v, digits) for v in values]
+
+    cells = pd.DataFrame({k: column(k) for k in range(shown.shape[1])}, index=shown.index)
+    cells.columns = shown.columns
+    body = cells.to_html(index=index, escape=True, border=0, classes="reportlib-table")
+    note = f"<p><small>— : {escape_text(missing)}</small></p>" if missing else ""
+    return f"{body}{note}"
+
+
+def show_table(frame: Any, **options: Any) -> Any:
+    """:func:`table_html` as a displayable object, for a chapter's table cell."""
+    from IPython.display import HTML
+
+    return HTML(table_html(frame, **options))
+
+
+def use_reader_tables() -> None:
+    """Show every DataFrame a chapter displays through :func:`table_html` (in IPython)."""
+    import pandas as pd
+
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover - IPython comes with the book's kernel
+        return
+    shell = get_ipython()
+    if shell is None:
+        return
+    html = shell.display_formatter.formatters["text/html"]
+    html.for_type(pd.DataFrame, lambda frame: table_html(frame))

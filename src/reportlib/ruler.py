@@ -260,16 +260,19 @@ def build_case(
     inserts = place_inserts(made, case_seed)
     questions = tuple(make_questions(inserts, answers, sizes.queries))
     sentences = haystack_text(kind, sample)
-    room = max(len(tokenize(q.prompt)) + q.max_tokens for q in questions) + 8  # joins, BOS
+    room, insert_tokens = _fixed_tokens(tokenize, inserts, questions)
     target = length - room
     bos = len(tokenize(""))  # a tokenizer that adds a BOS counts it in every call
-    insert_tokens = sum(len(tokenize(" " + x.text)) - bos for x in inserts)
-    insert_tokens += len(tokenize(PREFIX))
     counts, total, n = [], insert_tokens, 0
     while n < len(sentences) and total + (c := len(tokenize(" " + sentences[n])) - bos) <= target:
         counts.append(c)
         total += c
         n += 1
+    if n == 0:
+        raise ReportlibError(
+            f"the inserts and questions alone exceed {length} tokens: no haystack text fits "
+            f"(the tasks need at least {room + insert_tokens} tokens together)"
+        )
     if n == len(sentences):
         raise ReportlibError(f"the {kind} haystack has too little text for {length} tokens")
     average = max(1, round(sum(counts) / max(1, len(counts))))
@@ -282,6 +285,33 @@ def build_case(
             raise ReportlibError(f"the inserts and questions alone exceed {length} tokens")
         n = max(1, n - max(1, (tokens - target) // average))
     return RulerCase(kind, length, sample, context, tokens, characters, questions)
+
+
+def _fixed_tokens(
+    tokenize: Callable[[str], list[int]],
+    inserts: Sequence[Insert],
+    questions: Sequence[Question],
+) -> tuple[int, int]:
+    """The room a case keeps for its longest question and answer, and the tokens of the
+    instructions and inserts: the part of every prompt that is not haystack."""
+    room = max(len(tokenize(q.prompt)) + q.max_tokens for q in questions) + 8  # joins, BOS
+    bos = len(tokenize(""))  # a tokenizer that adds a BOS counts it in every call
+    insert_tokens = sum(len(tokenize(" " + x.text)) - bos for x in inserts)
+    return room, insert_tokens + len(tokenize(PREFIX))
+
+
+def shortest_testable_length(
+    tokenize: Callable[[str], list[int]], sizes: TaskSizes = TaskSizes(), seed: int = 0
+) -> int:
+    """The prompt length (tokens) that the instructions, every task's inserts and the longest
+    question with its answer fill on their own: below it no haystack fits, so the tasks
+    cannot be tested together on one haystack at a shorter length."""
+    case_seed = seed * 100_003
+    made, answers = make_inserts(sizes.validate(), case_seed)
+    inserts = place_inserts(made, case_seed)
+    questions = tuple(make_questions(inserts, answers, sizes.queries))
+    room, fixed = _fixed_tokens(tokenize, inserts, questions)
+    return room + fixed
 
 
 def _assemble(sentences: Sequence[str], inserts: Sequence[Insert]) -> tuple[str, int]:

@@ -1,0 +1,111 @@
+"""The built site in a real browser (Debian's headless Chromium, driven by Playwright):
+every reading page at 1280 and 412 px, with the network cut off. ``make test`` builds the
+book first; screenshots of every page at both widths go to ``_build/screenshots``."""
+
+from __future__ import annotations
+
+import base64
+from pathlib import Path
+
+import pytest
+from sitecheck import Problem, check_site, find_chromium, site_pages
+
+ROOT = Path(__file__).resolve().parents[2]
+SITE = ROOT / "_build" / "html"
+SCREENSHOTS = ROOT / "_build" / "screenshots"
+
+
+@pytest.fixture(autouse=True)
+def chromium():
+    if find_chromium() is None:
+        pytest.fail(
+            "no Chromium: `make test` installs Debian's chromium (apt-get install chromium)"
+        )
+
+
+#: a 1x1 PNG
+PIXEL = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
+)
+
+
+def page(body: str) -> str:
+    return (
+        '<!doctype html><html><head><meta charset="utf-8"><title>t</title></head><body>'
+        f'<main><article style="width:600px">{body}</article></main></body></html>'
+    )
+
+
+#: one page per defect the test must catch, and the kind of problem it must be reported as
+DEFECTS = {
+    "clean.html": (
+        '<h1 id="top">A clean page</h1><p>Text, <a href="clean.html#top">a link</a>.</p>'
+        '<img src="pixel.png" alt="A chart of retrieval by prompt length" width="1">'
+        '<div style="overflow-x:auto"><table><tr><th>prompt length</th></tr>'
+        "<tr><td>1,024</td></tr></table></div>"
+        '<div class="model-output">&lt;strong&gt;shown as text&lt;/strong&gt;</div>',
+        set(),
+    ),
+    "overflow.html": (
+        '<pre style="overflow:visible;white-space:pre">' + "x" * 300 + "</pre>",
+        {"overflow"},
+    ),
+    "ledger.html": (
+        '<div style="overflow-x:auto;width:300px"><table class="claims-ledger" '
+        'style="width:900px"><tr><td class="verdict">supported</td><td style="width:600px">'
+        'claim</td><td class="note">the caveat</td></tr></table></div>',
+        {"ledger"},
+    ),
+    "math.html": (r"<p>The cache holds \(2 \times \text{layers}\) numbers.</p>", {"math"}),
+    "nan.html": ("<table><tr><th>share</th></tr><tr><td>NaN</td></tr></table>", {"text"}),
+    "codename.html": (
+        "<table><tr><th>mean_prompt_tokens</th></tr><tr><td>12</td></tr></table>",
+        {"text"},
+    ),
+    "alt.html": ('<img src="pixel.png" alt="../_images/3ea9ee55.png">', {"image"}),
+    "shrunk.html": (
+        '<img src="pixel.png" alt="A chart far wider than the page" width="2000" '
+        'style="max-width:100%">',
+        {"image"},
+    ),
+    "markup.html": ('<div class="model-output">Hello <strong>bold</strong></div>', {"markup"}),
+    "console.html": ('<script>console.error("boom")</script>', {"console"}),
+    "offline.html": ('<script src="https://cdn.example.org/mathjax.js"></script>', {"offline"}),
+    "link.html": ('<a href="missing.html">gone</a> <a href="clean.html#nowhere">x</a>', {"link"}),
+}
+
+
+def kinds(problems: list[Problem], name: str) -> set[str]:
+    return {p.kind for p in problems if p.page == name}
+
+
+def test_the_checker_reports_each_defect_and_nothing_on_a_clean_page(tmp_path):
+    (tmp_path / "pixel.png").write_bytes(PIXEL)
+    for name, (body, _) in DEFECTS.items():
+        (tmp_path / name).write_text(page(body))
+    problems = check_site(tmp_path, pages=sorted(DEFECTS), screenshots=tmp_path / "shots")
+    for name, (_, expected) in DEFECTS.items():
+        found = kinds(problems, name)
+        if name == "console.html":
+            found -= {"link"}  # favicon requests are not the point here
+        assert expected <= found, f"{name}: expected {expected}, found {found}: {problems}"
+        if not expected:
+            assert not [p for p in problems if p.page == name], problems
+    link_details = [p.detail for p in problems if p.kind == "link"]
+    assert any("missing.html answers 404" in d for d in link_details), link_details
+    assert any("no anchor #nowhere" in d for d in link_details), link_details
+    assert "phone" not in {p.width for p in problems if p.page == "shrunk.html"}  # desktop only
+    assert len(list((tmp_path / "shots").glob("*.png"))) == 2 * len(DEFECTS)
+
+
+def test_the_built_site_has_no_reader_facing_defects():
+    if not (SITE / "index.html").exists():
+        pytest.fail(f"no built site at {SITE}: build it first (`make book`; `make test` does)")
+    pages = site_pages(SITE)
+    assert "notebooks/claims.html" in pages and len(pages) >= 10
+    problems = check_site(SITE, screenshots=SCREENSHOTS)
+    assert not problems, "\n".join(map(str, problems))
+    for rel in pages:  # every page at both widths, for review
+        name = rel.removesuffix(".html").replace("/", "-")
+        for width in ("desktop", "phone"):
+            assert (SCREENSHOTS / f"{name}-{width}.png").stat().st_size > 0
