@@ -63,12 +63,14 @@ test: lint $(FT_STAMP) browser
 	$(BIN)/jupyter-book build . -n -W --keep-going
 	$(BIN)/python -m pytest tests/browser
 
-# Debian's chromium for the site test (Playwright drives it; no browser is downloaded)
+# Debian's chromium for the site test (Playwright drives it; no browser is downloaded), and
+# Noto fonts so that the screenshots show every script of the book (Hangul, Thai, Ge'ez, ...)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 browser:
-	@command -v chromium >/dev/null 2>&1 || { echo "installing Debian's chromium for the site test"; \
-	  $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive \
-	  apt-get install -y -qq --no-install-recommends chromium >/dev/null; }
+	@{ command -v chromium >/dev/null 2>&1 && fc-list 2>/dev/null | grep -q "Noto Sans CJK"; } || { \
+	  echo "installing Debian's chromium and Noto fonts for the site test"; \
+	  $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install \
+	  -y -qq --no-install-recommends chromium fonts-noto-core fonts-noto-cjk >/dev/null; }
 
 bench: $(STAMP) $(LLAMA_BATCHED_BENCH) $(KERNEL_BENCHES)
 	$(BIN)/reportlib bench --output results/bench.json --kernel-record book/data/kernel-bench.json

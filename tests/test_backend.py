@@ -229,6 +229,16 @@ def test_display_name_says_size_kind_and_quantization():
     assert display_name(llama) == "Llama 3.2 3B Instruct"
 
 
+def test_a_card_alone_gives_the_same_display_name():
+    from reportlib.backend import card_display_name
+
+    card = {"name": "Gemma 3 270m", "size_label": "270M", "quantization": "Q4_K_M"}
+    assert card_display_name({**card, "chat_template": ""}) == "Gemma 3 270M base (Q4_K_M)"
+    assert card_display_name({**card, "chat_template": "{{ x }}"}) == "Gemma 3 270M (Q4_K_M)"
+    lora = {**card, "adapter": "Korean LoRA"}
+    assert card_display_name(lora) == "Gemma 3 270M base (Q4_K_M) + Korean LoRA"
+
+
 class CompanionModel(FakeModel):
     """A batched fake whose answers depend on the prompts decoded beside them, as
     llama.cpp's do (its kernels round differently for different batch shapes)."""

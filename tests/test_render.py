@@ -77,3 +77,10 @@ def test_tables_have_reader_names_no_nan_and_no_default_index():
 def test_table_cells_are_escaped():
     html = render.table_html(pd.DataFrame({"answer": ["<strong>hi</strong>"]}))
     assert "<strong>" not in html and "&lt;strong&gt;hi&lt;/strong&gt;" in html
+
+
+def test_a_float_column_keeps_one_number_of_decimals():
+    html = render.table_html(pd.DataFrame({"tokens/s": [541.0, 535.9, float("nan")]}))
+    assert "<td>541.00</td>" in html and "<td>535.90</td>" in html and "<td>—</td>" in html
+    whole = render.table_html(pd.DataFrame({"seconds": [187.0, 2.0]}))
+    assert "<td>187</td>" in whole and "<td>2</td>" in whole

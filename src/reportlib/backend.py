@@ -157,13 +157,19 @@ def display_name(model: TextModel) -> str:
     """The name a reader sees: the model's name with its size label as the card spells
     it ("270M", not "270m"), "base" for a model without a chat template, and the
     quantization when the card knows it: "Gemma 3 270M base (Q4_K_M)"."""
-    card = model.card
-    name = model.name
+    return card_display_name({**model.card, "name": model.name}, model.has_chat_template)
+
+
+def card_display_name(card: dict[str, Any], has_chat_template: bool | None = None) -> str:
+    """:func:`display_name` from a model card alone (pages that show a card, not a model)."""
+    name = str(card.get("name") or "")
     size = str(card.get("size_label") or "")
     if size and size.lower() in name.lower() and size not in name:
         start = name.lower().index(size.lower())
         name = name[:start] + size + name[start + len(size) :]
-    if not model.has_chat_template and "base" not in name.lower():
+    if has_chat_template is None:
+        has_chat_template = bool(card.get("chat_template"))
+    if not has_chat_template and "base" not in name.lower():
         name += " base"
     quantization = card.get("quantization")
     name = f"{name} ({quantization})" if quantization else name

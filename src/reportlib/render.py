@@ -274,6 +274,33 @@ def format_cell(value: Any, digits: int = 2) -> str:
     return str(value)
 
 
+def _format_column(values: list[Any], digits: int) -> list[str]:
+    """A column's cells with one number of decimals for all its numbers (so that 541 and
+    535.90 read as 541.00 and 535.90): :func:`format_cell` for anything but float columns."""
+    import numpy as np
+
+    present = [v for v in values if not _missing(v)]
+    if not present or not all(isinstance(v, float | np.floating) for v in present):
+        return [format_cell(v, digits) for v in values]
+    floats = [float(v) for v in present]
+    largest = max(abs(f) for f in floats)
+    if all(f.is_integer() for f in floats) or largest >= 1000:
+        decimals = 0
+    elif largest >= 1:
+        decimals = digits
+    else:
+        return [format_cell(v, digits) for v in values]  # two significant digits each
+    return ["—" if _missing(v) else f"{float(v):,.{decimals}f}" for v in values]
+
+
+def _missing(value: Any) -> bool:
+    import math
+
+    import numpy as np
+
+    return value is None or (isinstance(value, float | np.floating) and math.isnan(value))
+
+
 def _label(name: Any, names: dict[str, str]) -> Any:
     if isinstance(name, tuple):
         return " ".join(str(_label(n, names)) for n in name if str(n))
@@ -315,7 +342,7 @@ def table_html(
         values = shown.iloc[:, k]
         if any(word in str(shown.columns[k]).lower() for word in ("year", "date", "sha", "id")):
             return ["—" if v is None else str(v) for v in values]  # no thousands separators
-        return [format_cell(v, digits) for v in values]
+        return _format_column(list(values), digits)
 
     cells = pd.DataFrame({k: column(k) for k in range(shown.shape[1])}, index=shown.index)
     cells.columns = shown.columns
