@@ -24,7 +24,9 @@ KERNEL_BENCHES := $(VENV)/llama-bench/native/llama-bench $(VENV)/llama-bench/cpu
 
 help:
 	@echo "make book       install (first time), execute every chapter, render _build/html"
-	@echo "make test       install (first time), run the unit tests and nbval on the notebooks"
+	@echo "make test       install (first time), run the unit tests and nbval on the notebooks, then"
+	@echo "                build the site and check every page in headless Chromium (installs"
+	@echo "                Debian's chromium and Noto fonts with apt-get if missing)"
 	@echo "make bench      the harness against raw llama.cpp (llama-bench and llama-batched-bench,"
 	@echo "                built once from the pinned llama-cpp-python sdist): results/bench.json"
 	@echo "make bench-book whole-book costs (a cold build in a scratch copy, ~15 min):"
@@ -58,19 +60,23 @@ book: $(STAMP)
 
 # then the built site in a real browser (tests/browser): every page at 1280 and 412 px,
 # screenshots in _build/screenshots
-test: lint $(FT_STAMP) browser
+test: lint $(FT_STAMP)
 	$(BIN)/python -m pytest --nbval --nbval-cell-timeout=1800 tests notebooks --ignore=tests/browser
+	$(MAKE) browser
 	$(BIN)/jupyter-book build . -n -W --keep-going
 	$(BIN)/python -m pytest tests/browser
 
 # Debian's chromium for the site test (Playwright drives it; no browser is downloaded), and
 # Noto fonts so that the screenshots show every script of the book (Hangul, Thai, Ge'ez, ...)
-SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo -n)
 browser:
-	@{ command -v chromium >/dev/null 2>&1 && fc-list 2>/dev/null | grep -q "Noto Sans CJK"; } || { \
+	@{ command -v chromium >/dev/null 2>&1 && fc-list 2>/dev/null | grep -q "Noto Sans CJK" \
+	  && fc-list 2>/dev/null | grep -q "Noto Sans Thai"; } || { \
 	  echo "installing Debian's chromium and Noto fonts for the site test"; \
 	  $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install \
-	  -y -qq --no-install-recommends chromium fonts-noto-core fonts-noto-cjk >/dev/null; }
+	  -y -qq --no-install-recommends chromium fonts-noto-core fonts-noto-cjk >/dev/null \
+	  || { echo "could not install chromium and fonts-noto-core/-cjk with apt-get: install" \
+	  "them (as root) and rerun; the site test needs them"; exit 1; }; }
 
 bench: $(STAMP) $(LLAMA_BATCHED_BENCH) $(KERNEL_BENCHES)
 	$(BIN)/reportlib bench --output results/bench.json --kernel-record book/data/kernel-bench.json

@@ -84,3 +84,17 @@ def test_a_float_column_keeps_one_number_of_decimals():
     assert "<td>541.00</td>" in html and "<td>535.90</td>" in html and "<td>—</td>" in html
     whole = render.table_html(pd.DataFrame({"seconds": [187.0, 2.0]}))
     assert "<td>187</td>" in whole and "<td>2</td>" in whole
+
+
+def test_table_edge_cases_lose_no_data():
+    assert render.format_cell(pd.NA) == "—" and render.format_cell(pd.NaT) == "—"
+    mixed = pd.DataFrame({"x": [0.0072, 241.0, 4000.0], "hidden size": [2048, 128256, 5]})
+    html = render.table_html(mixed)
+    assert "0.0072" in html and "4,000" in html and "128,256" in html  # small values kept
+    years = pd.DataFrame({"n": [1, 2]}, index=pd.Index([2023, 2024], name="year"))
+    assert "<th>2023</th>" in render.table_html(years)
+    shuffled = pd.DataFrame({"x": [3, 1, 2]}).sort_values("x")
+    assert "<th>0</th>" not in render.table_html(shuffled)  # row numbers in any order
+    collide = pd.DataFrame({"v": [1, 2]}, index=pd.MultiIndex.from_tuples([("a_b", 1), ("a b", 1)]))
+    assert render.table_html(collide).count("<td>") == 2
+    assert "∞" in render.table_html(pd.DataFrame({"x": [float("inf"), 1.5]}))

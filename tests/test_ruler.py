@@ -321,8 +321,9 @@ def test_the_figure_draws_every_haystack_and_task():
 def test_the_shortest_testable_length_is_where_a_case_stops_fitting():
     floor = ruler.shortest_testable_length(chars)
     assert floor > 0
-    with pytest.raises(ReportlibError, match="alone exceed"):
-        ruler.build_case(chars, "filler", max(floor - 1, ruler.MIN_LENGTH), 0)
+    for length in (floor - 1, floor):  # no haystack sentence fits at the floor itself
+        with pytest.raises(ReportlibError, match="alone exceed"):
+            ruler.build_case(chars, "filler", length, 0)
     case = ruler.build_case(chars, "filler", floor + 400, 0)  # room for a few sentences
     assert case.context_characters > 0  # a real haystack, however short
     assert (

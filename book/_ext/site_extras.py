@@ -87,8 +87,8 @@ def on_page_context(
     if pagename.startswith("notebooks/") and notebook.exists() and "body" in context:
         link = "../" * pagename.count("/") + f"{NOTEBOOK_DIR}/{notebook.name}"
         context["body"] += (
-            '<p class="notebook-download"><small>This chapter as a Jupyter notebook, with '
-            f'the outputs shown here: <a href="{html.escape(link)}" download>'
+            '<p class="notebook-download"><small>This chapter as a Jupyter notebook, with its '
+            f'stored outputs: <a href="{html.escape(link)}" download>'
             f"{html.escape(notebook.name)}</a>. Rerun it on your own model with papermill "
             "(see <em>Run it on your own models</em>).</small></p>"
         )

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .errors import ReportlibError
+from .models import cased_name
 
 DEFAULT_N_CTX = 4096
 DEFAULT_THREADS = 2
@@ -162,11 +163,7 @@ def display_name(model: TextModel) -> str:
 
 def card_display_name(card: dict[str, Any], has_chat_template: bool | None = None) -> str:
     """:func:`display_name` from a model card alone (pages that show a card, not a model)."""
-    name = str(card.get("name") or "")
-    size = str(card.get("size_label") or "")
-    if size and size.lower() in name.lower() and size not in name:
-        start = name.lower().index(size.lower())
-        name = name[:start] + size + name[start + len(size) :]
+    name = cased_name(str(card.get("name") or ""), card.get("size_label"))
     if has_chat_template is None:
         has_chat_template = bool(card.get("chat_template"))
     if not has_chat_template and "base" not in name.lower():

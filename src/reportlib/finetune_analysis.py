@@ -198,8 +198,8 @@ def side_by_side_html(
             "<tr>"
             f"<td>{html.escape(str(style))}</td>"
             f"<td><code>{cell(str(by_model.loc[base, 'prompt']))}</code></td>"
-            f"<td>{cell(str(by_model.loc[base, 'answer']))}</td>"
-            f"<td>{cell(str(by_model.loc[tuned, 'answer']))}</td>"
+            f"<td class='model-output'>{cell(str(by_model.loc[base, 'answer']))}</td>"
+            f"<td class='model-output'>{cell(str(by_model.loc[tuned, 'answer']))}</td>"
             "</tr>"
         )
     head = (

@@ -87,6 +87,16 @@ class ModelFile:
         return str(self.info.metadata.get("general.name") or self.path.stem)
 
 
+def cased_name(name: str, size_label: str | None) -> str:
+    """``name`` with its size written as the card's size label spells it: "Gemma 3 270M",
+    not the GGUF name's "Gemma 3 270m"."""
+    size = str(size_label or "")
+    if size and size.lower() in name.lower() and size not in name:
+        start = name.lower().index(size.lower())
+        name = name[:start] + size + name[start + len(size) :]
+    return name
+
+
 @lru_cache(maxsize=32)
 def _sha256(path: Path, size: int, mtime_ns: int) -> str:
     digest = hashlib.sha256()

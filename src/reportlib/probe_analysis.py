@@ -493,8 +493,11 @@ def sample_answers_html(results: pd.DataFrame, per_group: int = 2, limit: int = 
             body.append(
                 "<tr>"
                 + "".join(
-                    f"<td>{escape_text(str(v), limit)}</td>"
-                    for v in (group, row["name"], row["style"], row["answer"], judged, quality)
+                    ("<td class='model-output'>" if k == 3 else "<td>")
+                    + f"{escape_text(str(v), limit)}</td>"
+                    for k, v in enumerate(
+                        (group, row["name"], row["style"], row["answer"], judged, quality)
+                    )
                 )
                 + "</tr>"
             )

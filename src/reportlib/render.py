@@ -7,6 +7,7 @@ builds markup from unescaped input.
 from __future__ import annotations
 
 import html
+import re
 from typing import Any
 
 from .tokenization import TokenPiece
@@ -247,14 +248,14 @@ def human_label(name: object) -> str:
 
 
 def format_cell(value: Any, digits: int = 2) -> str:
-    """One table cell as text: ``—`` for a missing value, ``yes``/``no`` for booleans,
-    thousands separators, whole floats as integers, ``digits`` decimals from 1 up, two
-    significant digits below 1, no decimals from 1,000 up."""
+    """One table cell as text: ``—`` for a missing value (None, NaN, pandas' NA and NaT),
+    ``yes``/``no`` for booleans, thousands separators, whole floats as integers, ``digits``
+    decimals from 1 up, two significant digits below 1, no decimals from 1,000 up."""
     import math
 
     import numpy as np
 
-    if value is None or (isinstance(value, float | np.floating) and math.isnan(value)):
+    if _missing(value):
         return "—"
     if isinstance(value, bool | np.bool_):
         return "yes" if value else "no"
@@ -275,38 +276,67 @@ def format_cell(value: Any, digits: int = 2) -> str:
 
 
 def _format_column(values: list[Any], digits: int) -> list[str]:
-    """A column's cells with one number of decimals for all its numbers (so that 541 and
-    535.90 read as 541.00 and 535.90): :func:`format_cell` for anything but float columns."""
-    import numpy as np
-
-    present = [v for v in values if not _missing(v)]
-    if not present or not all(isinstance(v, float | np.floating) for v in present):
-        return [format_cell(v, digits) for v in values]
-    floats = [float(v) for v in present]
-    largest = max(abs(f) for f in floats)
-    if all(f.is_integer() for f in floats) or largest >= 1000:
-        decimals = 0
-    elif largest >= 1:
-        decimals = digits
-    else:
-        return [format_cell(v, digits) for v in values]  # two significant digits each
-    return ["—" if _missing(v) else f"{float(v):,.{decimals}f}" for v in values]
-
-
-def _missing(value: Any) -> bool:
+    """A column's cells, its numbers with one number of decimals where that loses nothing
+    (541 beside 535.90 reads 541.00): when every number is finite, not boolean, between 1
+    and 1,000 (or 0) and some are not whole. Otherwise each cell by :func:`format_cell`."""
     import math
 
     import numpy as np
 
-    return value is None or (isinstance(value, float | np.floating) and math.isnan(value))
+    present = [v for v in values if not _missing(v)]
+    numeric = all(
+        isinstance(v, int | float | np.integer | np.floating)
+        and not isinstance(v, bool | np.bool_)
+        and math.isfinite(float(v))
+        for v in present
+    )
+    if present and numeric:
+        numbers = [float(v) for v in present]
+        if not all(n.is_integer() for n in numbers) and all(
+            n == 0 or 1 <= abs(n) < 1000 for n in numbers
+        ):
+            return ["—" if _missing(v) else f"{float(v):,.{digits}f}" for v in values]
+    return [format_cell(v, digits) for v in values]
+
+
+def _missing(value: Any) -> bool:
+    """None, NaN, pandas' NA or NaT (scalars only)."""
+    import pandas as pd
+
+    if value is None:
+        return True
+    try:
+        return bool(pd.isna(value)) if pd.api.types.is_scalar(value) else False
+    except (TypeError, ValueError):
+        return False
 
 
 def _label(name: Any, names: dict[str, str]) -> Any:
+    """A column or row name for readers; whole numbers without separators (years)."""
+    import numpy as np
+
     if isinstance(name, tuple):
         return " ".join(str(_label(n, names)) for n in name if str(n))
     if isinstance(name, str):
         return names.get(name, human_label(name))
+    if isinstance(name, int | np.integer) and not isinstance(name, bool):
+        return str(int(name))
     return format_cell(name)
+
+
+#: columns whose numbers are names, not quantities: shown without separators
+_PLAIN_COLUMN = re.compile(r"\b(year|date|sha256|sha|id|commit)\b", re.IGNORECASE)
+
+
+def _default_index(index: Any) -> bool:
+    """An unnamed index of the row numbers 0..n-1 (in any order): nothing to show."""
+    import pandas as pd
+
+    if index.name is not None or isinstance(index, pd.MultiIndex):
+        return False
+    if isinstance(index, pd.RangeIndex):
+        return True
+    return pd.api.types.is_integer_dtype(index) and sorted(index) == list(range(len(index)))
 
 
 def table_html(
@@ -318,31 +348,32 @@ def table_html(
     missing: str | None = None,
 ) -> str:
     """A result table as escaped HTML a reader can read: human column and row names
-    (:func:`human_label`), formatted cells (:func:`format_cell`), the index only when it
-    means something (``index=None``: when it is not the default 0, 1, 2, …); ``missing``
-    (if given) is a sentence under the table saying what ``—`` means there."""
+    (:func:`human_label`), formatted cells (:func:`format_cell`, one number of decimals per
+    column where that loses nothing), the index only when it means something
+    (``index=None``: not when it is the row numbers 0..n-1); ``missing`` (if given) is a
+    sentence under the table saying what ``—`` means there."""
     import pandas as pd
 
     names = {**LABELS, **(labels or {})}
     if index is None:
-        index = not (isinstance(frame.index, pd.RangeIndex) and frame.index.name is None)
+        index = not _default_index(frame.index)
     shown = frame.copy()
     index_names = list(shown.index.names)
     shown.columns = [_label(c, names) for c in shown.columns]
     if index:
         if isinstance(shown.index, pd.MultiIndex):
-            shown.index = shown.index.set_levels(
-                [[_label(v, names) for v in level] for level in shown.index.levels]
+            shown.index = pd.MultiIndex.from_tuples(
+                [tuple(_label(v, names) for v in row) for row in shown.index]
             )
         else:
-            shown.index = pd.Index([_label(i, names) for i in shown.index], name=None)
+            shown.index = pd.Index([_label(i, names) for i in shown.index])
         shown.index.names = [_label(n, names) if n else None for n in index_names]
 
     def column(k: int) -> list[str]:
-        values = shown.iloc[:, k]
-        if any(word in str(shown.columns[k]).lower() for word in ("year", "date", "sha", "id")):
-            return ["—" if v is None else str(v) for v in values]  # no thousands separators
-        return _format_column(list(values), digits)
+        values = list(shown.iloc[:, k])
+        if _PLAIN_COLUMN.search(str(shown.columns[k])):
+            return ["—" if _missing(v) else str(v) for v in values]
+        return _format_column(values, digits)
 
     cells = pd.DataFrame({k: column(k) for k in range(shown.shape[1])}, index=shown.index)
     cells.columns = shown.columns

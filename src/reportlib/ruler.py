@@ -304,8 +304,9 @@ def shortest_testable_length(
     tokenize: Callable[[str], list[int]], sizes: TaskSizes = TaskSizes(), seed: int = 0
 ) -> int:
     """The prompt length (tokens) that the instructions, every task's inserts and the longest
-    question with its answer fill on their own: below it no haystack fits, so the tasks
-    cannot be tested together on one haystack at a shorter length."""
+    question with its answer fill on their own, for the first haystack of ``seed`` (other
+    haystacks' random numbers move it by a few tokens): at or below it no haystack sentence
+    fits, so the tasks cannot be tested together on one haystack."""
     case_seed = seed * 100_003
     made, answers = make_inserts(sizes.validate(), case_seed)
     inserts = place_inserts(made, case_seed)

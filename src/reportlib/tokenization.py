@@ -23,7 +23,7 @@ from typing import Protocol
 
 from .errors import ReportlibError
 from .llama_runtime import silence_llama_logs, token_bytes, vocab_of
-from .models import resolve_model
+from .models import cased_name, resolve_model
 
 TOKENIZER_NAMES = ("llama3", "qwen", "qwen3.6", "model")
 
@@ -139,7 +139,8 @@ class GGUFTokenizer:
         from llama_cpp import Llama
 
         model = resolve_model(spec)
-        self.label = f"{model.name} (GGUF)"
+        size_label = model.info.metadata.get("general.size_label")
+        self.label = f"{cased_name(model.name, size_label)} (GGUF)"
         self.fingerprint = model.sha256
         silence_llama_logs()
         try:

@@ -49,10 +49,17 @@
   for (const el of content.querySelectorAll('.math')) {
     if (!el.querySelector('mjx-container, .katex, svg')) add('math', 'math not rendered: ' + label(el));
   }
-  // words that mean a table or a cell failed
-  for (const word of ['NaN', 'None', 'Traceback']) {
+  // a failed cell or table: a traceback anywhere, NaN anywhere (never prose), and table
+  // cells that hold a missing value as Python or pandas print it
+  for (const word of ['Traceback', 'NaN']) {
     const m = text.match(new RegExp('\\b' + word + '\\b'));
     if (m) add('text', '"' + word + '" in the content near "' + text.slice(Math.max(0, m.index - 40), m.index + 40).replace(/\s+/g, ' ') + '"');
+  }
+  for (const cell of content.querySelectorAll('td, th')) {
+    const value = (cell.innerText || '').trim();
+    if (['None', 'nan', 'NaT', '<NA>', 'True', 'False'].includes(value)) {
+      add('text', 'a table cell shows "' + value + '" (' + label(cell.closest('tr')) + ')');
+    }
   }
   // column and row names left as code names (mean_prompt_tokens, parameters_b)
   for (const th of content.querySelectorAll('table th')) {
@@ -64,9 +71,9 @@
     const alt = (img.getAttribute('alt') || '').trim();
     const src = img.getAttribute('src') || '';
     if (!img.complete || img.naturalWidth === 0) add('image', src + ' did not load');
-    // figures are 2x PNGs shown at the width the page gives (the width attribute): shrunk
+    // figures are 2x PNGs shown at the width the page gives (a width attribute or style): shrunk
     // further to fit the page, their text would fall below a readable size
-    const meant = parseFloat(img.getAttribute('width') || '0');
+    const meant = parseFloat(img.getAttribute('width') || img.style.width || '0');
     const shown = img.getBoundingClientRect().width;
     if (checkScale && meant > 0 && shown < 0.75 * meant) {
       add('image', src + ' is shown at ' + Math.round(100 * shown / meant) + '% of its size: its text is too small to read');
@@ -77,7 +84,6 @@
   }
   // model output rendered as markup
   for (const el of content.querySelectorAll('.model-output *, table.dataframe td *')) {
-    if (el.closest('.model-output-allowed')) continue;
     add('markup', '<' + el.tagName.toLowerCase() + '> inside model output or a data cell: ' + label(el.parentElement));
   }
   // what this page links to, and the anchors it has
