@@ -267,7 +267,7 @@ def cost_growth_figure(
     one prompt's processing seconds by length, with its quadratic fit."""
     import numpy as np
 
-    fig, axes = plt.subplots(1, 3, figsize=(9.4, 3.4))
+    fig, axes = plt.subplots(1, 3, figsize=(8.7, 3.4))
     probe = pd.DataFrame(probe_rows)
     axes[0].plot(probe.samples, probe.seconds, "o-")
     axes[0].set_ylim(bottom=0)
@@ -389,7 +389,7 @@ def ruler_figure(
     """RULER's tasks: score against prompt length (log scale), one panel per haystack, a line
     per task with its 95% Wilson interval, the task average in black, the threshold dashed."""
     kinds = [k for k in haystacks if k in set(scores["haystack"])]
-    fig, axes = plt.subplots(1, len(kinds), figsize=(3.0 * len(kinds) + 0.4, 3.9), sharey=True)
+    fig, axes = plt.subplots(1, len(kinds), figsize=(2.8 * len(kinds) + 0.3, 3.9), sharey=True)
     axes = np.atleast_1d(axes)
     average = average_scores(scores)
     for ax, kind in zip(axes, kinds, strict=True):

@@ -499,10 +499,7 @@ def effective_lengths(scores: Any, threshold: float = RULER_THRESHOLD) -> Any:
 def describe_effective(effective: int | None, lengths: Sequence[int], window: int | None) -> str:
     """An effective length as a reader should read it, honest about the tested range."""
     if effective is None:
-        return (
-            f"below {min(lengths):,} tokens, the shortest length tested: shorter prompts "
-            "would be needed to find it"
-        )
+        return f"below {min(lengths):,} tokens, the shortest length tested"
     if effective == max(lengths):
         beyond = f" (the trained window is {window:,})" if window and window > effective else ""
         return (
