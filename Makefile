@@ -63,7 +63,7 @@ book: $(STAMP)
 test: lint $(FT_STAMP)
 	$(BIN)/python -m pytest --nbval --nbval-cell-timeout=1800 tests notebooks --ignore=tests/browser
 	$(MAKE) browser
-	$(BIN)/jupyter-book build . -n -W --keep-going
+	$(MAKE) book
 	$(BIN)/python -m pytest tests/browser
 
 # Debian's chromium for the site test (Playwright drives it; no browser is downloaded), and

@@ -235,7 +235,7 @@ _SUFFIXES = (
 
 def human_label(name: object) -> str:
     """A column or row name as a reader reads it: ``"trained_context"`` -> ``"trained
-    context"``, ``"load_seconds"`` -> ``"load (s)"``; other text is left as it is."""
+    context"``, ``"latency_ms"`` -> ``"latency (ms)"``; other text is left as it is."""
     text = str(name)
     if text in LABELS:
         return LABELS[text]
@@ -382,13 +382,6 @@ def table_html(
     return f"{body}{note}"
 
 
-def show_table(frame: Any, **options: Any) -> Any:
-    """:func:`table_html` as a displayable object, for a chapter's table cell."""
-    from IPython.display import HTML
-
-    return HTML(table_html(frame, **options))
-
-
 def use_reader_tables() -> None:
     """Show every DataFrame a chapter displays through :func:`table_html` (in IPython)."""
     import pandas as pd
@@ -401,4 +394,4 @@ def use_reader_tables() -> None:
     if shell is None:
         return
     html = shell.display_formatter.formatters["text/html"]
-    html.for_type(pd.DataFrame, lambda frame: table_html(frame))
+    html.for_type(pd.DataFrame, table_html)

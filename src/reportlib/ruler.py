@@ -255,10 +255,7 @@ def build_case(
     tokens with room for the answer; the inserts spread over it at their depths."""
     if length < MIN_LENGTH:
         raise ReportlibError(f"length must be at least {MIN_LENGTH} tokens, not {length}")
-    case_seed = seed * 100_003 + sample
-    made, answers = make_inserts(sizes.validate(), case_seed)
-    inserts = place_inserts(made, case_seed)
-    questions = tuple(make_questions(inserts, answers, sizes.queries))
+    inserts, questions = _case_tasks(sizes, seed, sample)
     sentences = haystack_text(kind, sample)
     room, insert_tokens = _fixed_tokens(tokenize, inserts, questions)
     target = length - room
@@ -287,6 +284,16 @@ def build_case(
     return RulerCase(kind, length, sample, context, tokens, characters, questions)
 
 
+def _case_tasks(
+    sizes: TaskSizes, seed: int, sample: int
+) -> tuple[list[Insert], tuple[Question, ...]]:
+    """The inserts (placed at their depths) and the questions of one haystack."""
+    case_seed = seed * 100_003 + sample
+    made, answers = make_inserts(sizes.validate(), case_seed)
+    inserts = place_inserts(made, case_seed)
+    return inserts, tuple(make_questions(inserts, answers, sizes.queries))
+
+
 def _fixed_tokens(
     tokenize: Callable[[str], list[int]],
     inserts: Sequence[Insert],
@@ -307,11 +314,7 @@ def shortest_testable_length(
     question with its answer fill on their own, for the first haystack of ``seed`` (other
     haystacks' random numbers move it by a few tokens): at or below it no haystack sentence
     fits, so the tasks cannot be tested together on one haystack."""
-    case_seed = seed * 100_003
-    made, answers = make_inserts(sizes.validate(), case_seed)
-    inserts = place_inserts(made, case_seed)
-    questions = tuple(make_questions(inserts, answers, sizes.queries))
-    room, fixed = _fixed_tokens(tokenize, inserts, questions)
+    room, fixed = _fixed_tokens(tokenize, *_case_tasks(sizes, seed, 0))
     return room + fixed
 
 
