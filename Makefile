@@ -28,8 +28,9 @@ help:
 	@echo "                build the site and check every page in headless Chromium (installs"
 	@echo "                Debian's chromium and Noto fonts with apt-get if missing)"
 	@echo "make bench      the harness against raw llama.cpp (llama-bench and llama-batched-bench,"
-	@echo "                built once from the pinned llama-cpp-python sdist): results/bench.json"
-	@echo "make bench-book whole-book costs (a cold build in a scratch copy, ~15 min):"
+	@echo "                built once from the pinned llama-cpp-python sdist): results/bench.json,"
+	@echo "                book/data/kernel-bench.json and book/data/batched-bench.json"
+	@echo "make bench-book whole-book costs (a cold build in a scratch copy, ~30 min):"
 	@echo "                book/data/book-bench.json, shown on the Performance page"
 	@echo "make finetune   train the Korean LoRA adapter (installs the fine-tuning extra; ~10 min):"
 	@echo "                src/reportlib/data/finetune/korean-lora.{gguf,json}, committed"
@@ -79,7 +80,8 @@ browser:
 	  "them (as root) and rerun; the site test needs them"; exit 1; }; }
 
 bench: $(STAMP) $(LLAMA_BATCHED_BENCH) $(KERNEL_BENCHES)
-	$(BIN)/reportlib bench --output results/bench.json --kernel-record book/data/kernel-bench.json
+	$(BIN)/reportlib bench --output results/bench.json --kernel-record book/data/kernel-bench.json \
+	  --batched-record book/data/batched-bench.json
 
 # llama.cpp's own llama-bench and llama-batched-bench, from the llama.cpp sources inside the
 # pinned llama-cpp-python sdist (fetched by pip, built in a temporary folder with the same

@@ -190,3 +190,133 @@ def test_kernel_comparison_counts_answers_identical_to_the_portable_build(tmp_pa
     result = run_kernel_comparison(resolve_model("default"), repeats=1, root=tmp_path)
     assert result["answer_prompts"] == 22
     assert result["answers_identical_to_portable"] == {"portable": 22, "native": 21}
+
+
+@pytest.mark.model
+def test_random_token_decoder_feeds_seeded_random_tokens_as_the_tool_does():
+    from reportlib.batched import BatchedGreedyDecoder
+    from reportlib.bench import RandomTokenDecoder
+    from reportlib.models import resolve_model
+
+    model = resolve_model("default")
+    settings = {"width": 2, "n_ctx_per_sequence": 64, "n_threads": 2}
+    prompts = [[2, 818, 5279], [2, 9259, 236764]]
+
+    def run(decoder_class, **extra):
+        with decoder_class(model.path, **settings, **extra) as decoder:
+            return decoder.decode(prompts, max_tokens=12)
+
+    first, again = run(RandomTokenDecoder, seed=1), run(RandomTokenDecoder, seed=1)
+    other, greedy = run(RandomTokenDecoder, seed=2), run(BatchedGreedyDecoder)
+    assert first == again  # seeded: the benchmark's input is the same run to run
+    assert first != other
+    # random tokens never end a sequence early: every one runs the full length, as in the tool
+    assert all(r.completion_tokens == 12 and r.finish_reason == "length" for r in first)
+    assert [r.text for r in first] != [r.text for r in greedy]
+
+
+def _batched_record(greedy: float = 80.0, other=None):
+    rows = [
+        {
+            "width": w,
+            "llama_batched_bench_tokens_per_s": 100.0 * w**0.5,
+            "harness_tokens_per_s": (greedy if w > 1 else 100.0) * w**0.5,
+            "harness_random_tokens_per_s": 98.0 * w**0.5,
+            "ratio": (greedy if w > 1 else 100.0) / 100.0,
+            "ratio_random_tokens": 0.98,
+        }
+        for w in (1, 4, 16)
+    ]
+    record = {
+        "measured": "2026-11-28",
+        "cpu": "Some CPU",
+        "n_threads": 2,
+        "model": "Gemma 3 270M base (Q4_K_M)",
+        "pp": 16,
+        "tg": 40,
+        "flash_attention": True,
+        "rows": rows,
+    }
+    if other is not None:
+        record["other_attention"] = other
+    return record
+
+
+def test_batched_phrases_give_both_ratios_and_the_cost_of_the_input():
+    from reportlib.book_bench import BATCHED_PHRASE_NAMES, batched_phrases, batched_table
+
+    phrases = batched_phrases(_batched_record())
+    assert set(phrases) == set(BATCHED_PHRASE_NAMES)
+    assert phrases["batched_ratio_random"] == "0.98"  # one value: no range
+    assert phrases["batched_ratio_greedy"] == "0.80 to 1.00"
+    # 80 / 98 at widths 4 and 16; width 1 costs as much as random tokens
+    assert phrases["batched_input_cost"] == (
+        "real text's greedy tokens make the steps slower at widths 4 (18% slower) and 16 "
+        "(18% slower); at width 1 they cost at most 5% more than random ones"
+    )
+    assert "Gemma 3 270M base (Q4_K_M)" in phrases["batched_bench_provenance"]
+    assert "different machine" in phrases["batched_bench_machine"]
+    assert phrases["batched_attention_check"] == ""  # no check in the record
+    table = batched_table(_batched_record())
+    assert table.index.name == "batch width" and list(table.index) == [1, 4, 16]
+    assert list(table["ratio, like for like"]) == ["0.98"] * 3
+    missing = batched_phrases(None)
+    assert all("make bench" in text for text in missing.values())
+
+
+def test_the_attention_check_says_where_the_cost_of_the_input_lies():
+    from reportlib.book_bench import attention_check_phrase
+
+    same = {"flash_attention": False, "width": 32, "harness_greedy_tokens_per_s": 97.0,
+            "harness_random_tokens_per_s": 98.0}  # fmt: skip
+    assert attention_check_phrase(same).endswith("lies in the flash-attention kernels.")
+    slower = {**same, "harness_greedy_tokens_per_s": 80.0}
+    assert attention_check_phrase(slower).endswith("greedy tokens are 18% slower there too.")
+    faster = {**same, "harness_greedy_tokens_per_s": 110.0}
+    assert attention_check_phrase(faster).endswith("greedy tokens are 12% faster there.")
+    assert "flash attention off" in attention_check_phrase(same)
+
+
+def test_bench_checks_the_record_paths_before_running(capsys, tmp_path):
+    from reportlib.cli import main
+
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    assert main(["bench", "--batched-record", str(blocker / "x.json")]) == 2
+    err = capsys.readouterr().err
+    assert "--batched-record" in err and "is a file, not a folder" in err
+
+
+@pytest.mark.model
+def test_batched_comparison_takes_the_median_of_interleaved_rounds(monkeypatch, tmp_path):
+    import reportlib.bench as bench
+    from reportlib.models import resolve_model
+
+    calls = []
+    tool = iter([{1: 10.0, 4: 40.0}, {1: 30.0, 4: 20.0}, {1: 20.0, 4: 30.0}])
+
+    def fake_tool(binary, model, n_threads, widths, pp, tg):
+        calls.append("tool")
+        return next(tool)
+
+    def fake_harness(model, n_threads, widths, pp, tg, flash_attention=True):
+        calls.append("harness" if flash_attention else "other")
+        k = calls.count("harness" if flash_attention else "other")
+        return {w: {"greedy": 5.0 * k * w, "random": 10.0 * k * w} for w in widths}
+
+    script = _fake_llama_bench(tmp_path, "exit 0")
+    monkeypatch.setenv("REPORTLIB_LLAMA_BATCHED_BENCH", str(script))
+    monkeypatch.setattr(bench, "run_llama_batched_bench", fake_tool)
+    monkeypatch.setattr(bench, "harness_batched", fake_harness)
+    model = resolve_model("default")
+    result = bench.run_batched_benchmark(model, widths=(1, 4), rounds=3)
+    assert calls == ["tool", "harness", "other"] * 3  # interleaved, round by round
+    rows = {r["width"]: r for r in result["rows"]}
+    assert rows[1]["llama_batched_bench_tokens_per_s"] == 20.0  # median of 10, 30, 20
+    assert rows[4]["harness_tokens_per_s"] == 40.0  # median of 20, 40, 60
+    assert rows[4]["ratio_random_tokens"] == 80.0 / 30.0
+    assert result["other_attention"]["harness_greedy_tokens_per_s"] == 40.0
+    assert result["other_attention"]["flash_attention"] is False
+    assert result["model"] == "Gemma 3 270M base (Q4_K_M)" and result["rounds"] == 3
+    with pytest.raises(ReportlibError, match="rounds must be a positive"):
+        bench.run_batched_benchmark(model, rounds=0)

@@ -262,3 +262,13 @@ def test_claims_about_the_reports_model_are_separated_from_the_books_model():
     about = [c.claim for c in CLAIMS if c.about_report_model or c.shows]
     others = [r for r in rows.values() if r["claim"] not in about]
     assert all(r[BOOK_MODEL_COLUMN] == "—" for r in others)
+
+
+def test_the_architecture_table_names_every_source_for_a_reader():
+    from reportlib.sources import SOURCE_NAMES, architecture_table
+
+    table = architecture_table()
+    assert list(table.index) == [a.model for a in ARCHITECTURES]
+    assert "family" not in table.columns
+    # every source is a name a reader knows, not a bibliography key
+    assert set(table["source"]) == {SOURCE_NAMES[a.source] for a in ARCHITECTURES}

@@ -100,8 +100,8 @@ def test_a_case_fits_its_length_and_holds_every_insert(kind):
 def test_bad_parameters_are_clear_errors():
     with pytest.raises(ReportlibError, match="unknown haystack 'essays'"):
         build_case(chars, "essays", 3000, 0)
-    with pytest.raises(ReportlibError, match="length must be at least 512"):
-        build_case(chars, "filler", 200, 0)
+    with pytest.raises(ReportlibError, match="length must be at least 128"):
+        build_case(chars, "filler", 100, 0)
     with pytest.raises(ReportlibError, match=r"queries must be from 2 to keys \(1\)"):
         build_case(chars, "filler", 3000, 0, TaskSizes(keys=1))
     with pytest.raises(ReportlibError, match="hops must be a positive"):
@@ -312,7 +312,7 @@ def test_the_figure_draws_every_haystack_and_task():
     fig = ruler_figure(scores, ruler.HAYSTACKS, RULER_THRESHOLD, "Tiny (Q4)")
     left, right = fig.axes[:2]
     assert left.get_title() == "filler sentences" and right.get_title() == "FLORES-200 English"
-    assert [t.get_text() for t in left.get_xticklabels()] == ["0.5k"]
+    assert [t.get_text() for t in left.get_xticklabels()] == ["512"]
     labels = {text.get_text() for text in fig.legends[0].get_texts()}
     assert labels == {"single needle", *ruler.TASKS, "average"}
     assert "Tiny (Q4)" in fig._suptitle.get_text()
@@ -330,3 +330,85 @@ def test_the_shortest_testable_length_is_where_a_case_stops_fitting():
         case.context_tokens + max(len(chars(q.prompt)) + q.max_tokens for q in case.questions)
         <= floor + 400
     )
+
+
+def test_the_separate_layout_gives_each_task_its_own_haystack():
+    shared = build_case(chars, "filler", 3000, sample=0, sizes=SIZES)
+    assert shared.task is None and shared.layout == "shared"
+    inserts, _ = make_inserts(SIZES, seed=0)
+    for task, source in ruler.TASK_INSERTS.items():
+        case = build_case(chars, "filler", 3000, sample=0, sizes=SIZES, task=task)
+        assert case.task == task and case.layout == "separate"
+        assert {q.task for q in case.questions} == {task}
+        # the task's own questions, with the same numbers as in the shared haystack
+        assert [q.expected for q in case.questions] == [
+            q.expected for q in shared.questions if q.task == task
+        ]
+        for insert in inserts:  # its own inserts, and none of the other tasks'
+            assert (insert.text in case.context) == (insert.task == source)
+        for question in case.questions:
+            assert len(case.context + question.prompt) + question.max_tokens <= 3000
+    with pytest.raises(ReportlibError, match="unknown task 'summary'"):
+        build_case(chars, "filler", 3000, 0, SIZES, task="summary")
+
+
+def test_one_task_per_haystack_fits_shorter_prompts():
+    together = ruler.shortest_testable_length(chars, SIZES)
+    for task in ruler.TASKS:
+        alone = ruler.shortest_testable_length(chars, SIZES, task=task)
+        assert alone < together
+        with pytest.raises(ReportlibError, match="alone exceed"):
+            build_case(chars, "filler", alone, 0, SIZES, task=task)
+        assert build_case(chars, "filler", alone + 300, 0, SIZES, task=task).context_characters
+
+
+def test_a_separate_grid_has_a_case_per_task_and_a_perfect_reader_scores_one():
+    cases = build_grid(chars, {"filler": [1500, 3000]}, 2, SIZES, layout="separate")
+    assert len(cases) == 2 * 2 * len(ruler.TASKS)
+    assert [c.task for c in cases[: len(ruler.TASKS)]] == list(ruler.TASKS)
+    rows = run_grid(FakeModel(oracle, n_ctx=4000), cases, progress=False)
+    assert {r["layout"] for r in rows} == {"separate"}
+    assert all(r["score"] == 1.0 for r in rows)
+    with pytest.raises(ReportlibError, match="unknown layout 'mixed'"):
+        build_grid(chars, {"filler": [3000]}, 1, SIZES, layout="mixed")
+
+
+def test_the_two_layouts_compare_at_the_lengths_both_tested():
+    shared = task_scores(rows_for("flores-en", [(1000, 0.5), (2000, 0.25)]))
+    separate = task_scores(rows_for("flores-en", [(500, 1.0), (1000, 0.75)]))
+    table = ruler.layout_comparison(shared, separate)
+    assert list(table.index) == [("1,000", t) for t in (*ruler.TASKS, "average")]
+    row = table.loc[("1,000", "multi-key")]
+    low, high = ruler.wilson_interval(3, 4)
+    assert row["one task per haystack"] == f"75% ({low:.0%}–{high:.0%})"
+    assert row["difference (points)"] == "+25"
+    assert table.loc[("1,000", "average"), "four tasks per haystack"] == "50%"  # no interval
+    assert ruler.layout_comparison(shared, task_scores(rows_for("flores-en", [(500, 1)]))).empty
+
+
+def test_the_layouts_in_words_name_the_tasks_whose_intervals_part():
+    shared = task_scores(rows_for("flores-en", [(1000, 0.5), (2000, 0.25)]))
+    close = task_scores(rows_for("flores-en", [(500, 1.0), (1000, 0.75)]))
+    text = ruler.layout_finding(shared, close)
+    assert text.startswith("At 1,000 tokens the four tasks average 75% with one task per")
+    assert "against 50% with all four in one" in text and "intervals overlap" in text
+    many = [dict(r, values=400, recalled=round(400 * r["score"]))
+            for r in rows_for("flores-en", [(1000, 0.9)])]  # fmt: skip
+    few = [dict(r, values=400, recalled=round(400 * r["score"]))
+           for r in rows_for("flores-en", [(1000, 0.2)])]  # fmt: skip
+    apart = ruler.layout_finding(task_scores(few), task_scores(many))
+    assert "do not overlap for multi-key at 1,000 tokens (higher with one task" in apart
+    assert "not tested at a common length" in ruler.layout_finding(shared, task_scores(
+        rows_for("flores-en", [(500, 1.0)])))  # fmt: skip
+
+
+def test_the_shortest_length_says_whether_the_tasks_fail_without_a_haystack():
+    failing = task_scores(rows_for("flores-en", [(448, 0.5), (1024, 0.25)], characters=240.0))
+    text = ruler.shortest_length_finding(failing)
+    assert text.startswith("At the shortest length, 448 tokens, the haystack is only about 240")
+    assert "average 50%: below the threshold" in text and "tasks themselves" in text
+    passing = task_scores(rows_for("flores-en", [(448, 1.0)]))
+    assert ruler.shortest_length_finding(passing).endswith(
+        "average 100%: at or above the threshold."
+    )
+    assert ruler.shortest_length_finding(passing[passing.task == "none"]) == "No task was tested."

@@ -190,3 +190,20 @@ def test_cpu_flags_keeps_the_kernel_relevant_ones_in_order():
     info = "processor\t: 0\nflags\t\t: fpu sse4_2 avx512f avx2 amx_tile fma ht\n"
     assert cpu_flags(info) == ["sse4_2", "fma", "avx2", "avx512f", "amx_tile"]
     assert cpu_flags("no flags here") == []
+
+
+def test_budget_floor_adds_the_probe_per_model_and_the_costliest_completion():
+    record = _record()
+    long_prompt = {**_call(250.0), "prompt_tokens": 32000}
+    record["timings"]["context"] = {"m": [_call(3.0), long_prompt]}
+    record["timings"]["claims"] = {"m + LoRA": [_call(7.0), _call(5.0, True)]}
+    floor = book_bench.budget_floor(record)
+    # the probe: 2 cells x (1 + 2 + 3) s for m (the multilingual copies were cached), 7 s with
+    # the adapter (its cached answer costs nothing); the context chapter is not the probe
+    assert floor["probe_seconds"] == {"m": 12.0, "m + LoRA": 7.0}
+    assert floor["longest_call"] is long_prompt
+    assert floor["floor_seconds"] == 12.0 + 7.0 + 250.0
+    phrase = book_bench.budget_phrase(record)
+    assert "32,000 tokens" in phrase and "4.5 minutes (269 s)" in phrase
+    assert "45% of the 10-minute goal" in phrase
+    assert "not measured" in book_bench.budget_phrase(None)

@@ -22,7 +22,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from .backend import Completion
+from .backend import Completion, card_display_name
 from .batched import BatchedGreedyDecoder
 from .cached import default_cache
 from .context import haystack_sentences
@@ -31,7 +31,7 @@ from .errors import ReportlibError
 from .http_backend import OpenAIServerModel
 from .llama_runtime import check_loadable, silence_llama_logs
 from .llamacpp_backend import FLASH_ATTENTION, LlamaCppModel, decoder_version
-from .models import ModelFile
+from .models import ModelFile, model_card
 from .probe import build_probe_prompts, probe_language_codes
 
 
@@ -218,7 +218,7 @@ def run_benchmark(
     if raw is None or ours is None:
         raise ReportlibError("the benchmark measured nothing (repeats must be at least 1)")
     return {
-        "model": model.name,
+        "model": card_display_name(model_card(model)),
         "model_sha256": model.sha256,
         "cpu": cpu_model(),
         "n_threads": n_threads,
@@ -343,7 +343,7 @@ def run_kernel_comparison(
         else None
     )
     return {
-        "model": model.name,
+        "model": card_display_name(model_card(model)),
         "model_sha256": model.sha256,
         "cpu": cpu_model(),
         "cpu_flags": cpu_flags(),
@@ -368,7 +368,7 @@ def cached_benchmark(model: ModelFile, **settings: int) -> dict[str, Any]:
     so the book's Performance page is stable across rebuilds on one machine."""
     cache = default_cache()
     key = {
-        "kind": "benchmark-v5",
+        "kind": "benchmark-v6",
         "model": model.weights_id,
         "cpu": cpu_model(),
         "backend": decoder_version(),
@@ -425,7 +425,7 @@ def compare_http_backend(
         )
     return {
         "server": server_spec,
-        "model": model.name,
+        "model": card_display_name(model_card(model)),
         "prompts": len(prompts),
         "max_tokens": max_tokens,
         "n_threads": n_threads,
@@ -534,32 +534,74 @@ def run_llama_batched_bench(
     return out
 
 
+class RandomTokenDecoder(BatchedGreedyDecoder):
+    """The batched decoder fed ``llama-batched-bench``'s input: each sequence's next token
+    is a seeded random id (the tool's ``rand() % n_vocab``; redrawn when it would end the
+    sequence) instead of the greedy choice. The logits are still read and their argmax
+    taken, so the harness does all of its own work; only the tokens fed back differ."""
+
+    def __init__(self, *args: Any, seed: int = 0, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._rng = random.Random(seed)
+
+    def random_token(self) -> int:
+        """A seeded random token id that does not end generation."""
+        while True:
+            token = self._rng.randrange(self.n_vocab)
+            if not self._llama.llama_vocab_is_eog(self._vocab, token):
+                return token
+
+    def _next_token(self, logits: Any) -> int:
+        super()._next_token(logits)  # the greedy choice is computed, as in a real run
+        return self.random_token()
+
+
+#: what the batched benchmark feeds the harness: the model's own greedy tokens after real
+#: text, or random token ids as ``llama-batched-bench`` does (prompt and generated tokens)
+BATCHED_INPUTS = ("greedy", "random")
+
+
 def harness_batched(
-    model: ModelFile, n_threads: int, widths: list[int], pp: int, tg: int
-) -> dict[int, float]:
+    model: ModelFile,
+    n_threads: int,
+    widths: list[int],
+    pp: int,
+    tg: int,
+    flash_attention: bool = FLASH_ATTENTION,
+) -> dict[int, dict[str, float]]:
     """The same measure through :class:`~reportlib.batched.BatchedGreedyDecoder`: ``width``
-    prompts of ``pp`` filler tokens decoded together, ``tg`` greedy tokens each (sampling,
-    byte decoding and stop checks included), generated tokens over the whole time."""
+    prompts of ``pp`` tokens decoded together, ``tg`` tokens each (sampling, byte decoding
+    and stop checks included), generated tokens over the whole time; at each width once
+    with each of :data:`BATCHED_INPUTS` (filler-text prompts and greedy tokens, then random
+    prompts and random tokens with :class:`RandomTokenDecoder`)."""
     single = LlamaCppModel(model, n_ctx=pp + tg + 8, n_threads=n_threads)
     text = " ".join(haystack_sentences((pp * max(widths)) // 8 + 64))
     tokens = single.tokenize(text, add_bos=False)
-    out = {}
+    out: dict[int, dict[str, float]] = {}
     for width in widths:
-        prompts = [[tokens[0], *tokens[1 + i * pp : (i + 1) * pp]] for i in range(width)]
-        decoder = BatchedGreedyDecoder(
-            model.path,
-            width=width,
-            n_ctx_per_sequence=pp + tg,
-            n_threads=n_threads,
-            n_batch=max(512, width),
-            flash_attention=FLASH_ATTENTION,
-        )
-        with decoder:
-            decoder.decode(prompts[:1], max_tokens=2)  # warm-up, untimed
-            start = time.perf_counter()
-            results = decoder.decode(prompts, max_tokens=tg)
-            seconds = time.perf_counter() - start
-        out[width] = sum(r.completion_tokens for r in results) / seconds
+        out[width] = {}
+        for kind in BATCHED_INPUTS:
+            decoder_class = BatchedGreedyDecoder if kind == "greedy" else RandomTokenDecoder
+            decoder = decoder_class(
+                model.path,
+                width=width,
+                n_ctx_per_sequence=pp + tg,
+                n_threads=n_threads,
+                n_batch=max(512, width),
+                flash_attention=flash_attention,
+            )
+            with decoder:
+                if isinstance(decoder, RandomTokenDecoder):
+                    prompts = [[decoder.random_token() for _ in range(pp)] for _ in range(width)]
+                else:
+                    prompts = [
+                        [tokens[0], *tokens[1 + i * pp : (i + 1) * pp]] for i in range(width)
+                    ]
+                decoder.decode(prompts[:1], max_tokens=2)  # warm-up, untimed
+                start = time.perf_counter()
+                results = decoder.decode(prompts, max_tokens=tg)
+                seconds = time.perf_counter() - start
+            out[width][kind] = sum(r.completion_tokens for r in results) / seconds
     return out
 
 
@@ -569,24 +611,53 @@ def run_batched_benchmark(
     widths: tuple[int, ...] = BATCHED_WIDTHS,
     pp: int = 16,
     tg: int = 40,
+    rounds: int = 3,
 ) -> dict[str, Any] | None:
     """Harness vs ``llama-batched-bench`` at each width (the probe's prompt and answer
-    lengths by default), measured in one run; ``None`` where the tool is not built."""
+    lengths by default), measured in one run of ``rounds`` interleaved rounds (the tool,
+    then the harness), each figure the median of its rounds; ``None`` where the tool is
+    not built."""
     binary = llama_batched_bench_binary()
     if binary is None:
         return None
-    raw = run_llama_batched_bench(binary, model, n_threads, list(widths), pp, tg)
-    ours = harness_batched(model, n_threads, list(widths), pp, tg)
+    if not isinstance(rounds, int) or isinstance(rounds, bool) or rounds < 1:
+        raise ReportlibError(f"rounds must be a positive whole number, not {rounds!r}")
+    raws, runs, others = [], [], []
+    for _ in range(rounds):
+        raws.append(run_llama_batched_bench(binary, model, n_threads, list(widths), pp, tg))
+        runs.append(harness_batched(model, n_threads, list(widths), pp, tg))
+        # the same two inputs with the other attention kernels, at the widest width: whether
+        # the cost of the input is the attention kernels'
+        others.append(harness_batched(model, n_threads, [max(widths)], pp, tg, not FLASH_ATTENTION))
+    raw = {w: statistics.median(r[w] for r in raws) for w in widths}
+    ours = {
+        w: {k: statistics.median(r[w][k] for r in runs) for k in BATCHED_INPUTS} for w in widths
+    }
+    other = {k: statistics.median(r[max(widths)][k] for r in others) for k in BATCHED_INPUTS}
     return {
         "pp": pp,
         "tg": tg,
+        "rounds": rounds,
+        "cpu": cpu_model(),
+        "model": card_display_name(model_card(model)),
+        "model_sha256": model.sha256,
+        "n_threads": n_threads,
+        "flash_attention": FLASH_ATTENTION,
+        "measured": time.strftime("%Y-%m-%d", time.gmtime()),
         "rows": [
             {
                 "width": w,
                 "llama_batched_bench_tokens_per_s": raw[w],
-                "harness_tokens_per_s": ours[w],
-                "ratio": ours[w] / raw[w],
+                "harness_tokens_per_s": ours[w]["greedy"],
+                "harness_random_tokens_per_s": ours[w]["random"],
+                "ratio": ours[w]["greedy"] / raw[w],
+                "ratio_random_tokens": ours[w]["random"] / raw[w],
             }
             for w in widths
         ],
+        "other_attention": {
+            "flash_attention": not FLASH_ATTENTION,
+            "width": max(widths),
+            **{f"harness_{k}_tokens_per_s": v for k, v in other.items()},
+        },
     }

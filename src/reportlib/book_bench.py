@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from .backend import card_display_name
 from .cache import atomic_write_text
 from .chapters import notebook_parameters, notebook_path
 from .context import needle_grid, run_needle_grid
@@ -27,7 +28,7 @@ from .costs import filler_tokens, time_prompt_and_generation
 from .environment import cpu_model
 from .errors import ReportlibError
 from .llamacpp_backend import LlamaCppModel
-from .models import resolve_model
+from .models import model_card, resolve_model
 from .usage import read_timings, read_usage
 
 #: what a copy of the book needs; build output, caches and runs are left behind
@@ -204,7 +205,7 @@ def run_book_benchmark(root: Path, log: Callable[[str], None] = print) -> dict[s
         "measured": datetime.now(UTC).strftime("%Y-%m-%d"),
         "cpu": cpu_model(),
         "cores": os.cpu_count(),
-        "model": model.name,
+        "model": card_display_name(model_card(model)),
         "model_sha256": model.sha256,
         "context_parameters": {k: params[k] for k in ("lengths", "depths", "needles", "n_ctx")},
         "probe_samples": notebook_parameters(notebook_path("multilingual", root))["samples"],
@@ -290,6 +291,49 @@ def probe_cost_by_samples(record: dict[str, Any]) -> list[dict[str, Any]]:
             }
         )
     return rows
+
+
+#: the chapters whose completions are the probe's answers (short prompts, 40 tokens each)
+PROBE_CHAPTERS = ("alternatives", "claims", "finetune", "multilingual")
+
+#: the whole-book goal of the performance issue, in seconds (cold, 2 cores)
+BUDGET_SECONDS = 600
+
+
+def budget_floor(record: dict[str, Any]) -> dict[str, Any]:
+    """The largest single costs of a cold build: the probe's answers per model (computed
+    once, by whichever chapter asks first) and the most expensive single completion, with
+    their sum against :data:`BUDGET_SECONDS`."""
+    probe: dict[str, float] = {}
+    for chapter in PROBE_CHAPTERS:
+        for model, calls in record["timings"].get(chapter, {}).items():
+            probe[model] = probe.get(model, 0.0) + _computed_seconds(calls)
+    everything = [c for models in record["timings"].values() for calls in models.values()
+                  for c in _computed(calls)]  # fmt: skip
+    longest = max(everything, key=lambda c: c["compute_seconds"])
+    probe_seconds = sum(probe.values())
+    return {
+        "probe_seconds": {m: s for m, s in probe.items() if s > 0},
+        "longest_call": longest,
+        "floor_seconds": probe_seconds + longest["compute_seconds"],
+        "budget_seconds": BUDGET_SECONDS,
+    }
+
+
+def budget_phrase(record: dict[str, Any] | None) -> str:
+    """The budget floor in words, for the Performance page."""
+    if record is None:
+        return "not measured (no book/data/book-bench.json: run `make bench-book`)"
+    floor = budget_floor(record)
+    probes = "; ".join(f"{m}: {_duration(s)}" for m, s in floor["probe_seconds"].items())
+    longest = floor["longest_call"]
+    share = floor["floor_seconds"] / floor["budget_seconds"]
+    return (
+        f"The probe's answers ({probes}) and the single most expensive completion (a prompt "
+        f"of {longest['prompt_tokens']:,} tokens, {_duration(longest['compute_seconds'])}) "
+        f"add up to {_duration(floor['floor_seconds'])} on their own: {share:.0%} of the "
+        f"{floor['budget_seconds'] // 60}-minute goal, before any other page"
+    )
 
 
 def quadratic_fit(xs: Sequence[float], ys: Sequence[float]) -> tuple[float, float, float]:
@@ -484,3 +528,101 @@ def kernel_table(record: dict[str, Any]) -> Any:
             }
         )
     return pd.DataFrame(rows).set_index("build")
+
+
+# --- the batched comparison record (make bench) -------------------------------------------
+
+BATCHED_PHRASE_NAMES = (
+    "batched_bench_provenance",
+    "batched_bench_machine",
+    "batched_ratio_greedy",
+    "batched_ratio_random",
+    "batched_input_cost",
+    "batched_attention_check",
+)
+
+
+def _ratio_range(ratios: Sequence[float]) -> str:
+    low, high = min(ratios), max(ratios)
+    return f"{low:.2f}" if f"{low:.2f}" == f"{high:.2f}" else f"{low:.2f} to {high:.2f}"
+
+
+def batched_phrases(record: dict[str, Any] | None) -> dict[str, str]:
+    """The harness vs ``llama-batched-bench`` comparison as phrases for the Performance page
+    ("not measured" without a record)."""
+    if record is None:
+        missing = "not measured (no book/data/batched-bench.json: run `make bench`)"
+        return dict.fromkeys(BATCHED_PHRASE_NAMES, missing)
+    rows = record["rows"]
+    return {
+        "batched_bench_provenance": f"Measured on {record['measured']} on {record['cpu']}, "
+        f"{record['n_threads']} threads, model {record['model']}, prompts of "
+        f"{record['pp']} tokens and {record['tg']} generated tokens per sequence, "
+        f"flash attention {'on' if record['flash_attention'] else 'off'} in both",
+        "batched_bench_machine": machine_note(record["cpu"], cpu_model(), "comparison"),
+        "batched_ratio_greedy": _ratio_range([r["ratio"] for r in rows]),
+        "batched_ratio_random": _ratio_range([r["ratio_random_tokens"] for r in rows]),
+        "batched_input_cost": input_cost_phrase(rows),
+        "batched_attention_check": attention_check_phrase(record.get("other_attention")),
+    }
+
+
+def input_cost_phrase(rows: Sequence[dict[str, Any]], tolerance: float = 0.05) -> str:
+    """How much slower greedy tokens after real text make a step than random ones, width by
+    width: the widths where they cost more than ``tolerance``, and those where they do not."""
+    slower = {
+        r["width"]: 1 - r["harness_tokens_per_s"] / r["harness_random_tokens_per_s"] for r in rows
+    }
+    costly = [f"{w} ({s:.0%} slower)" for w, s in slower.items() if s > tolerance]
+    even = [str(w) for w, s in slower.items() if s <= tolerance]
+    parts = []
+    if costly:
+        parts.append(f"real text's greedy tokens make the steps slower at {_widths(costly)}")
+    if even:
+        parts.append(f"at {_widths(even)} they cost at most {tolerance:.0%} more than random ones")
+    return "; ".join(parts) if parts else "not measured"
+
+
+def _widths(items: list[str]) -> str:
+    """'width 4', 'widths 4 and 8', 'widths 1, 4 and 8'."""
+    if len(items) == 1:
+        return f"width {items[0]}"
+    return f"widths {', '.join(items[:-1])} and {items[-1]}"
+
+
+def attention_check_phrase(check: dict[str, Any] | None) -> str:
+    """Whether the cost of real text's tokens stays with the other attention kernels."""
+    if not check:
+        return ""
+    greedy, rand = check["harness_greedy_tokens_per_s"], check["harness_random_tokens_per_s"]
+    kernels = "flash attention on" if check["flash_attention"] else "flash attention off"
+    measured = (
+        f"With {kernels} (llama.cpp's other attention kernels), at width {check['width']}, "
+        f"greedy tokens run at {greedy:.1f} and random ones at {rand:.1f} tokens/s"
+    )
+    if abs(1 - greedy / rand) < 0.05:
+        return f"{measured}: within 5% of each other, so the cost of the input lies in the " + (
+            "plain attention kernels." if check["flash_attention"] else "flash-attention kernels."
+        )
+    slower = 1 - greedy / rand
+    return f"{measured}: greedy tokens are {abs(slower):.0%} " + (
+        "slower there too." if slower > 0 else "faster there."
+    )
+
+
+def batched_table(record: dict[str, Any]) -> Any:
+    """One row per width: the tool's and the harness's tokens per second and their ratios."""
+    import pandas as pd
+
+    rows = [
+        {
+            "batch width": r["width"],
+            "llama-batched-bench, tokens/s": f"{r['llama_batched_bench_tokens_per_s']:.1f}",
+            "harness, random tokens, tokens/s": f"{r['harness_random_tokens_per_s']:.1f}",
+            "ratio, like for like": f"{r['ratio_random_tokens']:.2f}",
+            "harness, greedy tokens, tokens/s": f"{r['harness_tokens_per_s']:.1f}",
+            "ratio, greedy": f"{r['ratio']:.2f}",
+        }
+        for r in record["rows"]
+    ]
+    return pd.DataFrame(rows).set_index("batch width")

@@ -137,6 +137,7 @@ _AT_LEAST_1_NAMES = (
     "n_batch",
     "repeats",
     "needles",
+    "separate_samples",
     "prompt_tokens",
     "generate",
 )
@@ -148,7 +149,15 @@ PARAMETER_RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "seed": (lambda v: v >= 0, "a whole number >= 0"),
     **dict.fromkeys(_AT_LEAST_1_NAMES, _AT_LEAST_1),
     **dict.fromkeys(
-        ("lengths", "latency_lengths", "contexts", "kv_contexts", "batch_widths"), _POSITIVE_LIST
+        (
+            "lengths",
+            "latency_lengths",
+            "contexts",
+            "kv_contexts",
+            "batch_widths",
+            "separate_lengths",
+        ),
+        _POSITIVE_LIST,
     ),
     "depths": (
         lambda v: bool(v) and all(0 <= x <= 1 for x in v),

@@ -116,6 +116,13 @@ def _build_parser() -> argparse.ArgumentParser:
         "of llama-bench, from `make kernel-benches`) to PATH, e.g. book/data/kernel-bench.json",
     )
     bench.add_argument(
+        "--batched-record",
+        default=None,
+        metavar="PATH",
+        help="also write the batched comparison (the harness vs llama-batched-bench by "
+        "width) to PATH, e.g. book/data/batched-bench.json",
+    )
+    bench.add_argument(
         "--book",
         action="store_true",
         help="whole-book costs instead: cold build of a copy of the book, "
@@ -271,6 +278,14 @@ def _cmd_bench(args: argparse.Namespace) -> int:
         if getattr(args, name) <= 0:
             raise ReportlibError(f"--{name} must be positive, not {getattr(args, name)}")
     output = checked_output(Path(args.output or "results/bench.json"))
+    records = {  # checked before the run: a bad path fails at once, not after minutes
+        name: checked_output(Path(path), flag)
+        for name, flag, path in (
+            ("batched", "--batched-record", args.batched_record),
+            ("kernels", "--kernel-record", args.kernel_record),
+        )
+        if path
+    }
     if split_adapter_spec(resolve_spec(args.model))[1] is not None:
         raise ReportlibError(
             "the benchmark compares the harness with llama.cpp's own tools, which run without "
@@ -287,10 +302,10 @@ def _cmd_bench(args: argparse.Namespace) -> int:
             repeats=args.repeats,
         )
     _write_result(output, json.dumps(result, indent=2) + "\n")
-    if args.kernel_record and "kernels" in result:
-        record = checked_output(Path(args.kernel_record))
-        _write_result(record, json.dumps(result["kernels"], indent=2) + "\n")
-        print(f"written: {record}")
+    for name, record in records.items():
+        if result.get(name):
+            _write_result(record, json.dumps(result[name], indent=2) + "\n")
+            print(f"written: {record}")
     for name in ("pp", "tg"):
         raw, ours = result["raw"][name]["median"], result["harness"][name]["median"]
         print(
@@ -301,7 +316,9 @@ def _cmd_bench(args: argparse.Namespace) -> int:
         print(
             f"batched width {row['width']:2d}: llama-batched-bench "
             f"{row['llama_batched_bench_tokens_per_s']:7.1f} tok/s   harness "
-            f"{row['harness_tokens_per_s']:7.1f} tok/s   ratio {row['ratio']:.3f}"
+            f"{row['harness_tokens_per_s']:7.1f} tok/s   ratio {row['ratio']:.3f}   "
+            f"random tokens {row['harness_random_tokens_per_s']:7.1f} tok/s   "
+            f"ratio {row['ratio_random_tokens']:.3f}"
         )
     kernels = result.get("kernels") or {}
     for name, speed in kernels.get("speedup", {}).items():

@@ -314,6 +314,35 @@ def batched_throughput_figure(rows: pd.DataFrame) -> Figure:
     return fig
 
 
+def batched_bench_figure(rows: pd.DataFrame) -> Figure:
+    """Generated tokens per second against the batch width: ``llama-batched-bench`` and the
+    harness fed the same kind of input (random tokens), and the harness decoding greedily
+    after real text; ``rows`` has the columns of a batched-bench record's rows."""
+    fig, ax = plt.subplots(figsize=(6.5, 3.4))
+    lines = (
+        (
+            "llama_batched_bench_tokens_per_s",
+            "llama-batched-bench (random tokens)",
+            "s-",
+            "#555555",
+        ),
+        ("harness_random_tokens_per_s", "harness, random tokens (like for like)", "o--", "#0072B2"),
+        ("harness_tokens_per_s", "harness, greedy tokens after real text", "o-", "#D55E00"),
+    )
+    for column, label, style, color in lines:
+        ax.plot(rows["width"], rows[column], style, color=color, label=label)
+    ax.set_xscale("log", base=2)
+    ax.set_xticks(list(rows["width"]), [str(w) for w in rows["width"]])
+    ax.minorticks_off()
+    ax.set_xlabel("sequences decoded together (batch width)")
+    ax.set_ylabel("generated tokens per second")
+    ax.set_ylim(bottom=0)
+    ax.grid(alpha=0.3)
+    ax.legend(loc="lower right", fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
 def training_loss_figure(record: dict[str, Any], window: int = 10) -> Figure:
     """Training loss per step (faint) with its running mean over ``window`` steps, and the
     held-out loss at each evaluation, from a fine-tune's training record."""
@@ -420,7 +449,7 @@ def ruler_figure(
         ax.axhline(100 * threshold, color="crimson", linestyle="--", linewidth=1)
         ax.set_xscale("log", base=2)
         lengths = sorted(set(scores.loc[scores["haystack"] == kind, "length"]))
-        ax.set_xticks(lengths, [f"{n / 1024:g}k" for n in lengths])
+        ax.set_xticks(lengths, [_length_label(n) for n in lengths])
         ax.xaxis.set_minor_formatter(plt.NullFormatter())
         ax.set_title(haystacks[kind], fontsize=11)
         ax.set_xlabel("prompt length (model tokens)")
@@ -431,14 +460,21 @@ def ruler_figure(
     for ax in axes:
         for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
             handles.setdefault(label, handle)
+    columns = len(handles) if len(kinds) >= 3 else 3  # a narrow figure: the legend in rows
     fig.legend(
         list(handles.values()),
         list(handles.keys()),
         loc="lower center",
-        ncol=len(handles),
+        ncol=columns,
         fontsize="small",
         frameon=False,
     )
     fig.suptitle(f"{model}: RULER's tasks (red dashes: the threshold)", fontsize=11)
-    fig.tight_layout(rect=(0, 0.07, 1, 1))
+    rows = -(-len(handles) // columns)
+    fig.tight_layout(rect=(0, 0.02 + 0.05 * rows, 1, 1))
     return fig
+
+
+def _length_label(tokens: int) -> str:
+    """A prompt length for an axis: "1k", "32k" for whole thousands of 1,024, else "448"."""
+    return f"{tokens // 1024}k" if tokens % 1024 == 0 else f"{tokens:,}"

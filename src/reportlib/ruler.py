@@ -84,7 +84,17 @@ PREFIX = CHAIN_EXAMPLE + INSTRUCTION
 #: tokens each task's answer may take
 ANSWER_TOKENS = {"multi-key": 16, "multi-query": 48, "multi-value": 48, "variable tracking": 36}
 #: the shortest length a case may have (the inserts, the questions and some haystack)
-MIN_LENGTH = 512
+MIN_LENGTH = 128
+#: how a haystack carries the tasks: "shared", every task's inserts in one haystack (the
+#: questions reuse it), or "separate", one task per haystack, as RULER builds its prompts
+LAYOUTS = ("shared", "separate")
+#: the inserts each task reads (multi-query asks for the multi-key needles)
+TASK_INSERTS = {
+    "multi-key": "multi-key",
+    "multi-query": "multi-key",
+    "multi-value": "multi-value",
+    "variable tracking": "chain",
+}
 
 
 @dataclass(frozen=True)
@@ -142,6 +152,12 @@ class RulerCase:
     context_tokens: int
     context_characters: int  #: characters of haystack text (inserts excluded)
     questions: tuple[Question, ...] = field(default_factory=tuple)
+    task: str | None = None  #: the one task the haystack carries ("separate"), or None: all
+
+    @property
+    def layout(self) -> str:
+        """ "separate" for a haystack of one task, "shared" for one of every task."""
+        return "shared" if self.task is None else "separate"
 
 
 def _number(rng: random.Random, digits: int) -> str:
@@ -250,12 +266,15 @@ def build_case(
     sample: int,
     sizes: TaskSizes = TaskSizes(),
     seed: int = 0,
+    task: str | None = None,
 ) -> RulerCase:
     """A haystack of ``kind`` whose prompts (context + any question) fit in ``length``
-    tokens with room for the answer; the inserts spread over it at their depths."""
+    tokens with room for the answer; the inserts spread over it at their depths. With a
+    ``task``, the haystack carries that task's inserts and questions only (RULER's layout);
+    without, every task's."""
     if length < MIN_LENGTH:
         raise ReportlibError(f"length must be at least {MIN_LENGTH} tokens, not {length}")
-    inserts, questions = _case_tasks(sizes, seed, sample)
+    inserts, questions = _case_tasks(sizes, seed, sample, task)
     sentences = haystack_text(kind, sample)
     room, insert_tokens = _fixed_tokens(tokenize, inserts, questions)
     target = length - room
@@ -281,17 +300,27 @@ def build_case(
         if n <= 1:
             raise ReportlibError(f"the inserts and questions alone exceed {length} tokens")
         n = max(1, n - max(1, (tokens - target) // average))
-    return RulerCase(kind, length, sample, context, tokens, characters, questions)
+    return RulerCase(kind, length, sample, context, tokens, characters, questions, task)
 
 
 def _case_tasks(
-    sizes: TaskSizes, seed: int, sample: int
+    sizes: TaskSizes, seed: int, sample: int, task: str | None = None
 ) -> tuple[list[Insert], tuple[Question, ...]]:
-    """The inserts (placed at their depths) and the questions of one haystack."""
+    """The inserts (placed at their depths) and the questions of one haystack: of every
+    task, or of ``task`` alone (the same numbers and keys as in the shared haystack)."""
     case_seed = seed * 100_003 + sample
     made, answers = make_inserts(sizes.validate(), case_seed)
-    inserts = place_inserts(made, case_seed)
-    return inserts, tuple(make_questions(inserts, answers, sizes.queries))
+    if task is None:
+        inserts = place_inserts(made, case_seed)
+        return inserts, tuple(make_questions(inserts, answers, sizes.queries))
+    if task not in TASK_INSERTS:
+        raise ReportlibError(f"unknown task {task!r}; one of {', '.join(TASKS)}")
+    source = TASK_INSERTS[task]
+    inserts = place_inserts([x for x in made if x.task == source], case_seed)
+    answer_key = "variable tracking" if source == "chain" else source
+    own = {k: (v if k == answer_key else []) for k, v in answers.items()}
+    questions = [q for q in make_questions(inserts, own, sizes.queries) if q.task == task]
+    return inserts, tuple(questions)
 
 
 def _fixed_tokens(
@@ -308,13 +337,16 @@ def _fixed_tokens(
 
 
 def shortest_testable_length(
-    tokenize: Callable[[str], list[int]], sizes: TaskSizes = TaskSizes(), seed: int = 0
+    tokenize: Callable[[str], list[int]],
+    sizes: TaskSizes = TaskSizes(),
+    seed: int = 0,
+    task: str | None = None,
 ) -> int:
-    """The prompt length (tokens) that the instructions, every task's inserts and the longest
-    question with its answer fill on their own, for the first haystack of ``seed`` (other
-    haystacks' random numbers move it by a few tokens): at or below it no haystack sentence
-    fits, so the tasks cannot be tested together on one haystack."""
-    room, fixed = _fixed_tokens(tokenize, *_case_tasks(sizes, seed, 0))
+    """The prompt length (tokens) that the instructions, the inserts (every task's, or
+    ``task``'s alone) and the longest question with its answer fill on their own, for the
+    first haystack of ``seed`` (other haystacks' random numbers move it by a few tokens): at
+    or below it no haystack sentence fits."""
+    room, fixed = _fixed_tokens(tokenize, *_case_tasks(sizes, seed, 0, task))
     return room + fixed
 
 
@@ -351,16 +383,22 @@ def build_grid(
     samples: int | dict[Any, int],
     sizes: TaskSizes = TaskSizes(),
     seed: int = 0,
+    layout: str = "shared",
 ) -> list[RulerCase]:
-    """Every (haystack, length, sample) case, shortest first within a haystack."""
+    """Every (haystack, length, sample) case, shortest first within a haystack; with the
+    "separate" layout one case per task for each of them, as RULER builds its prompts."""
     for kind in lengths_by_haystack:
         if kind not in HAYSTACKS:
             raise ReportlibError(f"unknown haystack {kind!r}; one of {', '.join(HAYSTACKS)}")
+    if layout not in LAYOUTS:
+        raise ReportlibError(f"unknown layout {layout!r}; one of {', '.join(LAYOUTS)}")
+    tasks: tuple[str | None, ...] = (None,) if layout == "shared" else TASKS
     return [
-        build_case(tokenize, kind, length, sample, sizes, seed)
+        build_case(tokenize, kind, length, sample, sizes, seed, task)
         for kind, lengths in lengths_by_haystack.items()
         for length in sorted(lengths)
         for sample in range(samples_at(samples, length))
+        for task in tasks
     ]
 
 
@@ -402,6 +440,7 @@ def run_grid(
                 rows.append(
                     {
                         "haystack": case.haystack,
+                        "layout": case.layout,
                         "length": case.length,
                         "sample": case.sample,
                         "task": question.task,
@@ -605,3 +644,96 @@ def language_summary(scores: Any) -> dict[str, float] | None:
         "korean": float(average["flores-ko"].mean()),
         "lengths": len(chars),
     }
+
+
+def _score_text(row: Any) -> str:
+    if "low" in row and row["low"] == row["low"]:  # an interval (not NaN: the average has none)
+        return f"{row['score']:.0%} ({row['low']:.0%}–{row['high']:.0%})"
+    return f"{row['score']:.0%}"
+
+
+def layout_comparison(shared: Any, separate: Any, haystack: str = "flores-en") -> Any:
+    """The same tasks on the same ``haystack`` at the lengths both layouts were tested at:
+    each task's score (95% Wilson interval) with all four tasks in one haystack and with
+    one task per haystack, and the difference in points; the four tasks' average last."""
+    import pandas as pd
+
+    def cells(scores: Any) -> Any:
+        frame = scores[(scores["haystack"] == haystack) & scores["task"].isin(TASKS)]
+        frame = pd.concat([frame, average_scores(frame)], ignore_index=True)
+        return frame.set_index(["length", "task"])
+
+    left, right = cells(shared), cells(separate)
+    rows = []
+    for length, task in left.index.intersection(right.index):
+        a, b = left.loc[(length, task)], right.loc[(length, task)]
+        rows.append(
+            {
+                "prompt length (tokens)": f"{length:,}",
+                "task": task,
+                "four tasks per haystack": _score_text(a),
+                "one task per haystack": _score_text(b),
+                "difference (points)": f"{100 * (b['score'] - a['score']):+.0f}",
+            }
+        )
+    if not rows:
+        return pd.DataFrame()  # no length tested in both layouts: nothing to compare
+    order = {t: i for i, t in enumerate((*TASKS, "average"))}
+    rows.sort(key=lambda r: (int(r["prompt length (tokens)"].replace(",", "")), order[r["task"]]))
+    return pd.DataFrame(rows).set_index(["prompt length (tokens)", "task"])
+
+
+def layout_finding(shared: Any, separate: Any, haystack: str = "flores-en") -> str:
+    """The two layouts compared in words, at the lengths both were tested at: the four tasks'
+    average in each, and which tasks' 95% intervals do not overlap."""
+
+    def cells(scores: Any) -> Any:
+        frame = scores[(scores["haystack"] == haystack) & scores["task"].isin(TASKS)]
+        return frame.set_index(["length", "task"])
+
+    left, right = cells(shared), cells(separate)
+    common = sorted(set(left.index.get_level_values(0)) & set(right.index.get_level_values(0)))
+    if not common:
+        return "The two layouts were not tested at a common length."
+    parts, apart = [], []
+    for length in common:
+        a, b = left.loc[length], right.loc[length]
+        parts.append(
+            f"at {length:,} tokens the four tasks average {b['score'].mean():.0%} with one "
+            f"task per haystack against {a['score'].mean():.0%} with all four in one"
+        )
+        for task in a.index.intersection(b.index):
+            x, y = a.loc[task], b.loc[task]
+            if x["high"] < y["low"] or y["high"] < x["low"]:
+                better = "one task per haystack" if y["score"] > x["score"] else "all four in one"
+                apart.append(f"{task} at {length:,} tokens (higher with {better})")
+    found = "; ".join(parts)
+    verdict = (
+        "For every task the two intervals overlap: at these sample sizes the other tasks' "
+        "inserts make no difference that the test can see."
+        if not apart
+        else "The intervals do not overlap for " + "; ".join(apart) + "."
+    )
+    return f"{found[0].upper()}{found[1:]}. {verdict}"
+
+
+def shortest_length_finding(scores: Any, threshold: float = RULER_THRESHOLD) -> str:
+    """What the shortest length tested says, in words: how little haystack text it holds,
+    the four tasks' average there, and what a score below ``threshold`` there means."""
+    tasks = scores[scores["task"].isin(TASKS)]
+    if tasks.empty:
+        return "No task was tested."
+    shortest = int(tasks["length"].min())
+    cell = tasks[tasks["length"] == shortest]
+    characters, average = float(cell["context_characters"].mean()), float(cell["score"].mean())
+    found = (
+        f"At the shortest length, {shortest:,} tokens, the haystack is only about "
+        f"{characters:,.0f} characters of text around the inserts, and the four tasks "
+        f"average {average:.0%}"
+    )
+    if average < threshold:
+        return (
+            f"{found}: below the threshold with almost nothing to search, so what fails is the "
+            "tasks themselves, not the length of the text around them."
+        )
+    return f"{found}: at or above the threshold."

@@ -7,6 +7,7 @@ are citations, not measurements: the book never presents them as its own.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -131,6 +132,23 @@ def architecture(name: str) -> Architecture:
         if arch.model == name:
             return arch
     raise KeyError(name)
+
+
+#: the architectures' sources as a reader names them (the page cites them in its prose)
+SOURCE_NAMES = {
+    "llama3herd2024": "Llama 3 paper",
+    "llama32card": "Llama 3.2 model card",
+    "qwen25report2024": "Qwen2.5 report",
+}
+
+
+def architecture_table() -> Any:
+    """:data:`ARCHITECTURES` as a table, one row per model, each source by its name (the
+    family column is left out: the model's name says it)."""
+    import pandas as pd
+
+    rows = [{**a.__dict__, "source": SOURCE_NAMES.get(a.source, a.source)} for a in ARCHITECTURES]
+    return pd.DataFrame(rows).drop(columns=["family"]).set_index("model")
 
 
 #: where the feed-forward widths come from (the papers do not all list them)
