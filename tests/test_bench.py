@@ -193,7 +193,7 @@ def test_kernel_comparison_counts_answers_identical_to_the_portable_build(tmp_pa
 
 
 @pytest.mark.model
-def test_random_token_decoder_feeds_seeded_random_tokens_as_the_tool_does():
+def test_random_token_decoder_feeds_seeded_random_tokens_as_the_tool_does(monkeypatch):
     from reportlib.batched import BatchedGreedyDecoder
     from reportlib.bench import RandomTokenDecoder
     from reportlib.models import resolve_model
@@ -206,75 +206,95 @@ def test_random_token_decoder_feeds_seeded_random_tokens_as_the_tool_does():
         with decoder_class(model.path, **settings, **extra) as decoder:
             return decoder.decode(prompts, max_tokens=12)
 
-    first, again = run(RandomTokenDecoder, seed=1), run(RandomTokenDecoder, seed=1)
-    other, greedy = run(RandomTokenDecoder, seed=2), run(BatchedGreedyDecoder)
+    greedy_calls = []
+    original = BatchedGreedyDecoder._next_token
+    monkeypatch.setattr(
+        BatchedGreedyDecoder,
+        "_next_token",
+        lambda self, logits: greedy_calls.append(1) or original(self, logits),
+    )
+    first = run(RandomTokenDecoder, seed=1)
+    assert len(greedy_calls) == 2 * 12  # the argmax is still taken for every token fed back
+    again, other = run(RandomTokenDecoder, seed=1), run(RandomTokenDecoder, seed=2)
     assert first == again  # seeded: the benchmark's input is the same run to run
     assert first != other
     # random tokens never end a sequence early: every one runs the full length, as in the tool
     assert all(r.completion_tokens == 12 and r.finish_reason == "length" for r in first)
-    assert [r.text for r in first] != [r.text for r in greedy]
 
 
-def _batched_record(greedy: float = 80.0, other=None):
+@pytest.mark.model
+def test_full_length_greedy_takes_the_best_token_that_does_not_end_the_text():
+    import numpy as np
+    from llama_cpp import llama_vocab_eos
+
+    from reportlib.bench import FullLengthGreedyDecoder
+    from reportlib.models import resolve_model
+
+    with FullLengthGreedyDecoder(
+        resolve_model("default").path, width=1, n_ctx_per_sequence=64
+    ) as decoder:
+        logits = np.zeros(decoder.n_vocab, dtype=np.float32)
+        logits[123], logits[4567] = 5.0, 3.0
+        assert decoder._next_token(logits) == 123  # the greedy choice when it goes on
+        logits[llama_vocab_eos(decoder._vocab)] = 9.0  # the best token would end the text
+        assert decoder._next_token(logits) == 123
+        assert logits[llama_vocab_eos(decoder._vocab)] == 9.0  # the caller's logits untouched
+
+
+def _batched_record():
     rows = [
         {
             "width": w,
             "llama_batched_bench_tokens_per_s": 100.0 * w**0.5,
-            "harness_tokens_per_s": (greedy if w > 1 else 100.0) * w**0.5,
             "harness_random_tokens_per_s": 98.0 * w**0.5,
-            "ratio": (greedy if w > 1 else 100.0) / 100.0,
-            "ratio_random_tokens": 0.98,
+            "ratio_random": 0.98,
+            "harness_greedy_tokens_per_s": 97.0 * w**0.5,
+            "ratio_greedy": 0.97,
+            "harness_greedy_stops_tokens_per_s": (70.0 if w > 1 else 97.0) * w**0.5,
+            "ratio_greedy_stops": 0.7 if w > 1 else 0.97,
+            "stopped_early": 0 if w == 1 else w // 4,
+            "tool_spread": 0.05 * w,
         }
         for w in (1, 4, 16)
     ]
-    record = {
+    return {
         "measured": "2026-11-28",
         "cpu": "Some CPU",
         "n_threads": 2,
         "model": "Gemma 3 270M base (Q4_K_M)",
         "pp": 16,
         "tg": 40,
+        "rounds": 3,
         "flash_attention": True,
         "rows": rows,
     }
-    if other is not None:
-        record["other_attention"] = other
-    return record
 
 
-def test_batched_phrases_give_both_ratios_and_the_cost_of_the_input():
+def test_batched_phrases_give_each_inputs_ratio_and_the_early_stops():
     from reportlib.book_bench import BATCHED_PHRASE_NAMES, batched_phrases, batched_table
 
     phrases = batched_phrases(_batched_record())
     assert set(phrases) == set(BATCHED_PHRASE_NAMES)
     assert phrases["batched_ratio_random"] == "0.98"  # one value: no range
-    assert phrases["batched_ratio_greedy"] == "0.80 to 1.00"
-    # 80 / 98 at widths 4 and 16; width 1 costs as much as random tokens
-    assert phrases["batched_input_cost"] == (
-        "real text's greedy tokens make the steps slower at widths 4 (18% slower) and 16 "
-        "(18% slower); at width 1 they cost at most 5% more than random ones"
+    assert phrases["batched_ratio_greedy"] == "0.97"
+    assert phrases["batched_ratio_greedy_stops"] == "0.70 to 0.97"
+    assert phrases["batched_stops"] == (
+        "the model ended its text early in 1 of 4 sequences at width 4 and 4 of 16 at width 16"
     )
     assert "Gemma 3 270M base (Q4_K_M)" in phrases["batched_bench_provenance"]
+    assert "3 interleaved rounds" in phrases["batched_bench_provenance"]
+    assert phrases["batched_tool_spread"] == "80%"  # the largest, at width 16
     assert "different machine" in phrases["batched_bench_machine"]
-    assert phrases["batched_attention_check"] == ""  # no check in the record
     table = batched_table(_batched_record())
     assert table.index.name == "batch width" and list(table.index) == [1, 4, 16]
-    assert list(table["ratio, like for like"]) == ["0.98"] * 3
+    assert list(table["harness ÷ tool, random tokens"]) == ["0.98"] * 3
+    assert list(table["sequences that stopped early"]) == [0, 1, 4]
+    none = _batched_record()
+    for row in none["rows"]:
+        row["stopped_early"] = 0
+    assert batched_phrases(none)["batched_stops"] == "no sequence ended early at any width"
     missing = batched_phrases(None)
     assert all("make bench" in text for text in missing.values())
-
-
-def test_the_attention_check_says_where_the_cost_of_the_input_lies():
-    from reportlib.book_bench import attention_check_phrase
-
-    same = {"flash_attention": False, "width": 32, "harness_greedy_tokens_per_s": 97.0,
-            "harness_random_tokens_per_s": 98.0}  # fmt: skip
-    assert attention_check_phrase(same).endswith("lies in the flash-attention kernels.")
-    slower = {**same, "harness_greedy_tokens_per_s": 80.0}
-    assert attention_check_phrase(slower).endswith("greedy tokens are 18% slower there too.")
-    faster = {**same, "harness_greedy_tokens_per_s": 110.0}
-    assert attention_check_phrase(faster).endswith("greedy tokens are 12% faster there.")
-    assert "flash attention off" in attention_check_phrase(same)
 
 
 def test_bench_checks_the_record_paths_before_running(capsys, tmp_path):
@@ -293,16 +313,19 @@ def test_batched_comparison_takes_the_median_of_interleaved_rounds(monkeypatch, 
     from reportlib.models import resolve_model
 
     calls = []
-    tool = iter([{1: 10.0, 4: 40.0}, {1: 30.0, 4: 20.0}, {1: 20.0, 4: 30.0}])
+    tool = iter([10.0, 40.0, 30.0, 20.0, 20.0, 30.0])  # widths 1 and 4, round by round
 
     def fake_tool(binary, model, n_threads, widths, pp, tg):
-        calls.append("tool")
-        return next(tool)
+        calls.append(("tool", *widths))
+        return {widths[0]: next(tool)}
 
-    def fake_harness(model, n_threads, widths, pp, tg, flash_attention=True):
-        calls.append("harness" if flash_attention else "other")
-        k = calls.count("harness" if flash_attention else "other")
-        return {w: {"greedy": 5.0 * k * w, "random": 10.0 * k * w} for w in widths}
+    def fake_harness(model, text_tokens, n_threads, widths, pp, tg, order):
+        calls.append((tuple(order), *widths))
+        k = 3 + 2 * ((sum(c[0] != "tool" for c in calls) - 1) // 2)  # 3, 5, 7 by round
+        return {
+            w: {kind: {"tokens_per_s": 5.0 * k * w, "stopped_early": w // 4} for kind in order}
+            for w in widths
+        }
 
     script = _fake_llama_bench(tmp_path, "exit 0")
     monkeypatch.setenv("REPORTLIB_LLAMA_BATCHED_BENCH", str(script))
@@ -310,13 +333,21 @@ def test_batched_comparison_takes_the_median_of_interleaved_rounds(monkeypatch, 
     monkeypatch.setattr(bench, "harness_batched", fake_harness)
     model = resolve_model("default")
     result = bench.run_batched_benchmark(model, widths=(1, 4), rounds=3)
-    assert calls == ["tool", "harness", "other"] * 3  # interleaved, round by round
+    kinds = ("random", "greedy", "greedy_stops")
+    rotated = [kinds, kinds[1:] + kinds[:1], kinds[2:] + kinds[:2]]  # each input first once
+    assert calls == [  # at each width the tool and the harness back to back
+        x for order in rotated for w in (1, 4) for x in (("tool", w), (order, w))
+    ]
     rows = {r["width"]: r for r in result["rows"]}
     assert rows[1]["llama_batched_bench_tokens_per_s"] == 20.0  # median of 10, 30, 20
-    assert rows[4]["harness_tokens_per_s"] == 40.0  # median of 20, 40, 60
-    assert rows[4]["ratio_random_tokens"] == 80.0 / 30.0
-    assert result["other_attention"]["harness_greedy_tokens_per_s"] == 40.0
-    assert result["other_attention"]["flash_attention"] is False
+    # harness speeds per round: k = 3, 5, 7 -> 15 w, 25 w, 35 w; the ratio is the median of
+    # the rounds' ratios, not a ratio of medians: at width 4, 60/40, 100/20, 140/30
+    assert rows[4]["harness_greedy_tokens_per_s"] == 100.0
+    assert rows[4]["ratio_random"] == pytest.approx(140.0 / 30.0)
+    assert rows[4]["stopped_early"] == 1
+    assert rows[4]["tool_spread"] == pytest.approx(40.0 / 20.0 - 1)
     assert result["model"] == "Gemma 3 270M base (Q4_K_M)" and result["rounds"] == 3
     with pytest.raises(ReportlibError, match="rounds must be a positive"):
         bench.run_batched_benchmark(model, rounds=0)
+    with pytest.raises(ReportlibError, match="at least one batch width"):
+        bench.run_batched_benchmark(model, widths=())

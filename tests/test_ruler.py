@@ -402,13 +402,45 @@ def test_the_layouts_in_words_name_the_tasks_whose_intervals_part():
         rows_for("flores-en", [(500, 1.0)])))  # fmt: skip
 
 
-def test_the_shortest_length_says_whether_the_tasks_fail_without_a_haystack():
-    failing = task_scores(rows_for("flores-en", [(448, 0.5), (1024, 0.25)], characters=240.0))
-    text = ruler.shortest_length_finding(failing)
-    assert text.startswith("At the shortest length, 448 tokens, the haystack is only about 240")
-    assert "average 50%: below the threshold" in text and "tasks themselves" in text
+def test_the_lengths_in_words_follow_the_data():
+    falling = task_scores(rows_for("flores-en", [(448, 0.5), (1024, 0.25)], characters=240.0))
+    assert ruler.shortest_length_finding(falling) == (
+        "At the shortest length, 448 tokens (about 240 characters of text around the inserts), "
+        "the four tasks average 50%, below the threshold. By 1,024 tokens the average falls "
+        "(50% to 25%): the tasks get harder as the text around them grows."
+    )
+    # one task passes at the shortest length while the average does not
+    rows = rows_for("flores-en", [(448, 0.5), (1024, 0.5)])
+    rows = [dict(r, score=1.0, recalled=4) if r["task"] == "multi-query" else r for r in rows]
+    text = ruler.shortest_length_finding(task_scores(rows))
+    assert "average 62%, below the threshold; multi-query (100%) passes there." in text
+    assert text.endswith("the average stays (62% to 62%).")
     passing = task_scores(rows_for("flores-en", [(448, 1.0)]))
     assert ruler.shortest_length_finding(passing).endswith(
-        "average 100%: at or above the threshold."
+        "average 100%, at or above the threshold."
     )
     assert ruler.shortest_length_finding(passing[passing.task == "none"]) == "No task was tested."
+
+
+def test_a_haystack_of_one_task_carries_rulers_own_instructions_for_it():
+    needle = build_case(chars, "filler", 3000, 0, SIZES, task="multi-value")
+    chain = build_case(chars, "filler", 3000, 0, SIZES, task="variable tracking")
+    shared = build_case(chars, "filler", 3000, 0, SIZES)
+    assert needle.context.startswith(ruler.NEEDLE_INSTRUCTION)
+    assert "VAR" not in needle.context  # no worked example, no chain: nothing of the other task
+    assert chain.context.startswith(ruler.CHAIN_EXAMPLE + ruler.CHAIN_INSTRUCTION)
+    assert "magic numbers" not in chain.context.split(ruler.CHAIN_INSTRUCTION, 1)[1]
+    assert shared.context.startswith(ruler.PREFIX)
+    # a chain keeps its order in its own haystack: each variable is defined before it is copied
+    inserts, _ = make_inserts(SIZES, seed=0)
+    links = [x.text for x in inserts if x.task == "chain" and x.group == 0]
+    positions = [chain.context.index(text) for text in links]
+    assert positions == sorted(positions)
+
+
+def test_scores_never_pool_the_two_layouts():
+    rows = [dict(r, layout="shared") for r in rows_for("filler", [(1000, 1.0)])]
+    rows += [dict(r, layout="separate") for r in rows_for("filler", [(1000, 0.0)])]
+    with pytest.raises(ReportlibError, match="mix the two layouts"):
+        task_scores(rows)
+    assert len(task_scores(rows[:4])) == 4

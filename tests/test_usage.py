@@ -192,18 +192,28 @@ def test_cpu_flags_keeps_the_kernel_relevant_ones_in_order():
     assert cpu_flags("no flags here") == []
 
 
-def test_budget_floor_adds_the_probe_per_model_and_the_costliest_completion():
+def test_budget_floor_adds_the_probe_per_model_and_the_costliest_other_completion():
     record = _record()
     long_prompt = {**_call(250.0), "prompt_tokens": 32000}
     record["timings"]["context"] = {"m": [_call(3.0), long_prompt]}
-    record["timings"]["claims"] = {"m + LoRA": [_call(7.0), _call(5.0, True)]}
+    record["timings"]["claims"] = {"m + LoRA": [_call(300.0), _call(5.0, True)]}
     floor = book_bench.budget_floor(record)
-    # the probe: 2 cells x (1 + 2 + 3) s for m (the multilingual copies were cached), 7 s with
-    # the adapter (its cached answer costs nothing); the context chapter is not the probe
-    assert floor["probe_seconds"] == {"m": 12.0, "m + LoRA": 7.0}
+    # the probe: 2 cells x (1 + 2 + 3) s for m (the multilingual copies were cached), 300 s
+    # with the adapter (its cached answer costs nothing); the longest completion is the
+    # context chapter's, not the probe's (counted once, with the probe)
+    assert floor["probe_seconds"] == {"m": 12.0, "m + LoRA": 300.0}
     assert floor["longest_call"] is long_prompt
-    assert floor["floor_seconds"] == 12.0 + 7.0 + 250.0
+    assert floor["floor_seconds"] == 12.0 + 300.0 + 250.0
     phrase = book_bench.budget_phrase(record)
-    assert "32,000 tokens" in phrase and "4.5 minutes (269 s)" in phrase
-    assert "45% of the 10-minute goal" in phrase
+    assert phrase.startswith("The probe's answers take 12.0 s for m and 5.0 minutes (300 s) for")
+    assert "(a prompt of 32,000 tokens) takes 4.2 minutes (250 s)" in phrase
+    assert phrase.endswith("9.4 minutes (562 s) together, leaving 38.0 s of the 10-minute goal "
+                           "for everything else")  # fmt: skip
+    record["timings"]["context"]["m"][1] = {**_call(350.0), "prompt_tokens": 32000}
+    assert book_bench.budget_phrase(record).endswith("over the 10-minute goal")
+    assert book_bench.budget_verdict(record) == "these defaults meet it"  # a 300 s cold build
+    assert book_bench.budget_verdict({**record, "cold_build_seconds": 601.0}) == (
+        "these defaults do not meet it"
+    )
     assert "not measured" in book_bench.budget_phrase(None)
+    assert book_bench.budget_floor({**record, "timings": {}})["longest_call"] is None

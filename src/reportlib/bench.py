@@ -17,10 +17,12 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import partial
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from .backend import Completion, card_display_name
 from .batched import BatchedGreedyDecoder
@@ -556,52 +558,73 @@ class RandomTokenDecoder(BatchedGreedyDecoder):
         return self.random_token()
 
 
-#: what the batched benchmark feeds the harness: the model's own greedy tokens after real
-#: text, or random token ids as ``llama-batched-bench`` does (prompt and generated tokens)
-BATCHED_INPUTS = ("greedy", "random")
+class FullLengthGreedyDecoder(BatchedGreedyDecoder):
+    """Greedy decoding that never ends a sequence early: the best token that does not end
+    generation, so every sequence runs to ``max_tokens``, as ``llama-batched-bench``'s do."""
+
+    def _next_token(self, logits: Any) -> int:
+        token = super()._next_token(logits)
+        if not self._llama.llama_vocab_is_eog(self._vocab, token):
+            return token
+        masked = logits.copy()
+        while self._llama.llama_vocab_is_eog(self._vocab, token):
+            masked[token] = -np.inf
+            token = int(np.argmax(masked))
+        return token
+
+
+#: what the batched benchmark feeds the harness, and the decoder that does it: random token
+#: ids as ``llama-batched-bench`` does (prompt and generated tokens); the model's greedy
+#: tokens after real text, every sequence to its full length as in the tool; and greedy
+#: tokens that stop where the model ends its text, as the chapters decode
+BATCHED_INPUTS: dict[str, type[BatchedGreedyDecoder]] = {
+    "random": RandomTokenDecoder,
+    "greedy": FullLengthGreedyDecoder,
+    "greedy_stops": BatchedGreedyDecoder,
+}
 
 
 def harness_batched(
     model: ModelFile,
+    text_tokens: list[int],
     n_threads: int,
     widths: list[int],
     pp: int,
     tg: int,
-    flash_attention: bool = FLASH_ATTENTION,
-) -> dict[int, dict[str, float]]:
-    """The same measure through :class:`~reportlib.batched.BatchedGreedyDecoder`: ``width``
-    prompts of ``pp`` tokens decoded together, ``tg`` tokens each (sampling, byte decoding
-    and stop checks included), generated tokens over the whole time; at each width once
-    with each of :data:`BATCHED_INPUTS` (filler-text prompts and greedy tokens, then random
-    prompts and random tokens with :class:`RandomTokenDecoder`)."""
-    single = LlamaCppModel(model, n_ctx=pp + tg + 8, n_threads=n_threads)
-    text = " ".join(haystack_sentences((pp * max(widths)) // 8 + 64))
-    tokens = single.tokenize(text, add_bos=False)
-    out: dict[int, dict[str, float]] = {}
+    order: Sequence[str] = tuple(BATCHED_INPUTS),
+) -> dict[int, dict[str, dict[str, float]]]:
+    """The same measure through the batched decoder: ``width`` prompts of ``pp`` tokens
+    decoded together, ``tg`` tokens each (sampling, byte decoding and stop checks included),
+    generated tokens over the whole time, at each width with each input of
+    :data:`BATCHED_INPUTS` in ``order``; with the sequences that stopped early."""
+    out: dict[int, dict[str, dict[str, float]]] = {}
     for width in widths:
         out[width] = {}
-        for kind in BATCHED_INPUTS:
-            decoder_class = BatchedGreedyDecoder if kind == "greedy" else RandomTokenDecoder
-            decoder = decoder_class(
+        for kind in order:
+            decoder = BATCHED_INPUTS[kind](
                 model.path,
                 width=width,
                 n_ctx_per_sequence=pp + tg,
                 n_threads=n_threads,
                 n_batch=max(512, width),
-                flash_attention=flash_attention,
+                flash_attention=FLASH_ATTENTION,
             )
             with decoder:
                 if isinstance(decoder, RandomTokenDecoder):
                     prompts = [[decoder.random_token() for _ in range(pp)] for _ in range(width)]
                 else:
                     prompts = [
-                        [tokens[0], *tokens[1 + i * pp : (i + 1) * pp]] for i in range(width)
+                        [text_tokens[0], *text_tokens[1 + i * pp : (i + 1) * pp]]
+                        for i in range(width)
                     ]
                 decoder.decode(prompts[:1], max_tokens=2)  # warm-up, untimed
                 start = time.perf_counter()
                 results = decoder.decode(prompts, max_tokens=tg)
                 seconds = time.perf_counter() - start
-            out[width][kind] = sum(r.completion_tokens for r in results) / seconds
+            out[width][kind] = {
+                "tokens_per_s": sum(r.completion_tokens for r in results) / seconds,
+                "stopped_early": sum(r.completion_tokens < tg for r in results),
+            }
     return out
 
 
@@ -611,29 +634,48 @@ def run_batched_benchmark(
     widths: tuple[int, ...] = BATCHED_WIDTHS,
     pp: int = 16,
     tg: int = 40,
-    rounds: int = 3,
+    rounds: int = 5,
 ) -> dict[str, Any] | None:
     """Harness vs ``llama-batched-bench`` at each width (the probe's prompt and answer
-    lengths by default), measured in one run of ``rounds`` interleaved rounds (the tool,
-    then the harness), each figure the median of its rounds; ``None`` where the tool is
-    not built."""
+    lengths by default), in ``rounds`` rounds; in each, at every width, the tool and then
+    the harness's inputs (their order rotated each round), back to back, so a drift in the
+    machine's speed hits both alike; each ratio is the median of the rounds' ratios.
+    ``None`` where the tool is not built."""
+    if not isinstance(rounds, int) or isinstance(rounds, bool) or rounds < 1:
+        raise ReportlibError(f"rounds must be a positive whole number, not {rounds!r}")
+    if not widths:
+        raise ReportlibError("widths must name at least one batch width")
     binary = llama_batched_bench_binary()
     if binary is None:
         return None
-    if not isinstance(rounds, int) or isinstance(rounds, bool) or rounds < 1:
-        raise ReportlibError(f"rounds must be a positive whole number, not {rounds!r}")
-    raws, runs, others = [], [], []
-    for _ in range(rounds):
-        raws.append(run_llama_batched_bench(binary, model, n_threads, list(widths), pp, tg))
-        runs.append(harness_batched(model, n_threads, list(widths), pp, tg))
-        # the same two inputs with the other attention kernels, at the widest width: whether
-        # the cost of the input is the attention kernels'
-        others.append(harness_batched(model, n_threads, [max(widths)], pp, tg, not FLASH_ATTENTION))
-    raw = {w: statistics.median(r[w] for r in raws) for w in widths}
-    ours = {
-        w: {k: statistics.median(r[w][k] for r in runs) for k in BATCHED_INPUTS} for w in widths
-    }
-    other = {k: statistics.median(r[max(widths)][k] for r in others) for k in BATCHED_INPUTS}
+    single = LlamaCppModel(model, n_ctx=pp + tg + 8, n_threads=n_threads)
+    text = " ".join(haystack_sentences((pp * max(widths)) // 8 + 64))
+    text_tokens = single.tokenize(text, add_bos=False)
+    kinds = list(BATCHED_INPUTS)
+    raws: list[dict[int, float]] = [{} for _ in range(rounds)]
+    runs: list[dict[int, dict[str, dict[str, float]]]] = [{} for _ in range(rounds)]
+    for k in range(rounds):
+        order = kinds[k % len(kinds) :] + kinds[: k % len(kinds)]
+        for w in widths:  # the tool and the harness back to back at each width
+            raws[k].update(run_llama_batched_bench(binary, model, n_threads, [w], pp, tg))
+            runs[k].update(harness_batched(model, text_tokens, n_threads, [w], pp, tg, order))
+    rows = []
+    for w in widths:
+        row: dict[str, Any] = {
+            "width": w,
+            "llama_batched_bench_tokens_per_s": statistics.median(r[w] for r in raws),
+        }
+        for kind in kinds:
+            row[f"harness_{kind}_tokens_per_s"] = statistics.median(
+                run[w][kind]["tokens_per_s"] for run in runs
+            )
+            row[f"ratio_{kind}"] = statistics.median(
+                run[w][kind]["tokens_per_s"] / raw[w] for run, raw in zip(runs, raws, strict=True)
+            )
+        row["stopped_early"] = max(run[w]["greedy_stops"]["stopped_early"] for run in runs)
+        tool = [r[w] for r in raws]
+        row["tool_spread"] = max(tool) / min(tool) - 1  # how much the tool itself varied
+        rows.append(row)
     return {
         "pp": pp,
         "tg": tg,
@@ -644,20 +686,5 @@ def run_batched_benchmark(
         "n_threads": n_threads,
         "flash_attention": FLASH_ATTENTION,
         "measured": time.strftime("%Y-%m-%d", time.gmtime()),
-        "rows": [
-            {
-                "width": w,
-                "llama_batched_bench_tokens_per_s": raw[w],
-                "harness_tokens_per_s": ours[w]["greedy"],
-                "harness_random_tokens_per_s": ours[w]["random"],
-                "ratio": ours[w]["greedy"] / raw[w],
-                "ratio_random_tokens": ours[w]["random"] / raw[w],
-            }
-            for w in widths
-        ],
-        "other_attention": {
-            "flash_attention": not FLASH_ATTENTION,
-            "width": max(widths),
-            **{f"harness_{k}_tokens_per_s": v for k, v in other.items()},
-        },
+        "rows": rows,
     }

@@ -301,21 +301,21 @@ BUDGET_SECONDS = 600
 
 
 def budget_floor(record: dict[str, Any]) -> dict[str, Any]:
-    """The largest single costs of a cold build: the probe's answers per model (computed
-    once, by whichever chapter asks first) and the most expensive single completion, with
+    """The largest single costs of a cold build: the probe's answers per model (every
+    completion the probe's chapters computed; each answer is computed once, by whichever
+    chapter asks first) and the most expensive single completion of the other chapters, with
     their sum against :data:`BUDGET_SECONDS`."""
     probe: dict[str, float] = {}
     for chapter in PROBE_CHAPTERS:
         for model, calls in record["timings"].get(chapter, {}).items():
             probe[model] = probe.get(model, 0.0) + _computed_seconds(calls)
-    everything = [c for models in record["timings"].values() for calls in models.values()
-                  for c in _computed(calls)]  # fmt: skip
-    longest = max(everything, key=lambda c: c["compute_seconds"])
-    probe_seconds = sum(probe.values())
+    others = [c for chapter, models in record["timings"].items() if chapter not in PROBE_CHAPTERS
+              for calls in models.values() for c in _computed(calls)]  # fmt: skip
+    longest = max(others, key=lambda c: c["compute_seconds"], default=None)
     return {
         "probe_seconds": {m: s for m, s in probe.items() if s > 0},
         "longest_call": longest,
-        "floor_seconds": probe_seconds + longest["compute_seconds"],
+        "floor_seconds": sum(probe.values()) + (longest["compute_seconds"] if longest else 0.0),
         "budget_seconds": BUDGET_SECONDS,
     }
 
@@ -325,15 +325,33 @@ def budget_phrase(record: dict[str, Any] | None) -> str:
     if record is None:
         return "not measured (no book/data/book-bench.json: run `make bench-book`)"
     floor = budget_floor(record)
-    probes = "; ".join(f"{m}: {_duration(s)}" for m, s in floor["probe_seconds"].items())
+    probes = " and ".join(f"{_duration(s)} for {m}" for m, s in floor["probe_seconds"].items())
+    parts = [f"the probe's answers take {probes}"] if probes else []
     longest = floor["longest_call"]
-    share = floor["floor_seconds"] / floor["budget_seconds"]
-    return (
-        f"The probe's answers ({probes}) and the single most expensive completion (a prompt "
-        f"of {longest['prompt_tokens']:,} tokens, {_duration(longest['compute_seconds'])}) "
-        f"add up to {_duration(floor['floor_seconds'])} on their own: {share:.0%} of the "
-        f"{floor['budget_seconds'] // 60}-minute goal, before any other page"
+    if longest:
+        parts.append(
+            f"the most expensive single completion of the other chapters (a prompt of "
+            f"{longest['prompt_tokens']:,} tokens) takes {_duration(longest['compute_seconds'])}"
+        )
+    if not parts:
+        return "The record has no computed completions"
+    used, budget = floor["floor_seconds"], floor["budget_seconds"]
+    left = (
+        f"leaving {_duration(budget - used)} of the {budget // 60}-minute goal for everything else"
+        if used < budget
+        else f"already {_duration(used - budget)} over the {budget // 60}-minute goal"
     )
+    text = "; ".join(parts)
+    return f"{text[0].upper()}{text[1:]}: {_duration(used)} together, {left}"
+
+
+def budget_verdict(record: dict[str, Any] | None) -> str:
+    """Whether the recorded cold build meets :data:`BUDGET_SECONDS`, in words."""
+    if record is None:
+        return "not measured (no book/data/book-bench.json: run `make bench-book`)"
+    if record["cold_build_seconds"] <= BUDGET_SECONDS:
+        return "these defaults meet it"
+    return "these defaults do not meet it"
 
 
 def quadratic_fit(xs: Sequence[float], ys: Sequence[float]) -> tuple[float, float, float]:
@@ -382,11 +400,12 @@ PHRASE_NAMES = (
 
 def machine_note(record_cpu: str, page_cpu: str, subject: str = "record") -> str:
     """Whether a record (or another ``subject``) was measured on the machine that builds
-    the page, in words."""
+    the page, in words (plain text: it is glued with ``{glue:text}``, which shows markup as
+    it is)."""
     if record_cpu == page_cpu:
         return f"This {subject} was measured on the machine that built this page ({page_cpu})"
     return (
-        f"**This {subject} was measured on a different machine** ({record_cpu}) from the one "
+        f"This {subject} was measured on a different machine ({record_cpu}) from the one "
         f"that built this page ({page_cpu}): its times hold for that machine, not for the "
         "other figures on this page"
     )
@@ -535,10 +554,11 @@ def kernel_table(record: dict[str, Any]) -> Any:
 BATCHED_PHRASE_NAMES = (
     "batched_bench_provenance",
     "batched_bench_machine",
-    "batched_ratio_greedy",
     "batched_ratio_random",
-    "batched_input_cost",
-    "batched_attention_check",
+    "batched_ratio_greedy",
+    "batched_ratio_greedy_stops",
+    "batched_stops",
+    "batched_tool_spread",
 )
 
 
@@ -557,71 +577,44 @@ def batched_phrases(record: dict[str, Any] | None) -> dict[str, str]:
     return {
         "batched_bench_provenance": f"Measured on {record['measured']} on {record['cpu']}, "
         f"{record['n_threads']} threads, model {record['model']}, prompts of "
-        f"{record['pp']} tokens and {record['tg']} generated tokens per sequence, "
-        f"flash attention {'on' if record['flash_attention'] else 'off'} in both",
+        f"{record['pp']} tokens and up to {record['tg']} generated tokens per sequence, "
+        f"flash attention {'on' if record['flash_attention'] else 'off'} in both, medians of "
+        f"{record['rounds']} interleaved rounds",
         "batched_bench_machine": machine_note(record["cpu"], cpu_model(), "comparison"),
-        "batched_ratio_greedy": _ratio_range([r["ratio"] for r in rows]),
-        "batched_ratio_random": _ratio_range([r["ratio_random_tokens"] for r in rows]),
-        "batched_input_cost": input_cost_phrase(rows),
-        "batched_attention_check": attention_check_phrase(record.get("other_attention")),
+        **{
+            f"batched_ratio_{kind}": _ratio_range([r[f"ratio_{kind}"] for r in rows])
+            for kind in ("random", "greedy", "greedy_stops")
+        },
+        "batched_stops": stops_phrase(rows),
+        "batched_tool_spread": f"{max(r['tool_spread'] for r in rows):.0%}",
     }
 
 
-def input_cost_phrase(rows: Sequence[dict[str, Any]], tolerance: float = 0.05) -> str:
-    """How much slower greedy tokens after real text make a step than random ones, width by
-    width: the widths where they cost more than ``tolerance``, and those where they do not."""
-    slower = {
-        r["width"]: 1 - r["harness_tokens_per_s"] / r["harness_random_tokens_per_s"] for r in rows
-    }
-    costly = [f"{w} ({s:.0%} slower)" for w, s in slower.items() if s > tolerance]
-    even = [str(w) for w, s in slower.items() if s <= tolerance]
-    parts = []
-    if costly:
-        parts.append(f"real text's greedy tokens make the steps slower at {_widths(costly)}")
-    if even:
-        parts.append(f"at {_widths(even)} they cost at most {tolerance:.0%} more than random ones")
-    return "; ".join(parts) if parts else "not measured"
-
-
-def _widths(items: list[str]) -> str:
-    """'width 4', 'widths 4 and 8', 'widths 1, 4 and 8'."""
-    if len(items) == 1:
-        return f"width {items[0]}"
-    return f"widths {', '.join(items[:-1])} and {items[-1]}"
-
-
-def attention_check_phrase(check: dict[str, Any] | None) -> str:
-    """Whether the cost of real text's tokens stays with the other attention kernels."""
-    if not check:
-        return ""
-    greedy, rand = check["harness_greedy_tokens_per_s"], check["harness_random_tokens_per_s"]
-    kernels = "flash attention on" if check["flash_attention"] else "flash attention off"
-    measured = (
-        f"With {kernels} (llama.cpp's other attention kernels), at width {check['width']}, "
-        f"greedy tokens run at {greedy:.1f} and random ones at {rand:.1f} tokens/s"
-    )
-    if abs(1 - greedy / rand) < 0.05:
-        return f"{measured}: within 5% of each other, so the cost of the input lies in the " + (
-            "plain attention kernels." if check["flash_attention"] else "flash-attention kernels."
-        )
-    slower = 1 - greedy / rand
-    return f"{measured}: greedy tokens are {abs(slower):.0%} " + (
-        "slower there too." if slower > 0 else "faster there."
-    )
+def stops_phrase(rows: Sequence[dict[str, Any]]) -> str:
+    """How many sequences the model ended early at each width, in words."""
+    stopped = [f"{r['stopped_early']} of {r['width']} at width {r['width']}" for r in rows
+               if r["stopped_early"]]  # fmt: skip
+    if not stopped:
+        return "no sequence ended early at any width"
+    if len(stopped) > 1:
+        stopped = [", ".join(stopped[:-1]) + " and " + stopped[-1]]
+    first, _, rest = stopped[0].partition(" at ")
+    return f"the model ended its text early in {first} sequences at {rest}"
 
 
 def batched_table(record: dict[str, Any]) -> Any:
-    """One row per width: the tool's and the harness's tokens per second and their ratios."""
+    """One row per width: the tool's tokens per second, the harness's ratio to it with each
+    input, and how many sequences ended early when the model may end its text."""
     import pandas as pd
 
     rows = [
         {
             "batch width": r["width"],
             "llama-batched-bench, tokens/s": f"{r['llama_batched_bench_tokens_per_s']:.1f}",
-            "harness, random tokens, tokens/s": f"{r['harness_random_tokens_per_s']:.1f}",
-            "ratio, like for like": f"{r['ratio_random_tokens']:.2f}",
-            "harness, greedy tokens, tokens/s": f"{r['harness_tokens_per_s']:.1f}",
-            "ratio, greedy": f"{r['ratio']:.2f}",
+            "harness ÷ tool, random tokens": f"{r['ratio_random']:.2f}",
+            "harness ÷ tool, greedy, full length": f"{r['ratio_greedy']:.2f}",
+            "harness ÷ tool, greedy, may stop": f"{r['ratio_greedy_stops']:.2f}",
+            "sequences that stopped early": r["stopped_early"],
         }
         for r in record["rows"]
     ]

@@ -312,13 +312,14 @@ def _cmd_bench(args: argparse.Namespace) -> int:
             f"{name}: raw {raw:8.1f} tok/s   harness {ours:8.1f} tok/s   "
             f"ratio {result['ratio'][name]:.3f}"
         )
+    if result["batched"] is None:
+        print("batched comparison: not measured (llama-batched-bench is not built: make bench)")
     for row in (result["batched"] or {}).get("rows", []):
         print(
             f"batched width {row['width']:2d}: llama-batched-bench "
-            f"{row['llama_batched_bench_tokens_per_s']:7.1f} tok/s   harness "
-            f"{row['harness_tokens_per_s']:7.1f} tok/s   ratio {row['ratio']:.3f}   "
-            f"random tokens {row['harness_random_tokens_per_s']:7.1f} tok/s   "
-            f"ratio {row['ratio_random_tokens']:.3f}"
+            f"{row['llama_batched_bench_tokens_per_s']:7.1f} tok/s   harness / tool: random "
+            f"{row['ratio_random']:.3f}, greedy {row['ratio_greedy']:.3f}, greedy with stops "
+            f"{row['ratio_greedy_stops']:.3f} ({row['stopped_early']} stopped early)"
         )
     kernels = result.get("kernels") or {}
     for name, speed in kernels.get("speedup", {}).items():

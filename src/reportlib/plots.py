@@ -315,20 +315,19 @@ def batched_throughput_figure(rows: pd.DataFrame) -> Figure:
 
 
 def batched_bench_figure(rows: pd.DataFrame) -> Figure:
-    """Generated tokens per second against the batch width: ``llama-batched-bench`` and the
-    harness fed the same kind of input (random tokens), and the harness decoding greedily
-    after real text; ``rows`` has the columns of a batched-bench record's rows."""
-    fig, ax = plt.subplots(figsize=(6.5, 3.4))
+    """Generated tokens per second against the batch width: ``llama-batched-bench``, and
+    the harness fed the tool's random tokens, the model's greedy tokens to full length, and
+    greedy tokens that may stop early; ``rows`` has the columns of a batched-bench record."""
+    fig, ax = plt.subplots(figsize=(6.5, 3.6))
     lines = (
-        (
-            "llama_batched_bench_tokens_per_s",
-            "llama-batched-bench (random tokens)",
-            "s-",
-            "#555555",
-        ),
-        ("harness_random_tokens_per_s", "harness, random tokens (like for like)", "o--", "#0072B2"),
-        ("harness_tokens_per_s", "harness, greedy tokens after real text", "o-", "#D55E00"),
-    )
+        ("llama_batched_bench_tokens_per_s", "llama-batched-bench (random tokens)", "s-",
+         "#555555"),
+        ("harness_random_tokens_per_s", "harness, random tokens", "o--", "#0072B2"),
+        ("harness_greedy_tokens_per_s", "harness, greedy, every sequence to full length", "^-",
+         "#009E73"),
+        ("harness_greedy_stops_tokens_per_s", "harness, greedy, a sequence may stop early", "v-",
+         "#D55E00"),
+    )  # fmt: skip
     for column, label, style, color in lines:
         ax.plot(rows["width"], rows[column], style, color=color, label=label)
     ax.set_xscale("log", base=2)
@@ -338,7 +337,7 @@ def batched_bench_figure(rows: pd.DataFrame) -> Figure:
     ax.set_ylabel("generated tokens per second")
     ax.set_ylim(bottom=0)
     ax.grid(alpha=0.3)
-    ax.legend(loc="lower right", fontsize=9)
+    ax.legend(loc="lower right", fontsize=8.5)
     fig.tight_layout()
     return fig
 
@@ -449,7 +448,7 @@ def ruler_figure(
         ax.axhline(100 * threshold, color="crimson", linestyle="--", linewidth=1)
         ax.set_xscale("log", base=2)
         lengths = sorted(set(scores.loc[scores["haystack"] == kind, "length"]))
-        ax.set_xticks(lengths, [_length_label(n) for n in lengths])
+        ax.set_xticks(lengths, _length_labels(lengths))
         ax.xaxis.set_minor_formatter(plt.NullFormatter())
         ax.set_title(haystacks[kind], fontsize=11)
         ax.set_xlabel("prompt length (model tokens)")
@@ -460,7 +459,7 @@ def ruler_figure(
     for ax in axes:
         for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
             handles.setdefault(label, handle)
-    columns = len(handles) if len(kinds) >= 3 else 3  # a narrow figure: the legend in rows
+    columns = max(1, len(handles) if len(kinds) >= 3 else 3)  # narrow: the legend in rows
     fig.legend(
         list(handles.values()),
         list(handles.keys()),
@@ -475,6 +474,9 @@ def ruler_figure(
     return fig
 
 
-def _length_label(tokens: int) -> str:
-    """A prompt length for an axis: "1k", "32k" for whole thousands of 1,024, else "448"."""
-    return f"{tokens // 1024}k" if tokens % 1024 == 0 else f"{tokens:,}"
+def _length_labels(lengths: list[int]) -> list[str]:
+    """Prompt lengths for one axis, in one form: "1k", "32k" when every length is a whole
+    number of 1,024 tokens, else "448", "1,024"."""
+    if all(n % 1024 == 0 for n in lengths):
+        return [f"{n // 1024}k" for n in lengths]
+    return [f"{n:,}" for n in lengths]

@@ -1,6 +1,8 @@
 """RULER's harder retrieval tasks (Hsieh et al. 2024), generated and scored here.
 
-One haystack per (haystack text, length, sample) carries the inserts of every task:
+In the "shared" layout one haystack per (haystack text, length, sample) carries the
+inserts of every task; in the "separate" layout each task has its own haystack, with
+RULER's own instructions for it, as RULER builds its prompts. The tasks:
 
 - **multi-key** (MK-NIAH): needles "One of the special magic numbers for {key} is: {value}."
   with different keys; each question asks for one key, the others are distractors;
@@ -9,10 +11,10 @@ One haystack per (haystack text, length, sample) carries the inserts of every ta
 - **variable tracking** (VT): a chain ``VAR A = 12345.``, ``VAR B = VAR A.``, …; the question
   asks for every variable that holds the value.
 
-Each question is appended to the same haystack, so with the KV cache's prefix reuse a
-question costs only its own tokens. This differs from RULER, where every task has its own
-haystack: here the other tasks' inserts are extra distractors, and at short lengths the
-inserts are a larger share of the text. Scoring is RULER's ``string_match_all``: the share
+Each question is appended to its haystack, so with the KV cache's prefix reuse a question
+costs only its own tokens. In the shared layout, unlike RULER, the other tasks' inserts are
+extra distractors, and at short lengths the inserts are a larger share of the text; the
+separate layout measures what that changes. Scoring is RULER's ``string_match_all``: the share
 of the expected strings found in the answer, case-insensitive.
 """
 
@@ -74,16 +76,38 @@ CHAIN_EXAMPLE = (
     + " QPWXT RMNSO LKJHG\n\n"
 )
 #: RULER's instructions before the haystack (its needle and variable-tracking templates,
-#: joined because one haystack carries both)
+#: joined because a shared haystack carries both)
 INSTRUCTION = (
     "Some special magic numbers are hidden within the following text. Make sure to memorize "
     "it. I will quiz you about the numbers afterwards. Memorize and track the chain(s) of "
     "variable assignment hidden in the following text too.\n"
 )
 PREFIX = CHAIN_EXAMPLE + INSTRUCTION
+#: RULER's own instructions for a haystack of one task: its needle template, and its
+#: variable-tracking template after the worked example
+NEEDLE_INSTRUCTION = (
+    "Some special magic numbers are hidden within the following text. Make sure to memorize "
+    "it. I will quiz you about the numbers afterwards.\n"
+)
+CHAIN_INSTRUCTION = (
+    "Memorize and track the chain(s) of variable assignment hidden in the following text.\n"
+)
+
+
+def prefix_for(task: str | None) -> str:
+    """What comes before a haystack: the joined instructions and the worked example for a
+    shared haystack (``task`` None), RULER's own template for a haystack of one task."""
+    if task is None:
+        return PREFIX
+    if task == "variable tracking":
+        return CHAIN_EXAMPLE + CHAIN_INSTRUCTION
+    return NEEDLE_INSTRUCTION
+
+
 #: tokens each task's answer may take
 ANSWER_TOKENS = {"multi-key": 16, "multi-query": 48, "multi-value": 48, "variable tracking": 36}
-#: the shortest length a case may have (the inserts, the questions and some haystack)
+#: no case is shorter (a quick check of the argument; whether the inserts, the questions and
+#: some haystack fit is :func:`shortest_testable_length`'s)
 MIN_LENGTH = 128
 #: how a haystack carries the tasks: "shared", every task's inserts in one haystack (the
 #: questions reuse it), or "separate", one task per haystack, as RULER builds its prompts
@@ -94,6 +118,13 @@ TASK_INSERTS = {
     "multi-query": "multi-key",
     "multi-value": "multi-value",
     "variable tracking": "chain",
+}
+#: the answers each task's questions are made from (:func:`make_inserts`' groups)
+TASK_ANSWERS = {
+    "multi-key": "multi-key",
+    "multi-query": "multi-key",
+    "multi-value": "multi-value",
+    "variable tracking": "variable tracking",
 }
 
 
@@ -276,7 +307,8 @@ def build_case(
         raise ReportlibError(f"length must be at least {MIN_LENGTH} tokens, not {length}")
     inserts, questions = _case_tasks(sizes, seed, sample, task)
     sentences = haystack_text(kind, sample)
-    room, insert_tokens = _fixed_tokens(tokenize, inserts, questions)
+    prefix = prefix_for(task)
+    room, insert_tokens = _fixed_tokens(tokenize, inserts, questions, prefix)
     target = length - room
     bos = len(tokenize(""))  # a tokenizer that adds a BOS counts it in every call
     counts, total, n = [], insert_tokens, 0
@@ -293,7 +325,7 @@ def build_case(
         raise ReportlibError(f"the {kind} haystack has too little text for {length} tokens")
     average = max(1, round(sum(counts) / max(1, len(counts))))
     while True:  # the estimate can be off by the joins: trim until the whole context fits
-        context, characters = _assemble(sentences[:n], inserts)
+        context, characters = _assemble(sentences[:n], inserts, prefix)
         tokens = len(tokenize(context))
         if tokens <= target:
             break
@@ -315,10 +347,8 @@ def _case_tasks(
         return inserts, tuple(make_questions(inserts, answers, sizes.queries))
     if task not in TASK_INSERTS:
         raise ReportlibError(f"unknown task {task!r}; one of {', '.join(TASKS)}")
-    source = TASK_INSERTS[task]
-    inserts = place_inserts([x for x in made if x.task == source], case_seed)
-    answer_key = "variable tracking" if source == "chain" else source
-    own = {k: (v if k == answer_key else []) for k, v in answers.items()}
+    inserts = place_inserts([x for x in made if x.task == TASK_INSERTS[task]], case_seed)
+    own = {k: (v if k == TASK_ANSWERS[task] else []) for k, v in answers.items()}
     questions = [q for q in make_questions(inserts, own, sizes.queries) if q.task == task]
     return inserts, tuple(questions)
 
@@ -327,13 +357,14 @@ def _fixed_tokens(
     tokenize: Callable[[str], list[int]],
     inserts: Sequence[Insert],
     questions: Sequence[Question],
+    prefix: str = PREFIX,
 ) -> tuple[int, int]:
     """The room a case keeps for its longest question and answer, and the tokens of the
     instructions and inserts: the part of every prompt that is not haystack."""
     room = max(len(tokenize(q.prompt)) + q.max_tokens for q in questions) + 8  # joins, BOS
     bos = len(tokenize(""))  # a tokenizer that adds a BOS counts it in every call
     insert_tokens = sum(len(tokenize(" " + x.text)) - bos for x in inserts)
-    return room, insert_tokens + len(tokenize(PREFIX))
+    return room, insert_tokens + len(tokenize(prefix))
 
 
 def shortest_testable_length(
@@ -346,11 +377,13 @@ def shortest_testable_length(
     ``task``'s alone) and the longest question with its answer fill on their own, for the
     first haystack of ``seed`` (other haystacks' random numbers move it by a few tokens): at
     or below it no haystack sentence fits."""
-    room, fixed = _fixed_tokens(tokenize, *_case_tasks(sizes, seed, 0, task))
+    room, fixed = _fixed_tokens(tokenize, *_case_tasks(sizes, seed, 0, task), prefix_for(task))
     return room + fixed
 
 
-def _assemble(sentences: Sequence[str], inserts: Sequence[Insert]) -> tuple[str, int]:
+def _assemble(
+    sentences: Sequence[str], inserts: Sequence[Insert], prefix: str = PREFIX
+) -> tuple[str, int]:
     """Sentences with every insert before the sentence at its depth; haystack characters."""
     parts: list[str] = []
     pending = sorted(inserts, key=lambda x: x.depth)
@@ -359,7 +392,7 @@ def _assemble(sentences: Sequence[str], inserts: Sequence[Insert]) -> tuple[str,
             parts.append(pending.pop(0).text)
         parts.append(sentence)
     parts += [x.text for x in pending]
-    return PREFIX + " ".join(parts), sum(len(s) for s in sentences)
+    return prefix + " ".join(parts), sum(len(s) for s in sentences)
 
 
 def samples_at(samples: int | dict[Any, int], length: int) -> int:
@@ -466,6 +499,8 @@ def task_scores(rows: Sequence[dict[str, Any]]) -> Any:
     import pandas as pd
 
     frame = pd.DataFrame(rows)
+    if "layout" in frame and frame["layout"].nunique() > 1:
+        raise ReportlibError("the rows mix the two layouts: score each layout on its own")
     out = []
     for (kind, task, length), group in frame.groupby(["haystack", "task", "length"], sort=False):
         values, recalled = int(group["values"].sum()), int(group["recalled"].sum())
@@ -619,15 +654,18 @@ def language_comparison(scores: Any) -> Any:
     return pd.DataFrame(rows).set_index("prompt length (tokens)")
 
 
-def grid_description(grid: dict[str, Sequence[int]], samples: int | dict[Any, int]) -> str:
-    """The grid in words: each haystack's lengths and the haystacks per cell."""
+def grid_description(
+    grid: dict[str, Sequence[int]], samples: int | dict[Any, int], with_haystack: bool = True
+) -> str:
+    """The grid in words: each haystack's lengths and the haystacks per cell ("none" for an
+    empty grid); ``with_haystack=False`` leaves the haystacks' names out."""
     parts = []
     for kind, lengths in grid.items():
         if not lengths:
             continue
         cells = ", ".join(f"{n:,} ({samples_at(samples, n)})" for n in sorted(lengths))
-        parts.append(f"{HAYSTACKS[kind]} at {cells}")
-    return "; ".join(parts)
+        parts.append(f"{HAYSTACKS[kind]} at {cells}" if with_haystack else cells)
+    return "; ".join(parts) or "none"
 
 
 def language_summary(scores: Any) -> dict[str, float] | None:
@@ -647,9 +685,21 @@ def language_summary(scores: Any) -> dict[str, float] | None:
 
 
 def _score_text(row: Any) -> str:
-    if "low" in row and row["low"] == row["low"]:  # an interval (not NaN: the average has none)
+    import pandas as pd
+
+    if "low" in row and pd.notna(row["low"]):  # the average has no interval
         return f"{row['score']:.0%} ({row['low']:.0%}–{row['high']:.0%})"
     return f"{row['score']:.0%}"
+
+
+def _task_cells(scores: Any, haystack: str, with_average: bool = False) -> Any:
+    """The four tasks' cells of one haystack (and their average), indexed by length, task."""
+    import pandas as pd
+
+    frame = scores[(scores["haystack"] == haystack) & scores["task"].isin(TASKS)]
+    if with_average:
+        frame = pd.concat([frame, average_scores(frame)], ignore_index=True)
+    return frame.set_index(["length", "task"]).sort_index()
 
 
 def layout_comparison(shared: Any, separate: Any, haystack: str = "flores-en") -> Any:
@@ -658,40 +708,30 @@ def layout_comparison(shared: Any, separate: Any, haystack: str = "flores-en") -
     one task per haystack, and the difference in points; the four tasks' average last."""
     import pandas as pd
 
-    def cells(scores: Any) -> Any:
-        frame = scores[(scores["haystack"] == haystack) & scores["task"].isin(TASKS)]
-        frame = pd.concat([frame, average_scores(frame)], ignore_index=True)
-        return frame.set_index(["length", "task"])
-
-    left, right = cells(shared), cells(separate)
+    left, right = _task_cells(shared, haystack, True), _task_cells(separate, haystack, True)
+    order = {t: i for i, t in enumerate((*TASKS, "average"))}
+    common = sorted(left.index.intersection(right.index), key=lambda k: (k[0], order[k[1]]))
     rows = []
-    for length, task in left.index.intersection(right.index):
-        a, b = left.loc[(length, task)], right.loc[(length, task)]
+    for key in common:
+        a, b = left.loc[key], right.loc[key]
         rows.append(
             {
-                "prompt length (tokens)": f"{length:,}",
-                "task": task,
+                "prompt length (tokens)": f"{key[0]:,}",
+                "task": key[1],
                 "four tasks per haystack": _score_text(a),
                 "one task per haystack": _score_text(b),
-                "difference (points)": f"{100 * (b['score'] - a['score']):+.0f}",
+                "difference (points)": f"{100 * (b['score'] - a['score']):+.0f}".replace("-", "−"),
             }
         )
     if not rows:
         return pd.DataFrame()  # no length tested in both layouts: nothing to compare
-    order = {t: i for i, t in enumerate((*TASKS, "average"))}
-    rows.sort(key=lambda r: (int(r["prompt length (tokens)"].replace(",", "")), order[r["task"]]))
     return pd.DataFrame(rows).set_index(["prompt length (tokens)", "task"])
 
 
 def layout_finding(shared: Any, separate: Any, haystack: str = "flores-en") -> str:
     """The two layouts compared in words, at the lengths both were tested at: the four tasks'
     average in each, and which tasks' 95% intervals do not overlap."""
-
-    def cells(scores: Any) -> Any:
-        frame = scores[(scores["haystack"] == haystack) & scores["task"].isin(TASKS)]
-        return frame.set_index(["length", "task"])
-
-    left, right = cells(shared), cells(separate)
+    left, right = _task_cells(shared, haystack), _task_cells(separate, haystack)
     common = sorted(set(left.index.get_level_values(0)) & set(right.index.get_level_values(0)))
     if not common:
         return "The two layouts were not tested at a common length."
@@ -718,22 +758,34 @@ def layout_finding(shared: Any, separate: Any, haystack: str = "flores-en") -> s
 
 
 def shortest_length_finding(scores: Any, threshold: float = RULER_THRESHOLD) -> str:
-    """What the shortest length tested says, in words: how little haystack text it holds,
-    the four tasks' average there, and what a score below ``threshold`` there means."""
+    """What the lengths tested say, in words: how much haystack text the shortest holds,
+    the four tasks' average there against ``threshold``, the tasks that pass there, and
+    how the average moves up to the longest length."""
     tasks = scores[scores["task"].isin(TASKS)]
     if tasks.empty:
         return "No task was tested."
-    shortest = int(tasks["length"].min())
-    cell = tasks[tasks["length"] == shortest]
-    characters, average = float(cell["context_characters"].mean()), float(cell["score"].mean())
-    found = (
-        f"At the shortest length, {shortest:,} tokens, the haystack is only about "
-        f"{characters:,.0f} characters of text around the inserts, and the four tasks "
-        f"average {average:.0%}"
+    lengths = sorted(int(n) for n in set(tasks["length"]))
+    cell = tasks[tasks["length"] == lengths[0]].set_index("task")
+    average = float(cell["score"].mean())
+    text = (
+        f"At the shortest length, {lengths[0]:,} tokens (about "
+        f"{float(cell['context_characters'].mean()):,.0f} characters of text around the "
+        f"inserts), the four tasks average {average:.0%}, "
+        f"{'at or above' if average >= threshold else 'below'} the threshold"
     )
-    if average < threshold:
-        return (
-            f"{found}: below the threshold with almost nothing to search, so what fails is the "
-            "tasks themselves, not the length of the text around them."
+    passing = [f"{t} ({cell.loc[t, 'score']:.0%})" for t in TASKS
+               if t in cell.index and cell.loc[t, "score"] >= threshold]  # fmt: skip
+    if passing and average < threshold:
+        text += f"; {_and(passing)} {'passes' if len(passing) == 1 else 'pass'} there"
+    text += "."
+    if len(lengths) > 1:
+        last = float(tasks[tasks["length"] == lengths[-1]]["score"].mean())
+        move = "falls" if last < average - 0.05 else "rises" if last > average + 0.05 else "stays"
+        text += f" By {lengths[-1]:,} tokens the average {move} ({average:.0%} to {last:.0%})" + (
+            ": the tasks get harder as the text around them grows." if move == "falls" else "."
         )
-    return f"{found}: at or above the threshold."
+    return text
+
+
+def _and(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
