@@ -207,10 +207,10 @@ def test_random_token_decoder_feeds_seeded_random_tokens_as_the_tool_does(monkey
             return decoder.decode(prompts, max_tokens=12)
 
     greedy_calls = []
-    original = BatchedGreedyDecoder._next_token
+    original = BatchedGreedyDecoder.next_token
     monkeypatch.setattr(
         BatchedGreedyDecoder,
-        "_next_token",
+        "next_token",
         lambda self, logits: greedy_calls.append(1) or original(self, logits),
     )
     first = run(RandomTokenDecoder, seed=1)
@@ -235,9 +235,9 @@ def test_full_length_greedy_takes_the_best_token_that_does_not_end_the_text():
     ) as decoder:
         logits = np.zeros(decoder.n_vocab, dtype=np.float32)
         logits[123], logits[4567] = 5.0, 3.0
-        assert decoder._next_token(logits) == 123  # the greedy choice when it goes on
+        assert decoder.next_token(logits) == 123  # the greedy choice when it goes on
         logits[llama_vocab_eos(decoder._vocab)] = 9.0  # the best token would end the text
-        assert decoder._next_token(logits) == 123
+        assert decoder.next_token(logits) == 123
         assert logits[llama_vocab_eos(decoder._vocab)] == 9.0  # the caller's logits untouched
 
 

@@ -352,11 +352,12 @@ class BatchedGreedyDecoder:
             if not pointer:
                 raise ReportlibError(f"llama.cpp returned no logits for batch row {i}")
             logits = np.ctypeslib.as_array(pointer, shape=(self.n_vocab,))
-            picked.append((seq, self._next_token(logits)))
+            picked.append((seq, self.next_token(logits)))
         return picked
 
-    def _next_token(self, logits: np.ndarray) -> int:
-        """The token a sequence takes next: the greedy choice (the first maximum)."""
+    def next_token(self, logits: np.ndarray) -> int:
+        """The token a sequence takes next, from its logits: the greedy choice (the first
+        maximum). The one hook a subclass may override (the benchmark feeds other inputs)."""
         return int(np.argmax(logits))
 
     def _advance(

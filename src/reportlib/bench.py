@@ -553,8 +553,8 @@ class RandomTokenDecoder(BatchedGreedyDecoder):
             if not self._llama.llama_vocab_is_eog(self._vocab, token):
                 return token
 
-    def _next_token(self, logits: Any) -> int:
-        super()._next_token(logits)  # the greedy choice is computed, as in a real run
+    def next_token(self, logits: Any) -> int:
+        super().next_token(logits)  # the greedy choice is computed, as in a real run
         return self.random_token()
 
 
@@ -562,8 +562,8 @@ class FullLengthGreedyDecoder(BatchedGreedyDecoder):
     """Greedy decoding that never ends a sequence early: the best token that does not end
     generation, so every sequence runs to ``max_tokens``, as ``llama-batched-bench``'s do."""
 
-    def _next_token(self, logits: Any) -> int:
-        token = super()._next_token(logits)
+    def next_token(self, logits: Any) -> int:
+        token = super().next_token(logits)
         if not self._llama.llama_vocab_is_eog(self._vocab, token):
             return token
         masked = logits.copy()
