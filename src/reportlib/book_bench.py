@@ -592,14 +592,15 @@ def batched_phrases(record: dict[str, Any] | None) -> dict[str, str]:
 
 def stops_phrase(rows: Sequence[dict[str, Any]]) -> str:
     """How many sequences the model ended early at each width, in words."""
-    stopped = [f"{r['stopped_early']} of {r['width']} at width {r['width']}" for r in rows
-               if r["stopped_early"]]  # fmt: skip
-    if not stopped:
+    items: list[str] = []
+    for r in rows:
+        if r["stopped_early"]:
+            noun = "" if items else " sequences"  # said once, after the first count
+            items.append(f"{r['stopped_early']} of {r['width']}{noun} at width {r['width']}")
+    if not items:
         return "no sequence ended early at any width"
-    if len(stopped) > 1:
-        stopped = [", ".join(stopped[:-1]) + " and " + stopped[-1]]
-    first, _, rest = stopped[0].partition(" at ")
-    return f"the model ended its text early in {first} sequences at {rest}"
+    joined = items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+    return f"the model ended its text early in {joined}"
 
 
 def batched_table(record: dict[str, Any]) -> Any:
