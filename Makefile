@@ -43,7 +43,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet --no-cache-dir --no-binary llama-cpp-python "$(LLAMA_CPP_PIN)"
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
-	$(BIN)/python -c "from reportlib.models import default_model_path as p; print('model:', p())"
+	$(BIN)/python -c "from reportlib.backends.specs import default_model_path as p; print('model:', p())"
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -151,7 +151,7 @@ sync: $(STAMP)
 	$(BIN)/jupytext --sync $(NOTEBOOKS)
 
 notebooks: sync
-	$(BIN)/python -m reportlib.chapters $(NOTEBOOKS:.md=.ipynb)
+	$(BIN)/python -m reportlib.site.chapters $(NOTEBOOKS:.md=.ipynb)
 	$(BIN)/jupytext --sync $(NOTEBOOKS)
 
 clean:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from reportlib.cache import ResultCache
+from reportlib.core.cache import ResultCache
 
 from fakes import FakeModel
 
@@ -27,7 +27,7 @@ def cache(tmp_path: Path) -> ResultCache:
 @pytest.fixture(scope="session")
 def flores_dir() -> Path:
     """The FLORES-200 subset that ships with the project (evaluation data)."""
-    from reportlib.corpus import flores_folder
+    from reportlib.text.corpus import flores_folder
 
     return flores_folder()
 
@@ -37,6 +37,6 @@ def real_model():
     """The embedded Gemma 3 270M, loaded once, with a throwaway cache."""
     import tempfile
 
-    from reportlib.backends import load_model
+    from reportlib.backends.loading import load_model
 
     return load_model(n_ctx=512, cache=ResultCache(tempfile.mkdtemp(prefix="reportlib-test-")))

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from reportlib.backend import Completion, TextModel
-from reportlib.errors import ReportlibError
+from reportlib.backends.interface import Completion, TextModel
+from reportlib.core.errors import ReportlibError
 
 
 class FakeModel(TextModel):

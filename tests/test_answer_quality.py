@@ -2,7 +2,9 @@
 
 import pytest
 
-from reportlib.answer_quality import (
+from reportlib.core.errors import ReportlibError
+from reportlib.experiments.probe.prompts import PROBE_LANGUAGES
+from reportlib.text.answer_quality import (
     FIRST_PERSON,
     echo_of,
     introduces_itself,
@@ -10,8 +12,6 @@ from reportlib.answer_quality import (
     periodic_share,
     repeated_share,
 )
-from reportlib.errors import ReportlibError
-from reportlib.probe import PROBE_LANGUAGES
 
 REQUEST = "Apresente-se em português."
 OPENING = "Bonjour, je m'appelle"

@@ -2,12 +2,19 @@
 one; a minimal example backend shows that adding one is a single module."""
 
 import json
+import os
+import subprocess
+import sys
+from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from reportlib import backend
-from reportlib.backend import (
+from reportlib.backends import interface as backend
+from reportlib.backends.cached_model import CachedModel, completion_key, measurement_key
+from reportlib.backends.gguf import GGUFInfo
+from reportlib.backends.interface import (
     Backend,
     Completion,
     TextModel,
@@ -16,9 +23,9 @@ from reportlib.backend import (
     register_backend,
     registered_backends,
 )
-from reportlib.backends import load_model, model_card_for
-from reportlib.cached import CachedModel, completion_key
-from reportlib.errors import ReportlibError
+from reportlib.backends.loading import load_model, model_card_for
+from reportlib.backends.specs import AdapterFile, ModelFile
+from reportlib.core.errors import ReportlibError
 
 from fakes import FakeModel
 
@@ -84,6 +91,50 @@ def test_a_new_backend_is_one_registration(cache):
         backend.unregister_backend("echo")
     with pytest.raises(ReportlibError, match="model file not found"):
         load_model("echo:안녕", cache=cache)
+
+
+PLUGIN = """
+from reportlib.backends.interface import Backend, register_backend
+from fakes import FakeModel
+
+register_backend(Backend(
+    name="shout",
+    matches=lambda spec: spec.startswith("shout:"),
+    load=lambda spec, settings: FakeModel(lambda prompt: spec[6:].upper(), fingerprint=spec),
+    describe=lambda spec: {"name": spec},
+))
+"""
+
+
+def _run_with_plugin(tmp_path, module: str, code: str) -> subprocess.CompletedProcess[str]:
+    """``code`` in a fresh interpreter where an installed distribution declares ``module``
+    as an entry point of the ``reportlib.backends`` group."""
+    info = tmp_path / "shout_plugin-0.1.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: shout-plugin\nVersion: 0.1\n")
+    (info / "entry_points.txt").write_text(f"[reportlib.backends]\nshout = {module}\n")
+    path = os.pathsep.join([str(tmp_path), str(Path(__file__).parent)])
+    env = {**os.environ, "PYTHONPATH": path, "REPORTLIB_HOME": str(tmp_path / "home")}
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+
+
+def test_a_backend_from_another_package_loads_through_its_entry_point(tmp_path):
+    (tmp_path / "shout_backend.py").write_text(PLUGIN)
+    code = (
+        "from reportlib.backends.loading import load_model\n"
+        "print(load_model('shout:hi').complete('p', max_tokens=4, seed=0).text)"
+    )
+    run = _run_with_plugin(tmp_path, "shout_backend", code)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == "HI"
+
+
+def test_a_broken_plugin_is_one_clear_error(tmp_path):
+    (tmp_path / "broken_backend.py").write_text("raise ImportError('no such thing')\n")
+    code = "from reportlib.backends.loading import load_model\nload_model('embedded')"
+    run = _run_with_plugin(tmp_path, "broken_backend", code)
+    assert run.returncode == 1
+    assert "the backend plugin 'shout' failed to load: no such thing" in run.stderr
 
 
 def test_the_built_in_backends_are_registered():
@@ -188,7 +239,7 @@ def test_real_model_results_are_cached(real_model):
 
 
 def test_two_models_with_one_name_are_told_apart():
-    from reportlib.backend import model_labels
+    from reportlib.backends.interface import model_labels
 
     a, b, a_again = (
         FakeModel(fingerprint="aaaa1111"),
@@ -204,7 +255,7 @@ def test_two_models_with_one_name_are_told_apart():
 
 
 def test_display_name_says_size_kind_and_quantization():
-    from reportlib.backend import display_name
+    from reportlib.backends.interface import display_name
 
     class CardModel(FakeModel):
         def __init__(self, name, card, chat):
@@ -230,7 +281,7 @@ def test_display_name_says_size_kind_and_quantization():
 
 
 def test_a_card_alone_gives_the_same_display_name():
-    from reportlib.backend import card_display_name
+    from reportlib.backends.interface import card_display_name
 
     card = {"name": "Gemma 3 270m", "size_label": "270M", "quantization": "Q4_K_M"}
     assert card_display_name({**card, "chat_template": ""}) == "Gemma 3 270M base (Q4_K_M)"
@@ -261,7 +312,7 @@ class CompanionModel(FakeModel):
 
 
 def test_batched_answers_are_decoded_and_cached_in_fixed_chunks(cache):
-    from reportlib.cached import CHUNK_SEQUENCES
+    from reportlib.backends.cached_model import CHUNK_SEQUENCES
 
     prompts = [f"p{i}" for i in range(11)]
     cold = CachedModel(CompanionModel(), cache)
@@ -322,7 +373,7 @@ def test_batch_identity_is_in_the_key_only_for_batched_decoding(cache):
 
 @pytest.mark.model
 def test_the_real_model_decodes_batches_deterministically(tmp_path):
-    from reportlib.cache import ResultCache
+    from reportlib.core.cache import ResultCache
 
     prompts = [f"Introduce yourself in {lang}.\n" for lang in ("Korean", "French", "Thai")] * 3
     runs = []
@@ -336,3 +387,69 @@ def test_the_real_model_decodes_batches_deterministically(tmp_path):
     with pytest.raises(ReportlibError, match="does not fit the per-sequence window of 256"):
         list(model.complete_many(too_long, max_tokens=12, seed=0))
     assert model.calls == 3  # the others' answers were kept
+
+
+def _model_file(adapter: str | None = None) -> ModelFile:
+    info = GGUFInfo(3, {"general.architecture": "gemma3"}, 0, 0)
+    base = ModelFile("m.gguf", Path("m.gguf"), "a" * 64, 1, info)
+    if adapter is None:
+        return base
+    return replace(base, spec="m.gguf+lora:x", adapter=AdapterFile(Path("x"), adapter, "x"))
+
+
+@pytest.mark.parametrize(
+    "change",
+    ["kind", "adapter", "other adapter", "setting", "cpu", "decoder"],
+)
+def test_every_part_of_a_measurement_is_in_its_key(monkeypatch, change):
+    import reportlib.backends.cached_model as cached_model
+
+    def key(model: ModelFile, kind: str = "latency", **settings: Any) -> dict[str, Any]:
+        return measurement_key(kind, model.weights_id, threads=2, **settings)
+
+    base = key(_model_file("b" * 64))
+    if change == "kind":
+        other = key(_model_file("b" * 64), kind="small-model")
+    elif change == "adapter":
+        other = key(_model_file())  # the base model alone
+    elif change == "other adapter":
+        other = key(_model_file("c" * 64))
+    elif change == "setting":
+        other = key(_model_file("b" * 64), repeats=5)
+    else:
+        name = "cpu_model" if change == "cpu" else "decoder_version"
+        monkeypatch.setattr(cached_model, name, lambda: "another")
+        other = key(_model_file("b" * 64))
+    assert other != base
+
+
+def test_the_batched_probe_of_an_adapter_is_measured_not_read_from_the_base(monkeypatch, tmp_path):
+    """The defect: the batched probe was keyed on the base file's sha256 alone, so an
+    adapter's run returned the base model's cached numbers without measuring."""
+    import reportlib.bench.batched as batched_bench
+
+    monkeypatch.setenv("REPORTLIB_HOME", str(tmp_path))
+    measured = []
+
+    def fake_measure(model: ModelFile, widths: list[int], **settings: int) -> dict[str, Any]:
+        measured.append(model.weights_id)
+        return {"widths": widths}
+
+    monkeypatch.setattr(batched_bench, "measure_batched_probe", fake_measure)
+    for model in (_model_file(), _model_file("b" * 64), _model_file()):
+        batched_bench.cached_batched_probe(model, [1, 4])
+    assert measured == ["a" * 64, "a" * 64 + "+lora:" + "b" * 64]  # the third is cached
+
+
+def test_benchmarks_against_llama_cpps_tools_refuse_an_adapter(monkeypatch, tmp_path):
+    script = tmp_path / "llama-batched-bench"  # the batched comparison runs only with its tool
+    script.write_text("#!/bin/sh\nexit 0\n")
+    script.chmod(0o755)
+    monkeypatch.setenv("REPORTLIB_LLAMA_BATCHED_BENCH", str(script))
+    from reportlib.bench.batched import run_batched_benchmark
+    from reportlib.bench.harness import cached_benchmark, run_benchmark
+    from reportlib.bench.kernels import run_kernel_comparison
+
+    for run in (run_benchmark, cached_benchmark, run_batched_benchmark, run_kernel_comparison):
+        with pytest.raises(ReportlibError, match="without a LoRA adapter"):
+            run(_model_file("b" * 64))

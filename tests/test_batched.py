@@ -1,4 +1,5 @@
-"""Continuous batched greedy decoding (:mod:`reportlib.batched`) on the real embedded model."""
+"""Continuous batched greedy decoding (:mod:`reportlib.backends.batched`) on the real
+embedded model."""
 
 from __future__ import annotations
 
@@ -7,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from reportlib.batched import BatchedGreedyDecoder, SequenceResult
-from reportlib.errors import ReportlibError
-from reportlib.models import ModelFile, resolve_model
+from reportlib.backends.batched import BatchedGreedyDecoder, SequenceResult
+from reportlib.backends.specs import ModelFile, resolve_model
+from reportlib.core.errors import ReportlibError
 
 try:
-    from reportlib.llamacpp_backend import LlamaCppModel
+    from reportlib.backends.llamacpp import LlamaCppModel
 except ImportError:  # the layout before the backend refactor
     from reportlib.generation import LlamaCppModel  # type: ignore[no-redef]
 

@@ -4,13 +4,13 @@ import json
 
 import pytest
 
-from reportlib.errors import ReportlibError
+from reportlib.core.errors import ReportlibError
 
 
 @pytest.mark.model
 def test_benchmark_reports_both_paths_and_ratios():
-    from reportlib.bench import run_benchmark
-    from reportlib.models import resolve_model
+    from reportlib.backends.specs import resolve_model
+    from reportlib.bench.harness import run_benchmark
 
     result = run_benchmark(resolve_model("default"), pp=32, tg=8, repeats=1)
     for path in ("raw", "harness"):
@@ -37,8 +37,8 @@ def _fake_llama_bench(tmp_path, body: str):
 
 @pytest.mark.model
 def test_llama_bench_output_is_read_per_repeat(tmp_path, monkeypatch):
-    from reportlib.bench import llama_bench_binary, run_llama_bench
-    from reportlib.models import resolve_model
+    from reportlib.backends.specs import resolve_model
+    from reportlib.bench.harness import llama_bench_binary, run_llama_bench
 
     tests = [
         {"n_prompt": 512, "n_gen": 0, "samples_ts": [500.0, 510.0, 490.0]},
@@ -53,9 +53,9 @@ def test_llama_bench_output_is_read_per_repeat(tmp_path, monkeypatch):
 
 @pytest.mark.model
 def test_a_failing_llama_bench_is_one_clear_error(tmp_path):
-    from reportlib.bench import run_llama_bench
-    from reportlib.errors import ReportlibError
-    from reportlib.models import resolve_model
+    from reportlib.backends.specs import resolve_model
+    from reportlib.bench.harness import run_llama_bench
+    from reportlib.core.errors import ReportlibError
 
     script = _fake_llama_bench(tmp_path, "echo 'error: unknown argument' >&2; exit 1")
     with pytest.raises(ReportlibError, match="llama-bench failed \\(exit 1\\).*unknown argument"):
@@ -63,7 +63,7 @@ def test_a_failing_llama_bench_is_one_clear_error(tmp_path):
 
 
 def test_no_llama_bench_without_a_build(tmp_path, monkeypatch):
-    from reportlib.bench import llama_bench_binary
+    from reportlib.bench.harness import llama_bench_binary
 
     monkeypatch.setenv("REPORTLIB_LLAMA_BENCH", str(tmp_path / "absent"))
     assert llama_bench_binary() is None
@@ -101,8 +101,8 @@ def _jsonl(pl: int, tg: int, t: float) -> str:
 
 @pytest.mark.model
 def test_llama_batched_bench_jsonl_is_read_per_width(tmp_path, monkeypatch):
-    from reportlib.bench import llama_batched_bench_binary, run_llama_batched_bench
-    from reportlib.models import resolve_model
+    from reportlib.backends.specs import resolve_model
+    from reportlib.bench.batched import llama_batched_bench_binary, run_llama_batched_bench
 
     lines = "\n".join(["llama_model_load: noise", _jsonl(1, 40, 1.0), _jsonl(4, 40, 2.0)])
     script = _fake_llama_bench(tmp_path, f"cat <<'EOF'\n{lines}\nEOF")
@@ -116,8 +116,8 @@ def test_llama_batched_bench_jsonl_is_read_per_width(tmp_path, monkeypatch):
 
 @pytest.mark.model
 def test_a_failing_llama_batched_bench_is_one_clear_error(tmp_path):
-    from reportlib.bench import run_llama_batched_bench
-    from reportlib.models import resolve_model
+    from reportlib.backends.specs import resolve_model
+    from reportlib.bench.batched import run_llama_batched_bench
 
     script = _fake_llama_bench(tmp_path, "echo 'error: unable to load model' >&2; exit 1")
     with pytest.raises(ReportlibError, match=r"llama-batched-bench failed \(exit 1\)"):
@@ -125,7 +125,7 @@ def test_a_failing_llama_batched_bench_is_one_clear_error(tmp_path):
 
 
 def test_no_batched_comparison_without_the_tool(monkeypatch, tmp_path):
-    from reportlib.bench import run_batched_benchmark
+    from reportlib.bench.batched import run_batched_benchmark
 
     monkeypatch.setenv("REPORTLIB_LLAMA_BATCHED_BENCH", str(tmp_path / "missing"))
     monkeypatch.setattr("sys.prefix", str(tmp_path))
@@ -149,8 +149,8 @@ def _fake_kernel_build(path, pp, tg, backend=""):
 
 
 def test_kernel_comparison_reports_speedups_and_the_loaded_variant(tmp_path):
-    from reportlib.bench import kernel_bench_binaries, run_kernel_comparison
-    from reportlib.models import resolve_model
+    from reportlib.backends.specs import resolve_model
+    from reportlib.bench.kernels import kernel_bench_binaries, run_kernel_comparison
 
     _fake_kernel_build(tmp_path / "llama-bench", 100.0, 10.0)
     _fake_kernel_build(tmp_path / "native" / "llama-bench", 125.0, 11.0)
@@ -165,9 +165,9 @@ def test_kernel_comparison_reports_speedups_and_the_loaded_variant(tmp_path):
 
 
 def test_kernel_comparison_needs_the_portable_build(tmp_path):
-    from reportlib.bench import run_kernel_comparison
-    from reportlib.errors import ReportlibError
-    from reportlib.models import resolve_model
+    from reportlib.backends.specs import resolve_model
+    from reportlib.bench.kernels import run_kernel_comparison
+    from reportlib.core.errors import ReportlibError
 
     _fake_kernel_build(tmp_path / "native" / "llama-bench", 125.0, 11.0)
     with pytest.raises(ReportlibError, match="make llama-bench"):
@@ -175,8 +175,8 @@ def test_kernel_comparison_needs_the_portable_build(tmp_path):
 
 
 def test_kernel_comparison_counts_answers_identical_to_the_portable_build(tmp_path):
-    from reportlib.bench import run_kernel_comparison
-    from reportlib.models import resolve_model
+    from reportlib.backends.specs import resolve_model
+    from reportlib.bench.kernels import run_kernel_comparison
 
     for sub, differs in (("", ""), ("native", "Hola")):
         folder = tmp_path / sub
@@ -194,9 +194,9 @@ def test_kernel_comparison_counts_answers_identical_to_the_portable_build(tmp_pa
 
 @pytest.mark.model
 def test_random_token_decoder_feeds_seeded_random_tokens_as_the_tool_does(monkeypatch):
-    from reportlib.batched import BatchedGreedyDecoder
-    from reportlib.bench import RandomTokenDecoder
-    from reportlib.models import resolve_model
+    from reportlib.backends.batched import BatchedGreedyDecoder
+    from reportlib.backends.specs import resolve_model
+    from reportlib.bench.batched import RandomTokenDecoder
 
     model = resolve_model("default")
     settings = {"width": 2, "n_ctx_per_sequence": 64, "n_threads": 2}
@@ -227,8 +227,8 @@ def test_full_length_greedy_takes_the_best_token_that_does_not_end_the_text():
     import numpy as np
     from llama_cpp import llama_vocab_eos
 
-    from reportlib.bench import FullLengthGreedyDecoder
-    from reportlib.models import resolve_model
+    from reportlib.backends.specs import resolve_model
+    from reportlib.bench.batched import FullLengthGreedyDecoder
 
     with FullLengthGreedyDecoder(
         resolve_model("default").path, width=1, n_ctx_per_sequence=64
@@ -271,7 +271,7 @@ def _batched_record():
 
 
 def test_batched_phrases_give_each_inputs_ratio_and_the_early_stops():
-    from reportlib.book_bench import BATCHED_PHRASE_NAMES, batched_phrases, batched_table
+    from reportlib.bench.batched import BATCHED_PHRASE_NAMES, batched_phrases, batched_table
 
     phrases = batched_phrases(_batched_record())
     assert set(phrases) == set(BATCHED_PHRASE_NAMES)
@@ -309,8 +309,8 @@ def test_bench_checks_the_record_paths_before_running(capsys, tmp_path):
 
 @pytest.mark.model
 def test_batched_comparison_takes_the_median_of_interleaved_rounds(monkeypatch, tmp_path):
-    import reportlib.bench as bench
-    from reportlib.models import resolve_model
+    import reportlib.bench.batched as bench
+    from reportlib.backends.specs import resolve_model
 
     calls = []
     tool = iter([10.0, 40.0, 30.0, 20.0, 20.0, 30.0])  # widths 1 and 4, round by round

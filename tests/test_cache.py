@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from reportlib.cache import CorruptCacheEntry, ResultCache, atomic_write_text
+from reportlib.core.cache import CorruptCacheEntry, ResultCache, atomic_write_text
 
 
 def test_round_trip_and_key_sensitivity(cache):
@@ -47,7 +47,7 @@ def test_failed_write_keeps_the_old_file(tmp_path, monkeypatch):
     def broken_replace(src, dst):
         raise OSError("disk full")
 
-    monkeypatch.setattr("reportlib.cache.os.replace", broken_replace)
+    monkeypatch.setattr("reportlib.core.cache.os.replace", broken_replace)
     with pytest.raises(OSError):
         atomic_write_text(target, "new")
     assert target.read_text() == "old"
@@ -76,8 +76,8 @@ def test_a_failed_csv_write_leaves_the_previous_file_whole(tmp_path, monkeypatch
 
     import pandas as pd
 
-    from reportlib import cache as cache_module
-    from reportlib.cache import atomic_write_csv
+    from reportlib.core import cache as cache_module
+    from reportlib.core.cache import atomic_write_csv
 
     path = tmp_path / "results.csv"
     good = pd.DataFrame({"answer": [f"row {i}" for i in range(500)]})

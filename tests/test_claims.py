@@ -4,28 +4,14 @@ from types import SimpleNamespace
 
 import pytest
 
-from reportlib.claims import (
-    CLAIMS,
-    COLUMNS,
-    FACTS,
-    NOT_CHECKABLE,
-    RULES,
-    SLM_FACTOR,
-    VERDICTS,
-    build_ledger,
-)
-from reportlib.perplexity import PairedBits
-from reportlib.probe_analysis import Observation
-from reportlib.render import BOOK_MODEL_COLUMN, ledger_html
-from reportlib.sources import ARCHITECTURES, RELEASES, compare_matched_pairs, homes_per_year
-from reportlib.tokenstats import (
-    NOT_DECIDED,
-    PARTLY,
-    REFUTED,
-    SUPPORTED,
-    ClaimCheck,
-    PremiumDifference,
-)
+from reportlib.core.errors import ReportlibError
+from reportlib.core.sources import ARCHITECTURES, RELEASES, compare_matched_pairs, homes_per_year
+from reportlib.core.verdicts import NOT_CHECKABLE, NOT_DECIDED, PARTLY, REFUTED, SUPPORTED, VERDICTS
+from reportlib.experiments.claims import CLAIMS, COLUMNS, FACTS, RULES, SLM_FACTOR, build_ledger
+from reportlib.experiments.finetune.perplexity import PairedBits
+from reportlib.experiments.ledger import BOOK_MODEL_COLUMN, ledger_html
+from reportlib.experiments.probe.analysis import Observation
+from reportlib.experiments.tokens import ClaimCheck, PremiumDifference
 
 
 def check(verdict, measured=0.5, low=None, high=None, key="k"):
@@ -171,6 +157,37 @@ def test_ledger_covers_every_section_and_every_rule():
     assert len(build_ledger(MEASUREMENTS)) == len(CLAIMS)
 
 
+def test_every_rule_has_one_producer_and_every_producer_a_rule():
+    """The producer side of the ledger: each measurement a rule decides on (or a fact shows)
+    is made by one function of claim_measurements, which must make exactly the measurements
+    listed for it."""
+    from reportlib.experiments.claim_measurements import PRODUCERS
+
+    assert set(PRODUCERS) == set(RULES) | set(FACTS)
+
+
+def test_a_producer_that_makes_other_measurements_than_listed_is_an_error(monkeypatch):
+    from reportlib.experiments import claim_measurements as cm
+
+    def only_some(out, **_):
+        out.values["split_word"] = "measured"  # lists six, makes one
+
+    producers = {
+        k: only_some if p is cm.measure_tokenizer_claims else p for k, p in cm.PRODUCERS.items()
+    }
+    monkeypatch.setattr(cm, "PRODUCERS", producers)
+    settings = dict.fromkeys(cm.CHAPTERS_READ, {})
+    with pytest.raises(ReportlibError, match="only_some measured .'split_word'., but is listed"):
+        cm.gather_claim_measurements("default", "flores200", settings)
+
+
+def test_the_ledger_names_the_chapters_whose_settings_it_needs():
+    from reportlib.experiments.claim_measurements import gather_claim_measurements
+
+    with pytest.raises(ReportlibError, match="needs the settings of finetune, context"):
+        gather_claim_measurements("default", "flores200", {"multilingual": {}, "small-models": {}})
+
+
 def test_every_claim_is_well_formed():
     for claim in CLAIMS:
         assert claim.kind in ("cited", "measured", NOT_CHECKABLE), claim
@@ -265,7 +282,7 @@ def test_claims_about_the_reports_model_are_separated_from_the_books_model():
 
 
 def test_the_architecture_table_names_every_source_for_a_reader():
-    from reportlib.sources import SOURCE_NAMES, architecture_table
+    from reportlib.core.sources import SOURCE_NAMES, architecture_table
 
     table = architecture_table()
     assert list(table.index) == [a.model for a in ARCHITECTURES]

@@ -64,7 +64,7 @@ def test_models_json(capsys):
 
 
 def test_debug_shows_the_traceback():
-    from reportlib.errors import ReportlibError
+    from reportlib.core.errors import ReportlibError
 
     with pytest.raises(ReportlibError, match="unknown language code"):
         main(["--debug", "tokens", "--tokenizer", "qwen", "--langs", "xx"])

@@ -3,8 +3,10 @@
 import pandas as pd
 import pytest
 
-from reportlib.backend import shared_prefix_length
-from reportlib.context import (
+from reportlib.backends.interface import shared_prefix_length
+from reportlib.core.errors import ReportlibError
+from reportlib.experiments.context.costs import parse_kv_cache_log
+from reportlib.experiments.context.needles import (
     FILLER_SENTENCES,
     LLAMA3_ARCHITECTURES,
     NEEDLE,
@@ -18,8 +20,6 @@ from reportlib.context import (
     score_answer,
     window_capacity,
 )
-from reportlib.costs import parse_kv_cache_log
-from reportlib.errors import ReportlibError
 
 
 def word_tokens(text: str) -> list[int]:
@@ -150,21 +150,44 @@ def test_real_model_reuses_the_shared_prefix(real_model):
     assert fresh.evaluated_tokens == fresh.prompt_tokens
 
 
-def test_effective_length_is_described_honestly():
-    from reportlib.context import describe_effective_length
-
-    assert describe_effective_length(None, [512]) == "shorter than every tested length"
-    assert describe_effective_length(1024, [512, 1024]).startswith("at least 1,024")
-    assert describe_effective_length(512, [512, 1024]) == "512 tokens"
-
-
 def test_a_long_needle_prompt_reaches_its_length_with_a_tokenizer_that_adds_a_bos():
     """Counting the BOS in every sentence once left long prompts thousands of tokens short
     (so a prompt meant to overflow the window fitted it and was answered)."""
-    from reportlib.context import build_needle_case
+    from reportlib.experiments.context.needles import build_needle_case
 
     def with_bos(text):
         return [1] + [len(word) for word in text.split()]  # a BOS, then one token per word
 
     case = build_needle_case(with_bos, 30000, 0.5, 0)
     assert 30000 - 20 <= case.prompt_tokens <= 30000
+
+
+def _latency(seconds: tuple[float, float], speeds: tuple[tuple[float, float, float], ...]):
+    import pandas as pd
+
+    return pd.DataFrame(
+        {
+            "prompt_tokens": [256, 4096],
+            "prompt_seconds_median": list(seconds),
+            "generation_tokens_per_s_median": [s[1] for s in speeds],
+            "generation_tokens_per_s_min": [s[0] for s in speeds],
+            "generation_tokens_per_s_max": [s[2] for s in speeds],
+        }
+    )
+
+
+def test_the_latency_sentences_follow_the_numbers():
+    """The old sentence said "attention makes the cost grow faster than the length" and
+    "generation slows ... because every token attends to the whole context" whatever the
+    numbers were."""
+    from reportlib.experiments.context.costs import latency_findings
+
+    faster = latency_findings(_latency((0.1, 4.0), ((55, 57, 58), (50, 52, 53))))["paragraph"]
+    assert "grew faster than the length" in faster
+    assert "Generation was slower after the longer prompt" in faster
+    assert "because" not in faster and "attention" not in faster
+    even = latency_findings(_latency((0.1, 1.6), ((50, 57, 60), (47, 52, 58))))["paragraph"]
+    assert "grew in proportion to the length" in even
+    assert "the repeats' ranges overlap" in even and "slower" not in even
+    slower = latency_findings(_latency((0.1, 1.0), ((40, 41, 42), (60, 61, 62))))["paragraph"]
+    assert "more slowly than the length" in slower and "was faster" in slower

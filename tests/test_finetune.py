@@ -9,14 +9,20 @@ from pathlib import Path
 
 import pytest
 
-from reportlib import finetune as ft
-from reportlib import finetune_data as fd
-from reportlib.corpus import flores_sentences
-from reportlib.errors import ReportlibError
-from reportlib.languages import LANGUAGES
-from reportlib.models import shipped_adapter_path, split_adapter_spec
-from reportlib.perplexity import LineScore, bits_per_character, paired_bits, perplexity
-from reportlib.probe import PROBE_TEXTS
+from reportlib.backends.specs import shipped_adapter_path, split_adapter_spec
+from reportlib.core.errors import ReportlibError
+from reportlib.core.languages import LANGUAGES
+from reportlib.experiments.finetune import data as fd
+from reportlib.experiments.finetune import record as finetune_record
+from reportlib.experiments.finetune import train as ft
+from reportlib.experiments.finetune.perplexity import (
+    LineScore,
+    bits_per_character,
+    paired_bits,
+    perplexity,
+)
+from reportlib.experiments.probe.prompts import PROBE_TEXTS
+from reportlib.text.corpus import flores_sentences
 
 
 # -- data ----------------------------------------------------------------------------------
@@ -153,7 +159,7 @@ def test_record_check_lists_every_mismatch(tmp_path, monkeypatch):
     class Base:
         sha256 = "base-sha"
 
-    from reportlib.models import file_sha256
+    from reportlib.backends.specs import file_sha256
 
     record = {
         "adapter_sha256": file_sha256(adapter),
@@ -162,26 +168,26 @@ def test_record_check_lists_every_mismatch(tmp_path, monkeypatch):
         "held_out_sha256": text.held_out_sha256,
     }
     adapter.with_suffix(".json").write_text(json.dumps(record), "utf-8")
-    assert ft.verify_record(adapter, Base(), text) == record  # type: ignore[arg-type]
+    assert finetune_record.verify_record(adapter, Base(), text) == record  # type: ignore[arg-type]
     other = fd.TrainingText("other train", "held out", "test")
     with pytest.raises(ReportlibError, match="training text differ"):
-        ft.verify_record(adapter, Base(), other)  # type: ignore[arg-type]
+        finetune_record.verify_record(adapter, Base(), other)  # type: ignore[arg-type]
     adapter.write_bytes(b"changed")
     with pytest.raises(ReportlibError, match="adapter, training text differ"):
-        ft.verify_record(adapter, Base(), other)  # type: ignore[arg-type]
+        finetune_record.verify_record(adapter, Base(), other)  # type: ignore[arg-type]
     adapter.with_suffix(".json").unlink()
     with pytest.raises(ReportlibError, match="no training record"):
-        ft.verify_record(adapter, Base(), text)  # type: ignore[arg-type]
+        finetune_record.verify_record(adapter, Base(), text)  # type: ignore[arg-type]
 
 
 @pytest.mark.model
 def test_shipped_adapter_matches_its_record_and_loads():
-    from reportlib.backend import display_name
-    from reportlib.backends import load_model
-    from reportlib.models import resolve_model
+    from reportlib.backends.interface import display_name
+    from reportlib.backends.loading import load_model
+    from reportlib.backends.specs import resolve_model
 
     base = resolve_model("default")
-    record = ft.verify_record(shipped_adapter_path(), base, fd.korean_training_text())
+    record = finetune_record.verify_record(shipped_adapter_path(), base, fd.korean_training_text())
     held = dict(record["held_out_loss"])
     assert len(record["train_loss"]) == record["settings"]["steps"]
     # the adapter kept is the evaluation with the lowest held-out loss, and it beats step 0
@@ -213,8 +219,8 @@ def test_paired_bits_sees_a_better_model_and_refuses_different_lines():
 
 @pytest.mark.model
 def test_line_scores_are_deterministic_and_an_adapter_changes_them(real_model):
-    from reportlib.backends import load_model
-    from reportlib.perplexity import score_lines
+    from reportlib.backends.loading import load_model
+    from reportlib.experiments.finetune.perplexity import score_lines
 
     lines = flores_sentences("kor_Hang")[:4]
     first = score_lines(real_model, lines)
@@ -230,7 +236,7 @@ def test_line_scores_are_deterministic_and_an_adapter_changes_them(real_model):
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory):
     pytest.importorskip("torch")
-    from reportlib.models import resolve_model
+    from reportlib.backends.specs import resolve_model
 
     base = resolve_model("default")
     text = fd.korean_training_text()
@@ -246,7 +252,7 @@ def tiny_run(tmp_path_factory):
 @pytest.mark.model
 @pytest.mark.slow
 def test_a_few_training_steps_lower_the_loss_and_the_adapter_loads(tiny_run):
-    from reportlib.backends import load_model
+    from reportlib.backends.loading import load_model
 
     base, text, settings, out, record = tiny_run
     losses = record["train_loss"]
@@ -255,12 +261,12 @@ def test_a_few_training_steps_lower_the_loss_and_the_adapter_loads(tiny_run):
     # different blocks, too noisy to compare over 8 steps)
     held = dict(record["held_out_loss"])
     assert held[settings.steps] < held[0]
-    assert ft.verify_record(out, base, text) == record
+    assert finetune_record.verify_record(out, base, text) == record
     assert record["tokens_seen"] == settings.steps * settings.context_length
     held = dict(record["held_out_loss"])
     assert record["selected_step"] > 0 and held[record["selected_step"]] == min(held.values())
     assert record["tensors"] == 2 * 7 * base.info.metadata["gemma3.block_count"]
-    from reportlib.perplexity import bits_per_character, score_lines
+    from reportlib.experiments.finetune.perplexity import bits_per_character, score_lines
 
     model = load_model(f"default+lora:{out}", n_ctx=1024, cache=None)
     plain = load_model("default", n_ctx=1024, cache=None)
@@ -286,7 +292,7 @@ def test_training_is_deterministic(tiny_run, tmp_path):
 @pytest.mark.slow
 def test_a_diverging_loss_stops_with_the_step_and_writes_nothing(tmp_path):
     pytest.importorskip("torch")
-    from reportlib.models import resolve_model
+    from reportlib.backends.specs import resolve_model
 
     text = fd.korean_training_text()
     slice_ = fd.TrainingText(text.train[:1500], text.held_out[:1500], "slice")
@@ -302,7 +308,7 @@ def test_a_diverging_loss_stops_with_the_step_and_writes_nothing(tmp_path):
 @pytest.mark.model
 def test_too_little_text_and_a_bad_path_are_clear_errors(tmp_path):
     pytest.importorskip("torch")
-    from reportlib.models import resolve_model
+    from reportlib.backends.specs import resolve_model
 
     base = resolve_model("default")
     short = fd.TrainingText("짧은 글", "짧은 글", "short")
@@ -316,14 +322,14 @@ def test_too_little_text_and_a_bad_path_are_clear_errors(tmp_path):
 
 
 def load_adapter_spec_of(path: Path):
-    from reportlib.models import resolve_model
+    from reportlib.backends.specs import resolve_model
 
     return resolve_model(f"default+lora:{path}")
 
 
 # -- the comparison on the probe ----------------------------------------------------------
 def _rates(base: float, tuned: float, p: float):
-    from reportlib.finetune_analysis import PairedRates
+    from reportlib.experiments.finetune.analysis import PairedRates
 
     return PairedRates("good", 30, base, 0, 1, tuned, 0, 1, 0, 0, p)
 
@@ -338,7 +344,7 @@ def _rates(base: float, tuned: float, p: float):
     ],
 )
 def test_finetune_verdict_can_give_each_outcome(rates, verdict):
-    from reportlib.finetune_analysis import finetune_verdict
+    from reportlib.experiments.finetune.analysis import finetune_verdict
 
     assert finetune_verdict(_rates(*rates)) == verdict
 
@@ -346,8 +352,8 @@ def test_finetune_verdict_can_give_each_outcome(rates, verdict):
 def test_probe_pair_on_fake_models_pairs_prompts_and_counts_drift():
     """Two fake models: the 'fine-tune' answers every prompt in Korean. Korean gets better
     (on every Korean prompt), and every other language drifts into Hangul."""
-    from reportlib.finetune_analysis import language_changes, probe_pair
-    from reportlib.languages import parse_language_list
+    from reportlib.core.languages import parse_language_list
+    from reportlib.experiments.finetune.analysis import language_changes, probe_pair
 
     from fakes import FakeModel
 
@@ -397,7 +403,7 @@ def test_a_base_transformers_cannot_read_is_one_clear_error(tmp_path):
 
 
 def test_bits_table_and_its_formatting():
-    from reportlib.finetune_analysis import bits_table, format_bits_table
+    from reportlib.experiments.finetune.analysis import bits_table, format_bits_table
 
     before = [LineScore(20, 5, 10.0 + i % 3) for i in range(30)]
     after = [LineScore(20, 5, 9.0 + i % 3) for i in range(30)]
@@ -412,7 +418,7 @@ def test_bits_table_and_its_formatting():
 def test_side_by_side_answers_are_escaped():
     import pandas as pd
 
-    from reportlib.finetune_analysis import side_by_side_html
+    from reportlib.experiments.finetune.analysis import side_by_side_html
 
     rows = [
         {
@@ -448,17 +454,17 @@ def test_record_facts_say_whether_the_held_out_loss_rises_after_the_kept_step():
         "settings": {**ft.FinetuneSettings().__dict__, "target_modules": ["q_proj"]},
         "held_out_loss": [[0, 3.0], [10, 2.9], [20, 2.8], [30, 2.95]],
     }
-    facts = ft.record_facts(record)
+    facts = finetune_record.record_facts(record)
     assert facts["held_selected"] == "2.800" and facts["selected_step"] == "20"
     assert facts["after_selected"].startswith("rises again")
     record["held_out_loss"][-1] = [30, 2.8]
-    assert ft.record_facts(record)["after_selected"] == "does not rise again after it"
+    assert finetune_record.record_facts(record)["after_selected"] == "does not rise again after it"
 
 
 def test_elsewhere_phrase_names_better_and_worse_languages():
     import pandas as pd
 
-    from reportlib.finetune_analysis import elsewhere_phrase
+    from reportlib.experiments.finetune.analysis import elsewhere_phrase
 
     table = pd.DataFrame(
         {"95% interval": [(-0.5, -0.4), (-0.1, -0.01), (0.01, 0.02), (-0.01, 0.01)]},
@@ -483,7 +489,7 @@ def test_sequence_nats_equals_a_token_by_token_computation_and_leaves_no_state()
     import llama_cpp
     import numpy as np
 
-    from reportlib.backends import load_model
+    from reportlib.backends.loading import load_model
 
     model = load_model("default", n_ctx=256, cache=None).model
     prompt = "대한민국은 민주공화국이다. 대한민국의 주권은 국민에게 있고,"

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from reportlib.errors import ReportlibError
-from reportlib.gguf import ArraySummary, read_gguf
+from reportlib.backends.gguf import ArraySummary, read_gguf
+from reportlib.core.errors import ReportlibError
 
 
 def assert_refused_quickly(path: Path, pattern: str) -> None:

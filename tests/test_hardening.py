@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from reportlib.chat_template import render_chat_template
-from reportlib.errors import ReportlibError
+from reportlib.backends.chat_template import render_chat_template
+from reportlib.core.errors import ReportlibError
 
 ROOT = Path(__file__).resolve().parents[1]
 REPORTLIB = [sys.executable, "-m", "reportlib.cli"]
@@ -62,9 +62,11 @@ kernelspec: {display_name: Python 3, language: python, name: python3}
 import pandas as pd
 from IPython.display import HTML
 from myst_nb import glue
-from reportlib import probe, probe_analysis, render
-from reportlib.backend import Completion, TextModel
-from reportlib.tokenization import TokenPiece
+from reportlib.experiments.probe import prompts as probe
+from reportlib.experiments.probe import analysis as probe_analysis
+from reportlib.site import tables as render
+from reportlib.backends.interface import Completion, TextModel
+from reportlib.text.tokenization import TokenPiece
 HOSTILE = %r
 class HostileModel(TextModel):
     name = fingerprint = "hostile"
@@ -74,10 +76,10 @@ class HostileModel(TextModel):
     def complete(self, prompt, *, max_tokens, seed, stop=(), reuse_prefix=False):
         return Completion(HOSTILE, 1, 1, "stop")
 langs = probe.probe_language_codes("ko,ru")
-rows = pd.DataFrame(probe.run_language_probe(HostileModel(), HOSTILE, langs, samples=1))
+rows = pd.DataFrame(probe_runner.run_language_probe(HostileModel(), HOSTILE, langs, samples=1))
 glue("hostile", HOSTILE, display=False)
-display(HTML(probe_analysis.sample_answers_html(rows)))
-display(HTML(render.token_boundaries_html([TokenPiece(1, HOSTILE.encode())], HOSTILE)))
+display(HTML(probe_tables.sample_answers_html(rows)))
+display(HTML(tokenstats.token_boundaries_html([TokenPiece(1, HOSTILE.encode())], HOSTILE)))
 rows[["answer"]]
 ```
 

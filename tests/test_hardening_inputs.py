@@ -25,11 +25,11 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from reportlib import chapters
+from reportlib.backends.gguf import MAX_STRING_BYTES, GGUFInfo, read_gguf
+from reportlib.backends.specs import default_model_path, reportlib_home
 from reportlib.cli import main
-from reportlib.errors import ReportlibError
-from reportlib.gguf import MAX_STRING_BYTES, GGUFInfo, read_gguf
-from reportlib.models import default_model_path, reportlib_home
+from reportlib.core.errors import ReportlibError
+from reportlib.site import chapters
 
 # --- the GGUF reader, fuzzed ---------------------------------------------------------------
 
@@ -78,7 +78,7 @@ def real_header() -> tuple[bytes, int, list[tuple[int, int]]]:
     and where the header's structural fields are, as (offset, width): every count, length,
     type and tensor shape, and the first items of each array. Walked here independently of
     the reader under test."""
-    from reportlib.models import default_model_path
+    from reportlib.backends.specs import default_model_path
 
     path = default_model_path()
     with path.open("rb") as handle:
@@ -578,19 +578,20 @@ def test_run_output_dir_is_a_file(capsys, tmp_path, fake_papermill):
 @pytest.fixture
 def no_benchmarks(monkeypatch):
     """Any benchmark starting fails the test: the checks must come first."""
-    import reportlib.bench
-    import reportlib.book_bench
+    import reportlib.backends.specs
+    import reportlib.bench.book
+    import reportlib.bench.harness
+    import reportlib.bench.http
     import reportlib.cli
-    import reportlib.models
 
     def refuse(*args, **kwargs):
         raise AssertionError("the work started before the output was checked")
 
     for module, name in [
-        (reportlib.bench, "run_benchmark"),
-        (reportlib.bench, "compare_http_backend"),
-        (reportlib.book_bench, "run_book_benchmark"),
-        (reportlib.models, "resolve_model"),
+        (reportlib.bench.harness, "run_benchmark"),
+        (reportlib.bench.http, "compare_http_backend"),
+        (reportlib.bench.book, "run_book_benchmark"),
+        (reportlib.backends.specs, "resolve_model"),
     ]:
         monkeypatch.setattr(module, name, refuse)
         monkeypatch.setattr(reportlib.cli, name, refuse, raising=False)
@@ -644,7 +645,8 @@ def test_bench_output_in_a_read_only_folder(capsys, tmp_path, no_benchmarks):
 
 @pytest.fixture
 def fake_benchmark(monkeypatch):
-    import reportlib.bench
+    import reportlib.bench.harness
+    import reportlib.bench.http
     import reportlib.cli
 
     result = {
@@ -660,8 +662,8 @@ def fake_benchmark(monkeypatch):
     ]
     for name, value in fakes:
         monkeypatch.setattr(reportlib.cli, name, value, raising=False)
-    monkeypatch.setattr(reportlib.bench, "run_benchmark", lambda *a, **k: result)
-    monkeypatch.setattr("reportlib.models.resolve_model", str)
+    monkeypatch.setattr(reportlib.bench.harness, "run_benchmark", lambda *a, **k: result)
+    monkeypatch.setattr("reportlib.backends.specs.resolve_model", str)
     return result
 
 
@@ -674,13 +676,13 @@ def test_bench_output_folder_that_does_not_exist_yet_is_created(tmp_path, fake_b
 def test_bench_disk_full_at_the_end_prints_the_result(
     capsys, tmp_path, fake_benchmark, monkeypatch
 ):
-    import reportlib.cache
     import reportlib.cli
+    import reportlib.core.cache
 
     def full(path, text):
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(reportlib.cache, "atomic_write_text", full)
+    monkeypatch.setattr(reportlib.core.cache, "atomic_write_text", full)
     monkeypatch.setattr(reportlib.cli, "atomic_write_text", full, raising=False)
     output = tmp_path / "bench.json"
     assert main(["bench", "--output", str(output)]) == 2
@@ -699,7 +701,7 @@ def test_an_unforeseen_os_error_is_still_one_line(capsys, tmp_path, monkeypatch)
         raise OSError(errno.EIO, "Input/output error", "/dev/sdz")
 
     monkeypatch.setattr(reportlib.cli, "load_corpus", broken, raising=False)
-    monkeypatch.setattr("reportlib.corpus.load_corpus", broken)
+    monkeypatch.setattr("reportlib.text.corpus.load_corpus", broken)
     message = _one_line_error(capsys, ["tokens", "--tokenizer", "qwen", "--langs", "ko"])
     assert message == "Input/output error: '/dev/sdz'"
 
@@ -740,7 +742,7 @@ def test_the_kernel_arguments_configure_the_filter_in_traitlets():
 
 TINY_RUN = """
 import nbformat, papermill, sys
-from reportlib.chapters import kernel_arguments
+from reportlib.site.chapters import kernel_arguments
 nb = nbformat.v4.new_notebook(metadata={"kernelspec": {"name": "python3", "language": "python",
                                                        "display_name": "Python 3"}})
 nb.cells = [nbformat.v4.new_code_cell("x = 1", metadata={"tags": ["parameters"]}),

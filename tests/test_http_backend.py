@@ -14,12 +14,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from reportlib.backends import load_model
-from reportlib.cache import ResultCache
-from reportlib.cached import CachedModel
-from reportlib.errors import ReportlibError
-from reportlib.http_backend import OpenAIServerModel, parse_server_spec
-from reportlib.llamacpp_backend import FLASH_ATTENTION
+from reportlib.backends.cached_model import CachedModel
+from reportlib.backends.http import OpenAIServerModel, parse_server_spec
+from reportlib.backends.llamacpp import FLASH_ATTENTION
+from reportlib.backends.loading import load_model
+from reportlib.core.cache import ResultCache
+from reportlib.core.errors import ReportlibError
 
 LOOPBACK = "127.0.0.1"
 
@@ -138,7 +138,7 @@ def test_concurrency_is_bounded_and_order_kept(fake_server, tmp_path):
 
 
 def start_llama_server(port: int) -> subprocess.Popen:
-    from reportlib.models import resolve_model
+    from reportlib.backends.specs import resolve_model
 
     path = resolve_model("default").path
     proc = subprocess.Popen(
@@ -194,7 +194,8 @@ def llama_server():
 @pytest.mark.model
 @pytest.mark.slow
 def test_probe_answers_equal_in_process(llama_server, tmp_path):
-    from reportlib.probe import probe_language_codes, run_language_probe
+    from reportlib.experiments.probe.prompts import probe_language_codes
+    from reportlib.experiments.probe.runner import run_language_probe
 
     spec, _ = llama_server
     langs = probe_language_codes("en,ko")
@@ -213,7 +214,7 @@ def test_probe_answers_equal_in_process(llama_server, tmp_path):
 @pytest.mark.model
 @pytest.mark.slow
 def test_needle_grid_over_http_uses_the_servers_tokenizer(llama_server, tmp_path):
-    from reportlib.context import needle_grid, run_needle_grid
+    from reportlib.experiments.context.needles import needle_grid, run_needle_grid
 
     spec, port = llama_server
     with pytest.raises(ReportlibError, match="no model 'nope'.*gemma-embedded"):
@@ -230,7 +231,8 @@ def test_needle_grid_over_http_uses_the_servers_tokenizer(llama_server, tmp_path
 @pytest.mark.model
 @pytest.mark.slow
 def test_server_stopped_mid_run_keeps_results_and_resumes(tmp_path):
-    from reportlib.probe import probe_language_codes, run_language_probe
+    from reportlib.experiments.probe.prompts import probe_language_codes
+    from reportlib.experiments.probe.runner import run_language_probe
 
     port = free_port()
     proc = start_llama_server(port)
@@ -271,7 +273,7 @@ def test_http_backend_is_chosen_by_the_spec(fake_server, tmp_path):
 
 
 def test_a_server_model_has_a_card(fake_server):
-    from reportlib.backends import model_card_for
+    from reportlib.backends.loading import model_card_for
 
     card = model_card_for(fake_server)
     assert card["name"] == "fake" and card["backend"].startswith("HTTP http://127.0.0.1")
@@ -285,7 +287,7 @@ def test_context_chapter_runs_against_a_server(llama_server, tmp_path):
     import nbformat
     import pandas as pd
 
-    from reportlib.chapters import run_chapter
+    from reportlib.site.chapters import run_chapter
 
     spec, _ = llama_server
     params = {

@@ -3,9 +3,9 @@ catch a broken judge (one that accepts everything, or rejects everything)."""
 
 import pytest
 
-from reportlib.judge import char_script, judge_answer, strip_diacritics, strip_markup
-from reportlib.languages import get_language
-from reportlib.probe_analysis import judge_accuracy
+from reportlib.core.languages import get_language
+from reportlib.experiments.probe.audit import judge_accuracy
+from reportlib.text.judge import char_script, judge_answer, strip_diacritics, strip_markup
 
 
 @pytest.fixture(scope="module")

@@ -1,7 +1,7 @@
 import pytest
 
-from reportlib.errors import ReportlibError
-from reportlib.languages import ENGLISH, LANGUAGES, get_language, parse_language_list
+from reportlib.core.errors import ReportlibError
+from reportlib.core.languages import ENGLISH, LANGUAGES, get_language, parse_language_list
 
 
 def test_table_covers_the_report_and_has_unique_codes():

@@ -2,8 +2,8 @@
 
 import pytest
 
-from reportlib.errors import ReportlibError
-from reportlib.models import model_card, resolve_model
+from reportlib.backends.specs import model_card, resolve_model
+from reportlib.core.errors import ReportlibError
 
 
 def test_missing_path(tmp_path):
@@ -44,7 +44,7 @@ def test_environment_variable_selects_the_model(tmp_path, monkeypatch):
     ],
 )
 def test_one_spec_resolution_for_every_entry_point(spec, env, resolved, monkeypatch):
-    from reportlib.models import resolve_spec
+    from reportlib.backends.specs import resolve_spec
 
     if env is None:
         monkeypatch.delenv("REPORTLIB_MODEL", raising=False)
@@ -121,7 +121,7 @@ def test_an_architecture_llama_cpp_cannot_load(tmp_path):
 
     from test_gguf import write_alien_gguf  # tests/ is on sys.path under pytest
 
-    from reportlib.backends import load_model
+    from reportlib.backends.loading import load_model
 
     path = write_alien_gguf(tmp_path / "alien.gguf")
     with pytest.raises(ReportlibError, match=r"could not load .*alien-transformer"):

@@ -7,7 +7,7 @@ import jupytext
 import nbformat
 import pytest
 
-from reportlib.chapters import chapter_names, notebook_parameters, parse_parameter_value
+from reportlib.site.chapters import chapter_names, notebook_parameters, parse_parameter_value
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 SOURCES = sorted(NOTEBOOKS.glob("*.md"))

@@ -2,20 +2,19 @@
 
 import pytest
 
-from reportlib.cached import CachedModel
-from reportlib.errors import ReportlibError
-from reportlib.probe import (
+from reportlib.backends.cached_model import CachedModel
+from reportlib.core.errors import ReportlibError
+from reportlib.experiments.probe.analysis import confusion_table, rate_table, report_observations
+from reportlib.experiments.probe.prompts import (
     MAX_SAMPLES,
     PROBE_LANGUAGES,
     PROBE_TEXTS,
     PROMPT_STYLES,
     build_probe_prompts,
-    languages_named,
     probe_language_codes,
-    run_language_probe,
     sample_design,
 )
-from reportlib.probe_analysis import confusion_table, rate_table, report_observations
+from reportlib.experiments.probe.runner import languages_named, run_language_probe
 
 from fakes import FakeModel
 
@@ -138,7 +137,7 @@ def test_observations_of_languages_not_run_say_not_measured():
     """`reportlib run multilingual -p languages ko` crashed after the probe."""
     import pandas as pd
 
-    from reportlib.probe_analysis import NOT_MEASURED
+    from reportlib.experiments.probe.analysis import NOT_MEASURED
 
     rows = run_language_probe(scripted_model(), "s", probe_language_codes("ko"), samples=1)
     observations = report_observations(pd.DataFrame(rows))
@@ -156,7 +155,7 @@ def test_languages_named_in_an_answer():
 
 
 def test_asking_which_languages_uses_a_completion_frame_for_a_base_model():
-    from reportlib.probe import ask_which_languages
+    from reportlib.experiments.probe.runner import ask_which_languages
 
     model = FakeModel(lambda prompt: " English and Spanish.", n_ctx=512)
     asked = ask_which_languages(model)
@@ -167,8 +166,8 @@ def test_asking_which_languages_uses_a_completion_frame_for_a_base_model():
 def test_more_samples_reuse_the_cached_batched_chunks(cache):
     """Prompts go to the model sample by sample, so one more sample only appends chunks:
     the earlier chunks, whose answers depend on each other, are reused from the cache."""
-    from reportlib.backend import Completion
-    from reportlib.cached import CHUNK_SEQUENCES
+    from reportlib.backends.cached_model import CHUNK_SEQUENCES
+    from reportlib.backends.interface import Completion
 
     class Batched(FakeModel):
         batch_width = 2

@@ -3,21 +3,19 @@
 import pandas as pd
 import pytest
 
-from reportlib.languages import get_language
-from reportlib.probe import PROMPT_STYLES, sample_design
-from reportlib.probe_analysis import (
+from reportlib.core.languages import get_language
+from reportlib.core.verdicts import REFUTED, SUPPORTED
+from reportlib.experiments.probe.analysis import (
     NOT_DECIDED,
-    agreement_table,
     chapter_tests,
     clustered_rate,
     decide,
-    judge_audit,
-    load_audit,
     model_comparisons,
     report_observations,
     style_comparisons,
 )
-from reportlib.tokenstats import REFUTED, SUPPORTED
+from reportlib.experiments.probe.audit import agreement_table, judge_audit, load_audit
+from reportlib.experiments.probe.prompts import PROMPT_STYLES, sample_design
 
 EASY = ["eng_Latn", "spa_Latn", "fra_Latn", "deu_Latn", "rus_Cyrl", "arb_Arab"]
 CJK = ["zho_Hans", "jpn_Jpan", "kor_Hang"]
@@ -132,7 +130,7 @@ def test_the_shipped_audit_set_covers_the_design():
 
 
 def test_clustered_rate_table_keeps_the_order_and_gives_intervals():
-    from reportlib.probe_analysis import clustered_rate_table
+    from reportlib.experiments.probe.analysis import clustered_rate_table
 
     data = pd.concat([results(lambda c, s, i: c in EASY, model=m) for m in ("b", "a")])
     data["group"] = data.language.map(lambda c: "cjk" if c in CJK else "easy")
@@ -143,7 +141,7 @@ def test_clustered_rate_table_keeps_the_order_and_gives_intervals():
 
 
 def test_audit_by_length_bands():
-    from reportlib.probe_analysis import audit_by_length
+    from reportlib.experiments.probe.audit import audit_by_length
 
     judged = pd.DataFrame(
         {
@@ -160,11 +158,11 @@ def test_audit_by_length_bands():
 
 
 def test_interval_widening_compares_clustered_with_wilson():
-    from reportlib.probe_analysis import interval_widening, pooled_rates
+    from reportlib.experiments.probe.analysis import interval_widening, pooled_rates
 
     data = results(lambda c, s, i: c in EASY[:3])
     pooled = pooled_rates(data, "style", "good")
-    from reportlib.probe_analysis import rate_table
+    from reportlib.experiments.probe.analysis import rate_table
 
     factor = interval_widening(pooled, data, "style")
     assert factor > 1.5  # 9 languages, not 90 independent answers per style

@@ -3,9 +3,10 @@
 import pandas as pd
 import pytest
 
-from reportlib import render
-from reportlib.render import escape_text, token_boundaries_html
-from reportlib.tokenization import TokenPiece
+from reportlib.core.html import escape_text
+from reportlib.experiments.tokens import token_boundaries_html
+from reportlib.site import tables as render
+from reportlib.text.tokenization import TokenPiece
 
 HOSTILE = '<script>alert(1)</script><img src=x onerror="alert(2)"> {glue}`x` **b**'
 

@@ -5,21 +5,25 @@ import re
 import pandas as pd
 import pytest
 
-from reportlib import ruler
-from reportlib.errors import ReportlibError
-from reportlib.ruler import (
+from reportlib.core import stats
+from reportlib.core.errors import ReportlibError
+from reportlib.experiments.context import ruler_findings, ruler_scoring
+from reportlib.experiments.context import ruler_tasks as ruler
+from reportlib.experiments.context.ruler_scoring import (
+    effective_lengths,
+    recall,
+    run_grid,
+    task_scores,
+)
+from reportlib.experiments.context.ruler_tasks import (
     RULER_THRESHOLD,
     TaskSizes,
     build_case,
     build_grid,
-    effective_lengths,
     make_inserts,
     make_questions,
     place_inserts,
-    recall,
-    run_grid,
     samples_at,
-    task_scores,
 )
 
 from fakes import FakeModel
@@ -182,7 +186,7 @@ def test_a_reader_that_fails_at_length_gets_an_effective_length_below_it():
                          "context_characters": 10})  # fmt: skip
     scores = task_scores(rows)
     cell = scores.iloc[0]
-    assert (cell["low"], cell["high"]) == pytest.approx(ruler.wilson_interval(4, 4))
+    assert (cell["low"], cell["high"]) == pytest.approx(stats.wilson_interval(4, 4))
     effective = effective_lengths(scores).set_index("task")
     assert effective.loc["average", "effective length"] == 2000  # 0.9 >= 0.856, 0.5 is not
     assert not effective.loc["average", "all passed"]
@@ -204,10 +208,10 @@ def rows_for(haystack, lengths_scores, characters=1000.0, tasks=ruler.TASKS):
 
 def test_the_single_needle_is_a_baseline_not_part_of_the_average():
     grid = [{"length": 1024, "found": True}, {"length": 1024, "found": False}]
-    single = ruler.needle_scores(grid)
+    single = ruler_scoring.needle_scores(grid)
     assert [r["score"] for r in single] == [1.0, 0.0] and single[0]["task"] == "single needle"
     scores = task_scores(rows_for("filler", [(1024, 0.25)]) + single)
-    average = ruler.average_scores(scores)
+    average = ruler_scoring.average_scores(scores)
     assert average["score"].tolist() == [0.25]  # the four harder tasks only
 
 
@@ -217,12 +221,12 @@ def test_effective_lengths_read_as_text():
         + rows_for("flores-ko", [(1024, 0.5)])
         + rows_for("filler", [(1024, 1.0), (2048, 1.0)])
     )
-    table = ruler.effective_table(effective_lengths(scores))
+    table = ruler_findings.effective_table(effective_lengths(scores))
     assert list(table.columns) == ["filler sentences", "FLORES-200 English", "FLORES-200 Korean"]
     assert table.loc["average", "FLORES-200 English"] == "1,024"
     assert table.loc["average", "FLORES-200 Korean"] == "< 1,024"
     assert table.loc["average", "filler sentences"] == "≥ 2,048 (all passed)"
-    describe = ruler.describe_effective
+    describe = ruler_findings.describe_effective
     assert describe(None, [1024, 2048], 32768).startswith("below 1,024 tokens")
     assert "trained window is 32,768" in describe(2048, [1024, 2048], 32768)
     assert describe(1024, [1024, 2048], 32768) == "1,024 tokens"
@@ -233,7 +237,7 @@ def test_korean_against_english_at_the_shared_lengths():
         rows_for("flores-en", [(1024, 1.0), (2048, 0.5)], characters=4000.0)
         + rows_for("flores-ko", [(1024, 0.5)], characters=1500.0)
     )
-    table = ruler.language_comparison(scores)
+    table = ruler_findings.language_comparison(scores)
     assert list(table.index) == ["1,024"]  # Korean was not tested at 2,048
     row = table.loc["1,024"]
     assert (row["English characters"], row["Korean characters"]) == ("4,000", "1,500")
@@ -288,26 +292,26 @@ def test_partial_answers_score_partially_through_the_grid():
 
 def test_the_grid_and_the_languages_in_words():
     grid = {"flores-en": [1024, 32768], "flores-ko": [], "filler": [1024]}
-    text = ruler.grid_description(grid, {1024: 3, 16384: 1})
+    text = ruler_findings.grid_description(grid, {1024: 3, 16384: 1})
     assert text == "FLORES-200 English at 1,024 (3), 32,768 (1); filler sentences at 1,024 (3)"
     scores = task_scores(rows_for("flores-en", [(1024, 1.0)], characters=4000.0))
-    assert ruler.language_summary(scores) is None  # Korean not tested
-    assert ruler.language_comparison(scores).empty
+    assert ruler_findings.language_summary(scores) is None  # Korean not tested
+    assert ruler_findings.language_comparison(scores).empty
     scores = task_scores(
         rows_for("flores-en", [(1024, 1.0), (2048, 0.5)], characters=4000.0)
         + rows_for("flores-ko", [(1024, 0.5)], characters=1000.0)
     )
-    summary = ruler.language_summary(scores)
+    summary = ruler_findings.language_summary(scores)
     assert summary == {"characters_ratio": 0.25, "english": 1.0, "korean": 0.5, "lengths": 1}
 
 
 def test_the_figure_draws_every_haystack_and_task():
-    from reportlib.plots import ruler_figure
+    from reportlib.site.figures.context import ruler_figure
 
     scores = task_scores(
         rows_for("flores-en", [(1024, 1.0), (2048, 0.5)])
         + rows_for("filler", [(512, 0.5)])
-        + ruler.needle_scores([{"length": 512, "found": True}])
+        + ruler_scoring.needle_scores([{"length": 512, "found": True}])
     )
     fig = ruler_figure(scores, ruler.HAYSTACKS, RULER_THRESHOLD, "Tiny (Q4)")
     left, right = fig.axes[:2]
@@ -376,35 +380,37 @@ def test_a_separate_grid_has_a_case_per_task_and_a_perfect_reader_scores_one():
 def test_the_two_layouts_compare_at_the_lengths_both_tested():
     shared = task_scores(rows_for("flores-en", [(1000, 0.5), (2000, 0.25)]))
     separate = task_scores(rows_for("flores-en", [(500, 1.0), (1000, 0.75)]))
-    table = ruler.layout_comparison(shared, separate)
+    table = ruler_findings.layout_comparison(shared, separate)
     assert list(table.index) == [("1,000", t) for t in (*ruler.TASKS, "average")]
     row = table.loc[("1,000", "multi-key")]
-    low, high = ruler.wilson_interval(3, 4)
+    low, high = stats.wilson_interval(3, 4)
     assert row["one task per haystack"] == f"75% ({low:.0%}–{high:.0%})"
     assert row["difference (points)"] == "+25"
     assert table.loc[("1,000", "average"), "four tasks per haystack"] == "50%"  # no interval
-    assert ruler.layout_comparison(shared, task_scores(rows_for("flores-en", [(500, 1)]))).empty
+    assert ruler_findings.layout_comparison(
+        shared, task_scores(rows_for("flores-en", [(500, 1)]))
+    ).empty
 
 
 def test_the_layouts_in_words_name_the_tasks_whose_intervals_part():
     shared = task_scores(rows_for("flores-en", [(1000, 0.5), (2000, 0.25)]))
     close = task_scores(rows_for("flores-en", [(500, 1.0), (1000, 0.75)]))
-    text = ruler.layout_finding(shared, close)
+    text = ruler_findings.layout_finding(shared, close)
     assert text.startswith("At 1,000 tokens the four tasks average 75% with one task per")
     assert "against 50% with all four in one" in text and "intervals overlap" in text
     many = [dict(r, values=400, recalled=round(400 * r["score"]))
             for r in rows_for("flores-en", [(1000, 0.9)])]  # fmt: skip
     few = [dict(r, values=400, recalled=round(400 * r["score"]))
            for r in rows_for("flores-en", [(1000, 0.2)])]  # fmt: skip
-    apart = ruler.layout_finding(task_scores(few), task_scores(many))
+    apart = ruler_findings.layout_finding(task_scores(few), task_scores(many))
     assert "do not overlap for multi-key at 1,000 tokens (higher with one task" in apart
-    assert "not tested at a common length" in ruler.layout_finding(shared, task_scores(
+    assert "not tested at a common length" in ruler_findings.layout_finding(shared, task_scores(
         rows_for("flores-en", [(500, 1.0)])))  # fmt: skip
 
 
 def test_the_lengths_in_words_follow_the_data():
     falling = task_scores(rows_for("flores-en", [(448, 0.5), (1024, 0.25)], characters=240.0))
-    assert ruler.shortest_length_finding(falling) == (
+    assert ruler_findings.shortest_length_finding(falling) == (
         "At the shortest length, 448 tokens (about 240 characters of text around the inserts), "
         "the four tasks average 50%, below the threshold. By 1,024 tokens the average falls "
         "(50% to 25%): the tasks get harder as the text around them grows."
@@ -412,14 +418,17 @@ def test_the_lengths_in_words_follow_the_data():
     # one task passes at the shortest length while the average does not
     rows = rows_for("flores-en", [(448, 0.5), (1024, 0.5)])
     rows = [dict(r, score=1.0, recalled=4) if r["task"] == "multi-query" else r for r in rows]
-    text = ruler.shortest_length_finding(task_scores(rows))
+    text = ruler_findings.shortest_length_finding(task_scores(rows))
     assert "average 62%, below the threshold; multi-query (100%) passes there." in text
     assert text.endswith("the average stays (62% to 62%).")
     passing = task_scores(rows_for("flores-en", [(448, 1.0)]))
-    assert ruler.shortest_length_finding(passing).endswith(
+    assert ruler_findings.shortest_length_finding(passing).endswith(
         "average 100%, at or above the threshold."
     )
-    assert ruler.shortest_length_finding(passing[passing.task == "none"]) == "No task was tested."
+    assert (
+        ruler_findings.shortest_length_finding(passing[passing.task == "none"])
+        == "No task was tested."
+    )
 
 
 def test_a_haystack_of_one_task_carries_rulers_own_instructions_for_it():

@@ -1,6 +1,6 @@
 import pytest
 
-from reportlib.stats import wilson_interval
+from reportlib.core.stats import wilson_interval
 
 
 @pytest.mark.parametrize(
@@ -59,7 +59,7 @@ def test_bad_counts(k, n):
 
 import numpy as np  # noqa: E402
 
-from reportlib.stats import (  # noqa: E402
+from reportlib.core.stats import (  # noqa: E402
     binomial_two_sided,
     crossed_bootstrap,
     holm_adjust,
@@ -128,7 +128,7 @@ def test_grouped_bootstrap_replicates_per_group():
 
 
 def test_sign_test_of_differences_drops_ties():
-    from reportlib.stats import sign_test_of_differences
+    from reportlib.core.stats import sign_test_of_differences
 
     assert sign_test_of_differences([0.1, 0.2, 0.0, -0.1]) == (2, 1, 1.0)
     positive, negative, p = sign_test_of_differences([0.5] * 6)
@@ -136,7 +136,7 @@ def test_sign_test_of_differences_drops_ties():
 
 
 def test_permutation_p_value_known_cases():
-    from reportlib.stats import permutation_p_value
+    from reportlib.core.stats import permutation_p_value
 
     # 3 vs 3 perfectly separated: 2 of the C(6,3) = 20 relabellings are as extreme
     assert permutation_p_value([1, 1, 1], [0, 0, 0]) == pytest.approx(2 / 20)

@@ -2,14 +2,9 @@
 
 import pytest
 
-from reportlib.corpus import load_corpus
-from reportlib.errors import ReportlibError
-from reportlib.tokenization import (
-    TokenPiece,
-    character_groups,
-    get_tokenizer,
-    token_pieces,
-)
+from reportlib.core.errors import ReportlibError
+from reportlib.text.corpus import load_corpus
+from reportlib.text.tokenization import TokenPiece, character_groups, get_tokenizer, token_pieces
 
 NAMES = ["llama3", "qwen", "qwen3.6", pytest.param("model", marks=pytest.mark.model)]
 

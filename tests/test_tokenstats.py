@@ -2,15 +2,11 @@
 
 import pytest
 
-from reportlib.corpus import Corpus
-from reportlib.errors import ReportlibError
-from reportlib.tokenstats import (
+from reportlib.core.errors import ReportlibError
+from reportlib.core.verdicts import NOT_DECIDED, PARTLY, REFUTED, SUPPORTED
+from reportlib.experiments.tokens import (
     CHARS_PER_TOKEN_PARTLY,
     CHARS_PER_TOKEN_SUPPORTED,
-    NOT_DECIDED,
-    PARTLY,
-    REFUTED,
-    SUPPORTED,
     check_chars_per_token,
     check_common_words,
     check_separation,
@@ -23,6 +19,7 @@ from reportlib.tokenstats import (
     verdict_of_interval,
     wide_table,
 )
+from reportlib.text.corpus import Corpus
 
 
 class CharTokenizer:
@@ -197,7 +194,7 @@ def test_common_words_can_give_each_verdict():
         def encode(self, text):
             return [0, 0, 0] if text.strip() in self.long else [0]
 
-    from reportlib.tokenstats import COMMON_ENGLISH_WORDS
+    from reportlib.experiments.tokens import COMMON_ENGLISH_WORDS
 
     assert check_common_words(WordsAsTokens()).verdict == SUPPORTED
     assert check_common_words(WordsAsTokens(COMMON_ENGLISH_WORDS[:10])).verdict == PARTLY

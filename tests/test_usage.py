@@ -6,10 +6,10 @@ import json
 
 import pytest
 
-from reportlib import book_bench
-from reportlib.cached import CachedModel
-from reportlib.errors import ReportlibError
-from reportlib.usage import read_timings, read_usage, usage_summary, write_chapter_usage
+from reportlib.backends.cached_model import CachedModel
+from reportlib.bench import book_record
+from reportlib.bench.usage import read_timings, read_usage, usage_summary, write_chapter_usage
+from reportlib.core.errors import ReportlibError
 
 
 def test_cached_model_records_hits_misses_and_compute_time(fake_model, cache):
@@ -102,7 +102,7 @@ def _record() -> dict:
 
 
 def test_probe_cost_grows_by_sample_and_adds_the_rerun():
-    rows = book_bench.probe_cost_by_samples(_record())  # an old record: language-major
+    rows = book_record.probe_cost_by_samples(_record())  # an old record: language-major
     assert [r["samples"] for r in rows] == [1, 2, 3, 4]
     assert [r["answers"] for r in rows] == [2, 4, 6, 8]
     assert [r["seconds"] for r in rows] == pytest.approx([2.0, 6.0, 12.0, 20.0])
@@ -113,7 +113,7 @@ def test_probe_cost_of_a_sample_major_record():
     # the same costs asked sample by sample: both cells' sample 0, then sample 1, ...
     record["timings"]["alternatives"]["m"] = [_call(k + 1.0) for k in range(3) for _ in range(2)]
     record.update(probe_samples=3, probe_order="sample-major")
-    rows = book_bench.probe_cost_by_samples(record)
+    rows = book_record.probe_cost_by_samples(record)
     assert [r["seconds"] for r in rows] == pytest.approx([2.0, 6.0, 12.0, 20.0])
 
 
@@ -122,22 +122,22 @@ def test_probe_cost_needs_a_cold_probe():
     for call in record["timings"]["alternatives"]["m"][:2]:
         call["cached"] = True
     with pytest.raises(ReportlibError, match="not computed"):
-        book_bench.probe_cost_by_samples(record)
+        book_record.probe_cost_by_samples(record)
 
 
 def test_quadratic_fit_recovers_coefficients():
-    a, b, c = book_bench.prompt_fit(_record())
+    a, b, c = book_record.prompt_fit(_record())
     assert (a, b, c) == pytest.approx((0.5, 1e-3, 1e-7), rel=1e-6)
 
 
 def test_chapter_rows_and_phrases():
     record = _record()
-    rows = {r["chapter"]: r for r in book_bench.chapter_cost_rows(record)}
+    rows = {r["chapter"]: r for r in book_record.chapter_cost_rows(record)}
     assert rows["alternatives"]["computed in this chapter"] == 6
     assert rows["multilingual"]["computed in this chapter"] == 0
     assert rows["alternatives"]["evaluated tokens"] == 54
-    phrases = book_bench.book_bench_phrases(record)
-    assert set(phrases) == set(book_bench.PHRASE_NAMES)
+    phrases = book_record.book_bench_phrases(record)
+    assert set(phrases) == set(book_record.PHRASE_NAMES)
     assert phrases["rerun_computed"] == "2 of 8 answers"
     assert phrases["rerun_command"] == "reportlib run multilingual -p samples 4"
     assert phrases["cold_build"] == "5.0 minutes (300 s)"
@@ -147,10 +147,10 @@ def test_chapter_rows_and_phrases():
 
 
 def test_phrases_without_a_record_say_not_measured(tmp_path):
-    assert book_bench.load_book_bench(tmp_path / "missing.json") is None
-    phrases = book_bench.book_bench_phrases(None)
+    assert book_record.load_book_bench(tmp_path / "missing.json") is None
+    phrases = book_record.book_bench_phrases(None)
     assert all("not measured" in p for p in phrases.values())
-    note = json.loads(book_bench.copy_record(None, tmp_path / "out.json").read_text())
+    note = json.loads(book_record.copy_record(None, tmp_path / "out.json").read_text())
     assert "make bench-book" in note["note"]
 
 
@@ -158,10 +158,10 @@ def test_time_to_run_adds_the_model_work_found_in_the_cache(tmp_path):
     path = tmp_path / "record.json"
     path.write_text(json.dumps(_record()))
     # alternatives computed its 6 answers itself: its own execution time
-    assert book_bench.time_to_run(path, "alternatives") == "100.0 s"
+    assert book_record.time_to_run(path, "alternatives") == "100.0 s"
     # multilingual found 6 cached answers of 1 s each: 2 s + 6 s
-    assert book_bench.time_to_run(path, "multilingual") == "8.0 s"
-    assert "not measured" in book_bench.time_to_run(tmp_path / "none.json", "context")
+    assert book_record.time_to_run(path, "multilingual") == "8.0 s"
+    assert "not measured" in book_record.time_to_run(tmp_path / "none.json", "context")
 
 
 def test_two_models_with_one_name_are_not_pooled(cache, tmp_path):
@@ -177,7 +177,7 @@ def test_two_models_with_one_name_are_not_pooled(cache, tmp_path):
 
 
 def test_the_whole_book_record_says_when_another_machine_made_it():
-    from reportlib.book_bench import machine_note
+    from reportlib.bench.book_record import machine_note
 
     assert "different machine" not in machine_note("AMD EPYC", "AMD EPYC")
     other = machine_note("Intel(R) Xeon(R) Processor", "AMD EPYC")
@@ -185,7 +185,7 @@ def test_the_whole_book_record_says_when_another_machine_made_it():
 
 
 def test_cpu_flags_keeps_the_kernel_relevant_ones_in_order():
-    from reportlib.environment import cpu_flags
+    from reportlib.core.machine import cpu_flags
 
     info = "processor\t: 0\nflags\t\t: fpu sse4_2 avx512f avx2 amx_tile fma ht\n"
     assert cpu_flags(info) == ["sse4_2", "fma", "avx2", "avx512f", "amx_tile"]
@@ -197,23 +197,23 @@ def test_budget_floor_adds_the_probe_per_model_and_the_costliest_other_completio
     long_prompt = {**_call(250.0), "prompt_tokens": 32000}
     record["timings"]["context"] = {"m": [_call(3.0), long_prompt]}
     record["timings"]["claims"] = {"m + LoRA": [_call(300.0), _call(5.0, True)]}
-    floor = book_bench.budget_floor(record)
+    floor = book_record.budget_floor(record)
     # the probe: 2 cells x (1 + 2 + 3) s for m (the multilingual copies were cached), 300 s
     # with the adapter (its cached answer costs nothing); the longest completion is the
     # context chapter's, not the probe's (counted once, with the probe)
     assert floor["probe_seconds"] == {"m": 12.0, "m + LoRA": 300.0}
     assert floor["longest_call"] is long_prompt
     assert floor["floor_seconds"] == 12.0 + 300.0 + 250.0
-    phrase = book_bench.budget_phrase(record)
+    phrase = book_record.budget_phrase(record)
     assert phrase.startswith("The probe's answers take 12.0 s for m and 5.0 minutes (300 s) for")
     assert "(a prompt of 32,000 tokens) takes 4.2 minutes (250 s)" in phrase
     assert phrase.endswith("9.4 minutes (562 s) together, leaving 38.0 s of the 10-minute goal "
                            "for everything else")  # fmt: skip
     record["timings"]["context"]["m"][1] = {**_call(350.0), "prompt_tokens": 32000}
-    assert book_bench.budget_phrase(record).endswith("over the 10-minute goal")
-    assert book_bench.budget_verdict(record) == "these defaults meet it"  # a 300 s cold build
-    assert book_bench.budget_verdict({**record, "cold_build_seconds": 601.0}) == (
+    assert book_record.budget_phrase(record).endswith("over the 10-minute goal")
+    assert book_record.budget_verdict(record) == "these defaults meet it"  # a 300 s cold build
+    assert book_record.budget_verdict({**record, "cold_build_seconds": 601.0}) == (
         "these defaults do not meet it"
     )
-    assert "not measured" in book_bench.budget_phrase(None)
-    assert book_bench.budget_floor({**record, "timings": {}})["longest_call"] is None
+    assert "not measured" in book_record.budget_phrase(None)
+    assert book_record.budget_floor({**record, "timings": {}})["longest_call"] is None

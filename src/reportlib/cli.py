@@ -15,17 +15,24 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from .backends import model_card_for
-from .bench import (
-    compare_http_backend,
-    kernel_bench_binaries,
-    run_batched_benchmark,
-    run_benchmark,
-    run_kernel_comparison,
+from reportlib.backends.loading import model_card_for
+from reportlib.backends.specs import (
+    resolve_model,
+    resolve_spec,
+    shipped_adapter_path,
+    split_adapter_spec,
 )
-from .book_bench import run_book_benchmark
-from .cache import atomic_write_text
-from .chapters import (
+from reportlib.bench.batched import run_batched_benchmark
+from reportlib.bench.book import run_book_benchmark
+from reportlib.bench.harness import run_benchmark
+from reportlib.bench.http import compare_http_backend
+from reportlib.bench.kernels import kernel_bench_binaries, run_kernel_comparison
+from reportlib.core.cache import atomic_write_text
+from reportlib.core.errors import ReportlibError
+from reportlib.experiments.finetune.data import korean_training_text, text_from_file
+from reportlib.experiments.finetune.train import FinetuneSettings, finetune, require_extra
+from reportlib.experiments.tokens import count_language_tokens
+from reportlib.site.chapters import (
     chapter_names,
     notebook_parameters,
     notebook_path,
@@ -33,13 +40,8 @@ from .chapters import (
     project_root,
     run_chapter,
 )
-from .corpus import load_corpus
-from .errors import ReportlibError
-from .finetune import FinetuneSettings, finetune, require_extra
-from .finetune_data import korean_training_text, text_from_file
-from .models import resolve_model, resolve_spec, shipped_adapter_path, split_adapter_spec
-from .tokenization import TOKENIZER_NAMES, get_tokenizer
-from .tokenstats import count_language_tokens
+from reportlib.text.corpus import load_corpus
+from reportlib.text.tokenization import TOKENIZER_NAMES, get_tokenizer
 
 EPILOG = """\
 examples:

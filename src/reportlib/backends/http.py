@@ -1,0 +1,356 @@
+"""A second backend: any OpenAI-compatible server (llama.cpp's llama-server, Ollama,
+LM Studio, vLLM, llama-cpp-python's own server).
+
+Model spec: ``openai+http://HOST:PORT/v1#MODEL`` (or ``openai+https://...``). The
+part after ``#`` is the server's model id; without it the server's first model is
+used. Add ``?chat=1`` before the ``#`` for an instruction model: the probe then sends
+chat messages to ``/chat/completions`` instead of text to ``/completions``.
+
+Requests use temperature 0 and a seed, a timeout per read and an overall deadline per
+request, a maximum response size, retries with exponential backoff on connection errors,
+responses cut mid-body and 5xx answers, and bounded concurrency (``concurrency``, 1 by
+default). A server that keeps the KV cache of a shared prompt prefix (llama.cpp
+and llama-cpp-python do) computes a prompt in a different batch split depending on
+what came before; with one request at a time the order, and so the answers, are
+reproducible; with more, greedy answers can differ where two tokens nearly tie.
+What a generic server does not offer
+(a tokenizer, GGUF metadata, memory accounting) is asked of llama.cpp's own
+endpoints (``/tokenize``, ``/props``; llama-cpp-python's ``/extras/tokenize``) and
+otherwise reported as unavailable: never replaced by another tokenizer.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from reportlib.backends.interface import (
+    Backend,
+    Completion,
+    LoadSettings,
+    TextModel,
+    check_max_tokens,
+    register_backend,
+)
+from reportlib.core.errors import ReportlibError
+
+PREFIX = "openai+"
+CHAT_PREFIX = "\x00reportlib-chat:"  #: marks a prompt that is a JSON list of chat messages
+
+
+def is_server_spec(spec: str | None) -> bool:
+    return bool(spec) and str(spec).startswith(PREFIX)
+
+
+@dataclass(frozen=True)
+class ServerSpec:
+    base_url: str  #: ends with /v1 (or whatever the server's API root is)
+    model: str | None
+    chat: bool
+
+
+def parse_server_spec(spec: str) -> ServerSpec:
+    """``openai+http://127.0.0.1:8080/v1?chat=1#name`` -> its parts (raises on a bad spec)."""
+    if not is_server_spec(spec):
+        raise ReportlibError(f"not a server spec: {spec!r}; use openai+http://HOST:PORT/v1#MODEL")
+    url = urllib.parse.urlsplit(spec[len(PREFIX) :])
+    if url.scheme not in ("http", "https") or not url.netloc:
+        raise ReportlibError(f"bad server spec {spec!r}: expected openai+http://HOST:PORT/v1#MODEL")
+    query = urllib.parse.parse_qs(url.query)
+    unknown = set(query) - {"chat"}
+    if unknown:
+        raise ReportlibError(
+            f"bad server spec {spec!r}: unknown option(s) {sorted(unknown)}; "
+            "the only option is ?chat=1"
+        )
+    base = urllib.parse.urlunsplit((url.scheme, url.netloc, url.path.rstrip("/"), "", ""))
+    return ServerSpec(base, url.fragment or None, query.get("chat", ["0"])[0] in ("1", "true"))
+
+
+#: a response larger than this is refused (a completion of a few hundred tokens is ~10 kB)
+MAX_RESPONSE_BYTES = 4 * 2**20
+
+
+class OpenAIServerModel(TextModel):
+    """A model behind an OpenAI-compatible HTTP API."""
+
+    def __init__(
+        self,
+        spec: str,
+        *,
+        timeout: float = 120.0,
+        deadline: float = 600.0,
+        max_response_bytes: int = MAX_RESPONSE_BYTES,
+        retries: int = 3,
+        backoff: float = 0.5,
+        concurrency: int = 1,
+        n_ctx: int | None = None,
+    ) -> None:
+        self.spec = parse_server_spec(spec)
+        self.timeout, self.retries, self.backoff = timeout, retries, backoff
+        self.deadline, self.max_response_bytes = deadline, max_response_bytes
+        if concurrency < 1:
+            raise ReportlibError(f"concurrency must be at least 1, not {concurrency}")
+        if timeout <= 0 or deadline <= 0 or max_response_bytes <= 0:
+            raise ReportlibError("timeout, deadline and max_response_bytes must be positive")
+        self.concurrency = concurrency
+        listing = self._request("GET", "/models").get("data", [])
+        try:
+            models = [str(m["id"]) for m in listing]
+        except (TypeError, KeyError):
+            raise ReportlibError(
+                f"the server at {self.spec.base_url} answered /models without a list of model "
+                f"ids: {json.dumps(listing)[:200]}"
+            ) from None
+        if self.spec.model is None:
+            if not models:
+                raise ReportlibError(f"the server at {self.spec.base_url} lists no models")
+            self.model_id = models[0]
+        elif models and self.spec.model not in models:
+            raise ReportlibError(
+                f"the server at {self.spec.base_url} has no model {self.spec.model!r}; "
+                f"it serves: {', '.join(models)}"
+            )
+        else:
+            self.model_id = self.spec.model
+        self._n_ctx = n_ctx or self._server_context() or 0
+        self._card: dict[str, Any] = {
+            "name": self.model_id,
+            "architecture": None,
+            "chat_template": self.spec.chat,
+            "trained_context": None,
+            "backend": f"HTTP {self.spec.base_url}",
+        }
+
+    # -- HTTP ---------------------------------------------------------------------------
+    def _url(self, path: str) -> str:
+        if path.startswith("/v1/") or not path.startswith("/"):
+            return path
+        return self.spec.base_url + path
+
+    def _root_url(self, path: str) -> str:
+        """An endpoint outside the /v1 API root (llama.cpp's /tokenize, /props)."""
+        parts = urllib.parse.urlsplit(self.spec.base_url)
+        return urllib.parse.urlunsplit((parts.scheme, parts.netloc, path, "", ""))
+
+    def _request(
+        self, method: str, path: str, body: dict[str, Any] | None = None, root: bool = False
+    ) -> dict[str, Any]:
+        url = self._root_url(path) if root else self._url(path)
+        data = json.dumps(body).encode() if body is not None else None
+        started = time.monotonic()
+        last: Exception | str | None = None
+        for attempt in range(self.retries + 1):
+            request = urllib.request.Request(
+                url, data=data, method=method, headers={"Content-Type": "application/json"}
+            )
+            try:
+                raw = self._read_within_deadline(request, started, method, url)
+            except urllib.error.HTTPError as exc:
+                if exc.code < 500:  # the request is wrong: retrying will not help
+                    detail = exc.read(300).decode("utf-8", errors="replace")
+                    raise ReportlibError(f"{method} {url} answered {exc.code}: {detail}") from None
+                last = exc
+            except TimeoutError as exc:
+                raise ReportlibError(
+                    f"{method} {url} timed out after {self.timeout:g} s without a byte; raise "
+                    "the timeout or check the server"
+                ) from exc
+            except http.client.IncompleteRead as exc:  # cut mid-body: try again
+                last = f"the response was cut after {len(exc.partial)} bytes"
+            except (urllib.error.URLError, ConnectionError, http.client.HTTPException) as exc:
+                if isinstance(getattr(exc, "reason", None), TimeoutError):
+                    raise ReportlibError(
+                        f"{method} {url} timed out after {self.timeout:g} s"
+                    ) from None
+                last = exc
+            except OSError as exc:
+                last = exc
+            else:
+                return self._parse_json(raw, method, url)
+            if attempt < self.retries:
+                if time.monotonic() - started + self.backoff * 2**attempt > self.deadline:
+                    break  # no retry past the request's deadline
+                time.sleep(self.backoff * 2**attempt)
+        raise ReportlibError(
+            f"cannot reach the server at {url} after {self.retries + 1} attempts: {last}"
+        )
+
+    def _read_within_deadline(
+        self, request: urllib.request.Request, started: float, method: str, url: str
+    ) -> bytes:
+        """The response body, read in chunks; refused past the size limit or the deadline
+        (a server that trickles a byte now and then cannot keep a run alive)."""
+        with urllib.request.urlopen(request, timeout=self.timeout) as response:
+            chunks, size = [], 0
+            while chunk := response.read1(65536):
+                size += len(chunk)
+                if size > self.max_response_bytes:
+                    raise ReportlibError(
+                        f"{method} {url} sent more than {self.max_response_bytes:,} bytes; "
+                        "refused (raise max_response_bytes if this is expected)"
+                    )
+                if time.monotonic() - started > self.deadline:
+                    raise ReportlibError(
+                        f"{method} {url} did not finish within the deadline of "
+                        f"{self.deadline:g} s; refused"
+                    )
+                chunks.append(chunk)
+            if response.length:  # the server closed before sending what it announced
+                raise http.client.IncompleteRead(b"".join(chunks), response.length)
+            return b"".join(chunks)
+
+    @staticmethod
+    def _parse_json(raw: bytes, method: str, url: str) -> dict[str, Any]:
+        try:
+            out = json.loads(raw.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError):
+            head = raw[:120].decode("utf-8", errors="replace")
+            raise ReportlibError(
+                f"{method} {url} did not answer with JSON (it sent {len(raw):,} bytes "
+                f"starting {head!r})"
+            ) from None
+        if not isinstance(out, dict):
+            raise ReportlibError(
+                f"{method} {url} answered JSON that is not an object: {out!r:.120}"
+            )
+        return out
+
+    def _server_context(self) -> int | None:
+        try:
+            props = self._request("GET", "/props", root=True)
+        except ReportlibError:
+            return None
+        settings = props.get("default_generation_settings", {})
+        return settings.get("n_ctx") or props.get("n_ctx")
+
+    # -- the TextModel interface -----------------------------------------------------------
+    @property
+    def card(self) -> dict[str, Any]:
+        return self._card
+
+    @property
+    def fingerprint(self) -> str:
+        return f"openai-server:{self.model_id}"
+
+    def cache_identity(self) -> dict[str, Any]:
+        """The server's address is part of the identity: two servers may serve different
+        weights under one model id."""
+        return {
+            "model": self.fingerprint,
+            "backend": type(self).__name__,
+            "server": self.spec.base_url,
+            "chat": self.spec.chat,
+            "n_ctx": self._n_ctx,
+        }
+
+    @property
+    def n_ctx(self) -> int:
+        return self._n_ctx
+
+    @property
+    def name(self) -> str:
+        return self.model_id
+
+    @property
+    def has_chat_template(self) -> bool:
+        return self.spec.chat
+
+    def format_chat(self, messages: list[dict[str, str]]) -> str:
+        """The server applies its own template: the messages travel as JSON."""
+        return CHAT_PREFIX + json.dumps(messages, ensure_ascii=False)
+
+    def tokenize(self, text: str, *, add_bos: bool = True) -> list[int]:
+        """The server's own tokenizer (llama.cpp ``/tokenize`` or llama-cpp-python's
+        ``/extras/tokenize``); there is no fallback to another tokenizer."""
+        attempts = (
+            ("/tokenize", {"content": text, "add_special": add_bos}, True),
+            ("/extras/tokenize", {"input": text}, True),
+        )
+        for path, body, root in attempts:
+            try:
+                return list(self._request("POST", path, body, root=root)["tokens"])
+            except (ReportlibError, KeyError):
+                continue
+        raise ReportlibError(
+            f"the server at {self.spec.base_url} offers no tokenizer endpoint (/tokenize or "
+            "/extras/tokenize); measurements in the model's own tokens are not available"
+        )
+
+    def complete(
+        self,
+        prompt: str,
+        *,
+        max_tokens: int,
+        seed: int,
+        stop: Sequence[str] = (),
+        reuse_prefix: bool = False,
+    ) -> Completion:
+        """One completion (``reuse_prefix`` is the server's business: llama.cpp's servers
+        keep the KV cache of a shared prefix themselves)."""
+        check_max_tokens(max_tokens)
+        sampling: dict[str, Any] = {
+            "max_tokens": max_tokens,
+            "temperature": 0.0,
+            "seed": seed,
+            "top_p": 1.0,
+            "top_k": 1,
+            "min_p": 0.0,
+            "repeat_penalty": 1.0,
+            "model": self.model_id,
+        }
+        if stop:
+            sampling["stop"] = list(stop)
+        if prompt.startswith(CHAT_PREFIX):
+            messages = json.loads(prompt[len(CHAT_PREFIX) :])
+            path, body = "/chat/completions", {"messages": messages, **sampling}
+        else:
+            path, body = "/completions", {"prompt": prompt, **sampling}
+        out = self._request("POST", path, body)
+        try:
+            choice = out["choices"][0]
+            text = choice["message"]["content"] if path == "/chat/completions" else choice["text"]
+            usage = out.get("usage") or {}
+            return Completion(
+                str(text or ""),
+                int(usage.get("prompt_tokens", -1)),
+                int(usage.get("completion_tokens", -1)),
+                str(choice.get("finish_reason") or "stop"),
+                -1,
+            )
+        except (KeyError, IndexError, TypeError, ValueError, AttributeError):
+            raise ReportlibError(
+                f"POST {self._url(path)} answered JSON without a completion "
+                f"(no choices[0] text): {json.dumps(out)[:200]}"
+            ) from None
+
+    def complete_many(
+        self, prompts: Sequence[str], *, max_tokens: int, seed: int, stop: Sequence[str] = ()
+    ) -> Iterator[Completion]:
+        """Several completions, at most ``concurrency`` requests in flight, in order."""
+        with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
+            yield from pool.map(
+                lambda p: self.complete(p, max_tokens=max_tokens, seed=seed, stop=stop), prompts
+            )
+
+
+def _load(spec: str, settings: LoadSettings) -> TextModel:
+    return OpenAIServerModel(spec)
+
+
+HTTP_BACKEND = register_backend(
+    Backend(
+        name="openai-http",
+        matches=is_server_spec,
+        load=_load,
+        describe=lambda spec: dict(OpenAIServerModel(spec).card),
+    )
+)

@@ -1,0 +1,71 @@
+"""Loading models by spec: the built-in backends, plugins, and the result cache.
+
+The built-in backends register themselves when their modules are imported here:
+:mod:`reportlib.backends.llamacpp` (``default``, ``embedded``, GGUF paths) and
+:mod:`reportlib.backends.http` (``openai+http://...``). Other packages add backends through
+an entry point in the ``reportlib.backends`` group that names a module calling
+:func:`reportlib.backends.interface.register_backend`.
+"""
+
+from __future__ import annotations
+
+from importlib.metadata import entry_points
+from typing import Any
+
+from reportlib.backends import http, llamacpp
+from reportlib.backends.cached_model import CachedModel
+from reportlib.backends.interface import (
+    DEFAULT_BATCH,
+    DEFAULT_N_CTX,
+    DEFAULT_THREADS,
+    LoadSettings,
+    backend_for,
+)
+from reportlib.backends.specs import resolve_spec
+from reportlib.core.cache import ResultCache
+from reportlib.core.errors import ReportlibError
+
+BUILT_IN = (llamacpp.LLAMA_CPP_BACKEND.name, http.HTTP_BACKEND.name)
+_plugins_loaded = False
+
+
+def load_plugins() -> None:
+    """Import the modules named by entry points of the ``reportlib.backends`` group (once)."""
+    global _plugins_loaded
+    if _plugins_loaded:
+        return
+    _plugins_loaded = True
+    for entry in entry_points(group="reportlib.backends"):
+        try:
+            entry.load()
+        except Exception as exc:  # a broken plugin must not hide the built-in backends
+            raise ReportlibError(
+                f"the backend plugin {entry.name!r} failed to load: {exc}"
+            ) from None
+
+
+def load_model(
+    spec: str | None = None,
+    *,
+    n_ctx: int = DEFAULT_N_CTX,
+    n_threads: int = DEFAULT_THREADS,
+    n_batch: int = DEFAULT_BATCH,
+    batch_width: int = 1,
+    cache: ResultCache | None = None,
+) -> CachedModel:
+    """Resolve a model spec, load it with the backend that understands it, with fixed
+    settings, and cache its completions."""
+    load_plugins()
+    spec = resolve_spec(spec)
+    settings = LoadSettings(
+        n_ctx=n_ctx, n_threads=n_threads, n_batch=n_batch, batch_width=batch_width
+    )
+    return CachedModel(backend_for(spec).load(spec, settings), cache)
+
+
+def model_card_for(spec: str | None) -> dict[str, Any]:
+    """The card of a model spec, from the backend that understands it (GGUF metadata, or
+    what a server tells of its model), without loading weights."""
+    load_plugins()
+    spec = resolve_spec(spec)
+    return backend_for(spec).describe(spec)

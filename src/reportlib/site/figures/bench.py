@@ -1,0 +1,92 @@
+"""Figures of the Performance page: the book's cost growth and batched throughput."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+
+def cost_growth_figure(
+    probe_rows: list[dict],
+    grid_rows: list[dict],
+    pp_rows: list[dict],
+    fit: tuple[float, float, float],
+) -> Figure:
+    """Three panels: probe seconds by samples; needle-grid seconds by its largest length;
+    one prompt's processing seconds by length, with its quadratic fit."""
+
+    fig, axes = plt.subplots(1, 3, figsize=(8.7, 3.4))
+    probe = pd.DataFrame(probe_rows)
+    axes[0].plot(probe.samples, probe.seconds, "o-")
+    axes[0].set_ylim(bottom=0)
+    axes[0].set(
+        xlabel="prompt variants per language and style",
+        ylabel="seconds of model work",
+        title="multilingual probe",
+        xticks=list(probe.samples),
+    )
+    grid = pd.DataFrame(grid_rows)
+    axes[1].plot(grid.largest_length, grid.seconds, "o-")
+    axes[1].set(xlabel="largest haystack (tokens)", ylabel="seconds", title="needle grid")
+    pp = pd.DataFrame(pp_rows)
+    xs = np.linspace(0, pp.prompt_tokens.max() * 1.05, 100)
+    a, b, c = fit
+    axes[2].plot(pp.prompt_tokens, pp.seconds, "o", label="measured")
+    axes[2].plot(xs, a + b * xs + c * xs**2, "--", label="a + bn + cn² fit")
+    axes[2].plot(xs, a + b * xs, ":", color="grey", label="linear part")
+    axes[2].set(xlabel="prompt length n (tokens)", ylabel="seconds", title="one prompt")
+    axes[2].legend(fontsize="small")
+    for ax in axes:
+        ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def batched_throughput_figure(rows: pd.DataFrame) -> Figure:
+    """Probe answers per second (left axis) and the speed-up over one at a time (right
+    axis) against the batch width; ``rows`` has width, answers_per_s, speed_up."""
+    fig, ax = plt.subplots(figsize=(6.5, 3.2))
+    ax.plot(rows["width"], rows["answers_per_s"], marker="o", color="#0072B2")
+    ax.set_xscale("log", base=2)
+    ax.set_xticks(list(rows["width"]), [str(w) for w in rows["width"]])
+    ax.minorticks_off()
+    ax.set_xlabel("sequences decoded together (batch width)")
+    ax.set_ylabel("probe answers per second", color="#0072B2")
+    ax.set_ylim(bottom=0)
+    ax.grid(alpha=0.3)
+    right = ax.twinx()
+    right.plot(rows["width"], rows["speed_up"], marker="s", linestyle="--", color="#D55E00")
+    right.set_ylabel("× one at a time", color="#D55E00")
+    right.set_ylim(bottom=0)
+    fig.tight_layout()
+    return fig
+
+
+def batched_bench_figure(rows: pd.DataFrame) -> Figure:
+    """Generated tokens per second against the batch width: ``llama-batched-bench``, and
+    the harness fed the tool's random tokens, the model's greedy tokens to full length, and
+    greedy tokens that may stop early; ``rows`` has the columns of a batched-bench record."""
+    fig, ax = plt.subplots(figsize=(6.5, 3.6))
+    lines = (
+        ("llama_batched_bench_tokens_per_s", "llama-batched-bench (random tokens)", "s-",
+         "#555555"),
+        ("harness_random_tokens_per_s", "harness, random tokens", "o--", "#0072B2"),
+        ("harness_greedy_tokens_per_s", "harness, greedy, every sequence to full length", "^-",
+         "#009E73"),
+        ("harness_greedy_stops_tokens_per_s", "harness, greedy, a sequence may stop early", "v-",
+         "#D55E00"),
+    )  # fmt: skip
+    for column, label, style, color in lines:
+        ax.plot(rows["width"], rows[column], style, color=color, label=label)
+    ax.set_xscale("log", base=2)
+    ax.set_xticks(list(rows["width"]), [str(w) for w in rows["width"]])
+    ax.minorticks_off()
+    ax.set_xlabel("sequences decoded together (batch width)")
+    ax.set_ylabel("generated tokens per second")
+    ax.set_ylim(bottom=0)
+    ax.grid(alpha=0.3)
+    ax.legend(loc="lower right", fontsize=8.5)
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,136 @@
+"""Figures of the context chapter: latency, KV-cache memory, and RULER's grid."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from reportlib.experiments.context.ruler_scoring import average_scores
+
+
+def latency_figure(summary: pd.DataFrame) -> Figure:
+    """Prompt-processing time and generation speed against prompt length (median, min-max)."""
+    fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.4))
+    x = summary["prompt_tokens"]
+    for ax, col, label in (
+        (left, "prompt_seconds", "time to process the prompt (s)"),
+        (right, "generation_tokens_per_s", "generation speed (tokens/s)"),
+    ):
+        mid = summary[f"{col}_median"]
+        err = [mid - summary[f"{col}_min"], summary[f"{col}_max"] - mid]
+        ax.errorbar(x, mid, yerr=err, marker="o", capsize=3)
+        ax.set_xscale("log", base=2)
+        ax.set_xlabel("prompt length (tokens)")
+        ax.set_ylabel(label)
+        ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def kv_memory_figure(measured: pd.DataFrame, formula_mib: pd.Series) -> Figure:
+    """KV-cache MiB against n_ctx: llama.cpp's accounting (two cache modes) and the formula."""
+    fig, ax = plt.subplots(figsize=(6.5, 3.4))
+    for full, part in measured.groupby("swa_full"):
+        label = "llama.cpp, full-size SWA cache" if full else "llama.cpp, windowed SWA cache"
+        ax.plot(part["n_ctx"], part["kv_mib"], marker="o", label=label)
+    ax.plot(
+        formula_mib.index,
+        formula_mib.values,
+        linestyle="--",
+        color="black",
+        label="formula: 2 × layers × KV heads × head dim × n_ctx × 2 bytes",
+    )
+    ax.set_xscale("log", base=2)
+    ax.set_yscale("log", base=2)
+    ax.set_xlabel("n_ctx (tokens)")
+    ax.set_ylabel("KV cache (MiB)")
+    ax.legend(fontsize="small")
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+#: one colour per RULER task (Okabe–Ito, colour-blind safe), the average in black
+_TASK_COLOURS = {
+    "single needle": "#7f7f7f",
+    "multi-key": "#0072B2",
+    "multi-query": "#E69F00",
+    "multi-value": "#009E73",
+    "variable tracking": "#CC79A7",
+    "average": "black",
+}
+
+
+def ruler_figure(
+    scores: pd.DataFrame, haystacks: dict[str, str], threshold: float, model: str
+) -> Figure:
+    """RULER's tasks: score against prompt length (log scale), one panel per haystack, a line
+    per task with its 95% Wilson interval, the task average in black, the threshold dashed."""
+    kinds = [k for k in haystacks if k in set(scores["haystack"])]
+    fig, axes = plt.subplots(1, len(kinds), figsize=(2.8 * len(kinds) + 0.3, 3.9), sharey=True)
+    axes = np.atleast_1d(axes)
+    average = average_scores(scores)
+    for ax, kind in zip(axes, kinds, strict=True):
+        for offset, (task, colour) in enumerate(_TASK_COLOURS.items()):
+            frame = scores if task != "average" else average
+            rows = frame[(frame["haystack"] == kind) & (frame["task"] == task)]
+            rows = rows.sort_values("length")
+            if rows.empty:
+                continue
+            shift = 2 ** ((offset - 2.5) * 0.04)  # side by side, so the intervals stay apart
+            x, y = rows["length"].to_numpy() * shift, 100 * rows["score"].to_numpy()
+            err = None
+            if "low" in rows and task != "average":
+                low, high = 100 * rows["low"].to_numpy(), 100 * rows["high"].to_numpy()
+                err = np.clip([y - low, high - y], 0, None)  # rounding can put y past a bound
+            ax.errorbar(
+                x,
+                y,
+                yerr=err,
+                color=colour,
+                marker="o",
+                markersize=3.5,
+                linewidth=2.4 if task == "average" else 1.2,
+                linestyle="--" if task == "single needle" else "-",
+                capsize=2,
+                label=task,
+            )
+        ax.axhline(100 * threshold, color="crimson", linestyle="--", linewidth=1)
+        ax.set_xscale("log", base=2)
+        lengths = sorted(set(scores.loc[scores["haystack"] == kind, "length"]))
+        ax.set_xticks(lengths, _length_labels(lengths))
+        ax.xaxis.set_minor_formatter(plt.NullFormatter())
+        ax.set_title(haystacks[kind], fontsize=11)
+        ax.set_xlabel("prompt length (model tokens)")
+        ax.grid(alpha=0.3)
+    axes[0].set_ylabel("score (% of expected answers)")
+    axes[0].set_ylim(-3, 103)
+    handles: dict[str, Any] = {}
+    for ax in axes:
+        for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
+            handles.setdefault(label, handle)
+    columns = max(1, len(handles) if len(kinds) >= 3 else 3)  # narrow: the legend in rows
+    fig.legend(
+        list(handles.values()),
+        list(handles.keys()),
+        loc="lower center",
+        ncol=columns,
+        fontsize="small",
+        frameon=False,
+    )
+    fig.suptitle(f"{model}: RULER's tasks (red dashes: the threshold)", fontsize=11)
+    rows = -(-len(handles) // columns)
+    fig.tight_layout(rect=(0, 0.02 + 0.05 * rows, 1, 1))
+    return fig
+
+
+def _length_labels(lengths: list[int]) -> list[str]:
+    """Prompt lengths for one axis, in one form: "1k", "32k" when every length is a whole
+    number of 1,024 tokens, else "448", "1,024"."""
+    if all(n % 1024 == 0 for n in lengths):
+        return [f"{n // 1024}k" for n in lengths]
+    return [f"{n:,}" for n in lengths]

@@ -1,0 +1,73 @@
+"""Figures of the multilingual probe: rates per language and style, and pooled rates with both
+intervals."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import pandas as pd
+from matplotlib.figure import Figure
+
+from reportlib.core.languages import LANGUAGES
+
+
+def probe_heatmap(
+    rates: pd.DataFrame,
+    style_labels: dict[str, str],
+    label: str = "answers in the requested language",
+) -> Figure:
+    """A rate per language (rows, grouped as in the report) and prompt style, as % in each
+    cell (colour-blind-safe ``cividis`` scale)."""
+    from matplotlib.ticker import PercentFormatter
+
+    order = [lang for lang in LANGUAGES if lang.flores in set(rates["language"])]
+    wide = rates.pivot(index="language", columns="style", values="rate")
+    wide = wide.loc[[lang.flores for lang in order], [s for s in style_labels if s in wide]]
+    fig, ax = plt.subplots(figsize=(7, 0.36 * len(order) + 1.8))
+    values = wide.to_numpy(dtype=float) * 100
+    image = ax.imshow(values, cmap="cividis", vmin=0, vmax=100, aspect="auto")
+    ticks = [style_labels[s].replace(" ", "\n", 1) for s in wide.columns]
+    ax.set_xticks(range(wide.shape[1]), ticks, fontsize=10)
+    ax.xaxis.tick_top()
+    ax.set_yticks(
+        range(len(order)), [f"{lang.name} ({lang.report_group})" for lang in order], fontsize=10
+    )
+    for (i, j), value in pd.DataFrame(values).stack().items():
+        colour = "black" if value > 55 else "white"
+        ax.text(j, i, f"{value:.0f}%", ha="center", va="center", fontsize=9, color=colour)
+    for i in range(1, len(order)):
+        if order[i].report_group != order[i - 1].report_group:
+            ax.axhline(i - 0.5, color="white", linewidth=2)
+    bar = fig.colorbar(image, ax=ax, shrink=0.6, format=PercentFormatter(decimals=0))
+    bar.set_label(label, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def pooled_rates_figure(table: pd.DataFrame, style_labels: dict[str, str]) -> Figure:
+    """Pooled rates per prompt style (rows) and label (markers), with clustered 95%
+    intervals; ``table`` has columns style, label, rate, low, high."""
+    fig, ax = plt.subplots(figsize=(7, 3.4))
+    styles = [s for s in style_labels if s in set(table["style"])]
+    labels = list(dict.fromkeys(table["label"]))
+    markers, colours = ("o", "s", "D", "^"), ("#0072B2", "#E69F00", "#009E73", "#CC79A7")
+    for k, label in enumerate(labels):
+        part = table[table["label"] == label].set_index("style").loc[styles]
+        y = [i + (k - (len(labels) - 1) / 2) * 0.22 for i in range(len(styles))]
+        err = [(part.rate - part.low) * 100, (part.high - part.rate) * 100]
+        ax.errorbar(
+            part.rate * 100,
+            y,
+            xerr=err,
+            fmt=markers[k % 4],
+            color=colours[k % 4],
+            capsize=3,
+            label=label,
+        )
+    ax.set_yticks(range(len(styles)), [style_labels[s] for s in styles], fontsize=10)
+    ax.invert_yaxis()
+    ax.set_xlim(0, 100)
+    ax.set_xlabel("share of answers, % (95% interval, clustered by language and frame)")
+    ax.grid(axis="x", alpha=0.3)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.28), ncol=2, fontsize=9, frameon=False)
+    fig.tight_layout()
+    return fig
