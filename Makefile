@@ -20,23 +20,24 @@ LLAMA_BATCHED_BENCH := $(VENV)/llama-bench/llama-batched-bench
 LB_BUILD := $(VENV)/llama-bench-build
 KERNEL_BENCHES := $(VENV)/llama-bench/native/llama-bench $(VENV)/llama-bench/cpu-variants/llama-bench
 
-.PHONY: help install book test browser bench bench-book llama-bench kernel-benches finetune lint format notebooks sync clean
+.PHONY: help install book check test browser bench bench-book llama-bench kernel-benches finetune lint format notebooks sync clean
 
 help:
-	@echo "make book       install (first time), execute every chapter, render _build/html"
-	@echo "make test       install (first time), run the unit tests and nbval on the notebooks, then"
-	@echo "                build the site and check every page in headless Chromium (installs"
-	@echo "                Debian's chromium and Noto fonts with apt-get if missing)"
-	@echo "make bench      the harness against raw llama.cpp (llama-bench and llama-batched-bench,"
-	@echo "                built once from the pinned llama-cpp-python sdist): results/bench.json,"
-	@echo "                book/data/kernel-bench.json and book/data/batched-bench.json"
-	@echo "make bench-book whole-book costs (a cold build in a scratch copy, ~30 min):"
-	@echo "                book/data/book-bench.json, shown on the Performance page"
-	@echo "make finetune   train the Korean LoRA adapter (installs the fine-tuning extra; ~10 min):"
-	@echo "                src/reportlib/data/finetune/korean-lora.{gguf,json}, committed"
-	@echo "make notebooks  re-sync .md -> .ipynb and store fresh outputs (after editing a chapter)"
-	@echo "make lint       ruff (library, tests, chapters) + format check + mypy (make test runs it)"
-	@echo "make clean      remove the built site and its execution cache"
+	@echo "Targets, with what each costs on 2 cores (first run: install ~7 min, once):"
+	@echo "  make book        execute every chapter, render _build/html (~30 min cold; seconds"
+	@echo "                   when nothing changed)"
+	@echo "  make check       lint + the fast tests (no real model, no book): under 2 minutes"
+	@echo "  make test        lint, every test (real model, nbval on the chapters), then the"
+	@echo "                   site in headless Chromium (~45 min cold; installs the fine-tuning"
+	@echo "                   extra, ~2.5 min and 5.7 GB once, and Debian's chromium + Noto fonts)"
+	@echo "  make bench       the harness against llama.cpp's own tools, kernels and batching"
+	@echo "                   (~15 min, plus ~6 min per llama.cpp build, once)"
+	@echo "  make bench-book  whole-book costs: a cold build in a scratch copy (~35 min)"
+	@echo "  make finetune    retrain the committed LoRA adapters (installs the extra)"
+	@echo "  make notebooks   re-sync .md -> .ipynb and store fresh outputs (after editing)"
+	@echo "  make lint        ruff (library, tests, chapters) + format check + mypy"
+	@echo "  make format      ruff format and fixes"
+	@echo "  make clean       remove the built site, its execution cache and results/"
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -59,13 +60,17 @@ book: $(STAMP)
 	$(BIN)/jupyter-book build . -n -W --keep-going
 	@echo "open _build/html/index.html"
 
+# the fast loop: lint and the tests that need neither the real model nor a book build
+check: lint
+	$(BIN)/python -m pytest -q -m "not model and not slow and not browser" --durations=5
+
 # then the built site in a real browser (tests/browser): every page at 1280 and 412 px,
 # screenshots in _build/screenshots
 test: lint $(FT_STAMP)
 	$(BIN)/python -m pytest --nbval --nbval-cell-timeout=1800 tests notebooks --ignore=tests/browser
 	$(MAKE) browser
 	$(MAKE) book
-	$(BIN)/python -m pytest tests/browser
+	$(BIN)/python -m pytest -m browser tests/browser
 
 # Debian's chromium for the site test (Playwright drives it; no browser is downloaded), and
 # Noto fonts so that the screenshots show every script of the book (Hangul, Thai, Ge'ez, ...)
@@ -83,20 +88,23 @@ bench: $(STAMP) $(LLAMA_BATCHED_BENCH) $(KERNEL_BENCHES)
 	$(BIN)/reportlib bench --output results/bench.json --kernel-record book/data/kernel-bench.json \
 	  --batched-record book/data/batched-bench.json
 
-# llama.cpp's own llama-bench and llama-batched-bench, from the llama.cpp sources inside the
-# pinned llama-cpp-python sdist (fetched by pip, built in a temporary folder with the same
-# portable flags, ~6 min once); both come from one build
+# llama.cpp's own tools, built from the llama.cpp sources inside the pinned llama-cpp-python
+# sdist: $(call build_llama_cpp,BUILD_DIR,CMAKE_ARGS,TARGETS); the one recipe for every build
+define build_llama_cpp
+	rm -rf $(1) && mkdir -p $(1)
+	$(BIN)/python -m pip download --quiet --no-deps --no-binary :all: "$(LLAMA_CPP_PIN)" -d $(1)
+	tar -xzf $(1)/llama_cpp_python-*.tar.gz -C $(1)
+	cmake -S $(1)/llama_cpp_python-*/vendor/llama.cpp -B $(1)/build -G Ninja \
+	  -DCMAKE_BUILD_TYPE=Release $(2) -DLLAMA_CURL=OFF -DLLAMA_BUILD_TESTS=OFF \
+	  -DLLAMA_BUILD_EXAMPLES=ON -DLLAMA_BUILD_SERVER=OFF > $(1).log
+	cmake --build $(1)/build --target $(3) -j 2 >> $(1).log
+endef
+
+# llama-bench and llama-batched-bench, portable (the library's own flags), ~6 min once
 llama-bench: $(LLAMA_BATCHED_BENCH)
 
 $(LLAMA_BATCHED_BENCH): $(STAMP)
-	rm -rf $(LB_BUILD) && mkdir -p $(LB_BUILD)
-	$(BIN)/python -m pip download --quiet --no-deps --no-binary :all: "$(LLAMA_CPP_PIN)" -d $(LB_BUILD)
-	tar -xzf $(LB_BUILD)/llama_cpp_python-*.tar.gz -C $(LB_BUILD)
-	cmake -S $(LB_BUILD)/llama_cpp_python-*/vendor/llama.cpp -B $(LB_BUILD)/build -G Ninja \
-	  -DCMAKE_BUILD_TYPE=Release $(CMAKE_ARGS) -DLLAMA_CURL=OFF -DBUILD_SHARED_LIBS=OFF \
-	  -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=ON -DLLAMA_BUILD_SERVER=OFF > $(LB_BUILD).log
-	cmake --build $(LB_BUILD)/build --target llama-bench llama-batched-bench llama-simple -j 2 \
-	  >> $(LB_BUILD).log
+	$(call build_llama_cpp,$(LB_BUILD),$(CMAKE_ARGS) -DBUILD_SHARED_LIBS=OFF,llama-bench llama-batched-bench llama-simple)
 	mkdir -p $(dir $(LLAMA_BENCH)) && cp $(LB_BUILD)/build/bin/llama-bench $(LLAMA_BENCH)
 	cp $(LB_BUILD)/build/bin/llama-batched-bench $(LLAMA_BATCHED_BENCH)
 	cp $(LB_BUILD)/build/bin/llama-simple $(dir $(LLAMA_BENCH))
@@ -120,13 +128,7 @@ KERNEL_TARGETS_cpu-variants := llama-bench llama-simple ggml-cpu-x64 ggml-cpu-ss
 kernel-benches: $(KERNEL_BENCHES)
 
 $(VENV)/llama-bench/%/llama-bench: $(STAMP)
-	rm -rf $(LB_BUILD)-$* && mkdir -p $(LB_BUILD)-$*
-	$(BIN)/python -m pip download --quiet --no-deps --no-binary :all: "$(LLAMA_CPP_PIN)" -d $(LB_BUILD)-$*
-	tar -xzf $(LB_BUILD)-$*/llama_cpp_python-*.tar.gz -C $(LB_BUILD)-$*
-	cmake -S $(LB_BUILD)-$*/llama_cpp_python-*/vendor/llama.cpp -B $(LB_BUILD)-$*/build -G Ninja \
-	  -DCMAKE_BUILD_TYPE=Release $(KERNEL_ARGS_$*) -DLLAMA_CURL=OFF -DLLAMA_BUILD_TESTS=OFF \
-	  -DLLAMA_BUILD_EXAMPLES=ON -DLLAMA_BUILD_SERVER=OFF > $(LB_BUILD)-$*.log
-	cmake --build $(LB_BUILD)-$*/build --target $(KERNEL_TARGETS_$*) -j 2 >> $(LB_BUILD)-$*.log
+	$(call build_llama_cpp,$(LB_BUILD)-$*,$(KERNEL_ARGS_$*),$(KERNEL_TARGETS_$*))
 	rm -rf $(dir $@) && mkdir -p $(dir $@)
 	cp $(LB_BUILD)-$*/build/bin/llama-bench $(LB_BUILD)-$*/build/bin/llama-simple $(dir $@)
 	find $(LB_BUILD)-$*/build/bin -name '*.so*' -exec cp -P {} $(dir $@) \;

@@ -2,15 +2,32 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from reportlib.core.cache import ResultCache
 
 from fakes import FakeModel
 
 ROOT = Path(__file__).resolve().parents[1]
+
+# Hypothesis: "ci" (set when $CI is, as .ci/run does) replays a fixed set of examples,
+# derandomized, so a CI run cannot fail on an example the last run did not try; "dev" (the
+# default) draws new examples each run and keeps failures in .hypothesis/ for the next one
+settings.register_profile(
+    "ci",
+    derandomize=True,
+    database=None,
+    print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.register_profile("dev", suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile(
+    os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") else "dev")
+)
 FLORES_ARCHIVE = ROOT.parent / "shared" / "data" / "flores200-subset.tar.gz"
 
 
@@ -40,3 +57,23 @@ def real_model():
     from reportlib.backends.loading import load_model
 
     return load_model(n_ctx=512, cache=ResultCache(tempfile.mkdtemp(prefix="reportlib-test-")))
+
+
+class FakePapermill:
+    """Stands in for ``papermill.execute_notebook``: records each call, writes the output."""
+
+    def __init__(self) -> None:
+        self.calls: list[dict] = []
+
+    def __call__(self, source, output, **kwargs):
+        self.calls.append({"source": source, "output": output, **kwargs})
+        Path(output).write_text("{}")
+
+
+@pytest.fixture
+def fake_papermill(monkeypatch) -> FakePapermill:
+    import papermill
+
+    fake = FakePapermill()
+    monkeypatch.setattr(papermill, "execute_notebook", fake)
+    return fake

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -84,3 +85,22 @@ class FakeModel(TextModel):
                 shared += 1
         self._previous = tokens
         return Completion(text, len(tokens), len(text), "length", len(tokens) - shared)
+
+
+class FrozenClock(datetime.datetime):
+    """A clock stopped at one second: runs started "at once" get the same time."""
+
+    @classmethod
+    def now(cls, tz=None):
+        return cls(2025, 1, 2, 3, 4, 5, tzinfo=tz)
+
+
+def one_line_error(capsys, argv: list[str]) -> str:
+    """Run the CLI with ``argv``: it must fail with exit code 2 and one line of error."""
+    from reportlib.cli import main
+
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and err.count("\n") == 1, err
+    assert err.startswith("reportlib: error: ")
+    return err.removeprefix("reportlib: error: ").strip()

@@ -453,3 +453,14 @@ def test_benchmarks_against_llama_cpps_tools_refuse_an_adapter(monkeypatch, tmp_
     for run in (run_benchmark, cached_benchmark, run_batched_benchmark, run_kernel_comparison):
         with pytest.raises(ReportlibError, match="without a LoRA adapter"):
             run(_model_file("b" * 64))
+
+
+def test_recording_gives_the_usage_records_of_the_block(fake_model, cache):
+    model = CachedModel(fake_model, cache)
+    model.complete("before", max_tokens=4, seed=0)
+    with model.recording() as inside:
+        model.complete("one", max_tokens=4, seed=0)
+        model.complete("before", max_tokens=4, seed=0)  # cached, still recorded
+    model.complete("after", max_tokens=4, seed=0)
+    assert [r["cached"] for r in inside] == [False, True]
+    assert len(model.records) == 4

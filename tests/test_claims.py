@@ -236,7 +236,7 @@ def test_ledger_html_escapes_and_links():
     rows[0] = dict(rows[0], claim="<script>alert(1)</script>")
     html = ledger_html(rows)
     assert "<script>" not in html and "&lt;script&gt;" in html
-    assert '<a href="../notebooks/tokenization.html">' in html
+    assert '<a href="../notebooks/tokenization.html#tokenization-claims">' in html
     assert html.count("<tr>") == len(rows) + 1
     assert "rule: " in html and "overflow-wrap" in html  # the rule is shown, cells wrap
     assert "@media (max-width:700px)" in html  # on a phone each claim is one block
@@ -261,7 +261,7 @@ def test_claims_about_the_reports_model_are_separated_from_the_books_model():
     probe_rows = [
         r
         for r in rows.values()
-        if r["evidence"] == "notebooks/multilingual" and r["how"] == "measured"
+        if r["evidence"].startswith("notebooks/multilingual#") and r["how"] == "measured"
     ]
     assert len(probe_rows) == 2
     for row in probe_rows:
@@ -270,7 +270,7 @@ def test_claims_about_the_reports_model_are_separated_from_the_books_model():
     (tuned,) = [
         r
         for r in rows.values()
-        if r["evidence"] == "notebooks/finetune" and "Bllossom" in r["claim"]
+        if r["evidence"].startswith("notebooks/finetune#") and "Bllossom" in r["claim"]
     ]
     assert tuned["verdict"] == NOT_CHECKABLE  # the claim is about Bllossom 8B
     assert tuned[BOOK_MODEL_COLUMN] == f"{SUPPORTED} on {pair}"
@@ -289,3 +289,36 @@ def test_the_architecture_table_names_every_source_for_a_reader():
     assert "family" not in table.columns
     # every source is a name a reader knows, not a bibliography key
     assert set(table["source"]) == {SOURCE_NAMES[a.source] for a in ARCHITECTURES}
+
+
+def test_every_evidence_link_to_a_chapter_lands_on_a_labelled_section():
+    """A link to a chapter names the section that holds the evidence (a MyST label), and the
+    label exists in that chapter."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    for claim in CLAIMS:
+        for evidence in claim.evidence.split():
+            if not evidence.startswith("notebooks/"):
+                continue
+            page, _, label = evidence.partition("#")
+            assert label, f"{claim.claim!r} links {page} without a section"
+            source = (root / f"{page}.md").read_text(encoding="utf-8")
+            assert f"({label})=" in source, f"{page} has no section labelled {label!r}"
+
+
+def test_a_section_link_keeps_its_label():
+    html = ledger_html(
+        [
+            {
+                "#": "1",
+                "section": "s",
+                "claim": "c",
+                "verdict": SUPPORTED,
+                "how": "cited",
+                "evidence": "notebooks/context#context-memory",
+                "note": "",
+            }
+        ]
+    )
+    assert 'href="../notebooks/context.html#context-memory"' in html

@@ -1,12 +1,22 @@
 """The reportlib command line: output formats and clean errors."""
 
 import csv
+import errno
 import io
 import json
+import os
+import struct
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
 from reportlib.cli import main
+from reportlib.core.errors import ReportlibError
+from reportlib.site import chapters
+
+from fakes import FrozenClock, one_line_error
 
 
 def test_tokens_csv(capsys):
@@ -64,7 +74,6 @@ def test_models_json(capsys):
 
 
 def test_debug_shows_the_traceback():
-    from reportlib.core.errors import ReportlibError
 
     with pytest.raises(ReportlibError, match="unknown language code"):
         main(["--debug", "tokens", "--tokenizer", "qwen", "--langs", "xx"])
@@ -89,7 +98,6 @@ def test_a_bad_papermill_parameter_value_gives_one_line(capsys, tmp_path):
 
 def _gguf_with_metadata(path, kv):
     """A GGUF v3 file with these key/values (key, type, packed value) and no tensors."""
-    import struct
 
     def string(text):
         return struct.pack("<Q", len(text.encode())) + text.encode()
@@ -107,7 +115,6 @@ def _strict_json(text):
 
 
 def test_models_json_is_strict_json_whatever_the_metadata(capsys, tmp_path):
-    import struct
 
     model = _gguf_with_metadata(
         tmp_path / "odd.gguf",
@@ -155,3 +162,232 @@ def test_json_safe_converts_what_json_cannot_hold():
         "d": {"a": None, "b": "x"},
     }
     assert _strict_json(json.dumps(safe, allow_nan=False)) == safe
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["multilingual", "-p", "seed", "abc"], "parameter 'seed' must be a whole number >= 0"),
+        (["multilingual", "-p", "samples", "true"], "parameter 'samples' must be a whole number"),
+        (["multilingual", "-p", "max_tokens", "2.5"], "parameter 'max_tokens' must be a whole"),
+        (["context", "-p", "lengths", "[-5]"], "parameter 'lengths' must be a non-empty list"),
+        (["context", "-p", "lengths", "[]"], "parameter 'lengths' must be a non-empty list"),
+        (["multilingual", "-p", "languages", "xx"], "parameter 'languages' must be \"all\" or"),
+    ],
+)
+def test_cli_refuses_bad_values_before_papermill_starts(
+    capsys, tmp_path, fake_papermill, argv, message
+):
+    assert main(["run", *argv, "--output-dir", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"reportlib: error: {message}") and err.count("\n") == 1
+    assert fake_papermill.calls == [] and list(tmp_path.iterdir()) == []  # no run folder either
+
+
+def test_cli_passes_normalised_values_to_papermill(capsys, tmp_path, fake_papermill):
+    argv = [
+        "run",
+        "multilingual",
+        "-p",
+        "models",
+        "default",
+        "-p",
+        "seed",
+        "3",
+        "-p",
+        "languages",
+        "ko,ja",
+        "--output-dir",
+        str(tmp_path),
+    ]
+    assert main(argv) == 0
+    (call,) = fake_papermill.calls
+    assert call["parameters"]["models"] == ["default"]  # one spec, not seven letters
+    assert call["parameters"]["seed"] == 3 and call["parameters"]["languages"] == "ko,ja"
+    assert Path(call["parameters"]["results_dir"]).parent == tmp_path
+    assert capsys.readouterr().out.strip() == call["output"]
+
+
+def test_cli_keeps_text_parameters_as_text(tmp_path, fake_papermill):
+    assert main(["run", "context", "-p", "model", "2024", "--output-dir", str(tmp_path)]) == 0
+    assert fake_papermill.calls[0]["parameters"]["model"] == "2024"  # a file named 2024
+
+
+def test_simultaneous_runs_never_share_a_folder(tmp_path, monkeypatch, fake_papermill):
+    from concurrent.futures import ThreadPoolExecutor
+
+    monkeypatch.setattr(chapters, "datetime", FrozenClock)
+    outputs = [chapters.run_chapter("environment", {}, tmp_path, progress=False) for _ in range(2)]
+    assert outputs[0].parent != outputs[1].parent  # was: one folder, the second run overwrote
+    with ThreadPoolExecutor(8) as pool:
+        folders = list(pool.map(lambda _: chapters.new_run_dir(tmp_path, "x"), range(16)))
+    assert len(set(folders)) == 16 and all(f.is_dir() for f in folders)
+
+
+def test_run_output_dir_is_a_file(capsys, tmp_path, fake_papermill):
+    target = tmp_path / "runs"
+    target.write_text("")
+    message = one_line_error(capsys, ["run", "environment", "--output-dir", str(target)])
+    assert message == f"the output folder {str(target)!r} is a file, not a folder"
+    assert fake_papermill.calls == []
+
+
+@pytest.fixture
+def no_benchmarks(monkeypatch):
+    """Any benchmark starting fails the test: the checks must come first."""
+    import reportlib.backends.specs
+    import reportlib.bench.book
+    import reportlib.bench.harness
+    import reportlib.bench.http
+    import reportlib.cli
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the work started before the output was checked")
+
+    for module, name in [
+        (reportlib.bench.harness, "run_benchmark"),
+        (reportlib.bench.http, "compare_http_backend"),
+        (reportlib.bench.book, "run_book_benchmark"),
+        (reportlib.backends.specs, "resolve_model"),
+    ]:
+        monkeypatch.setattr(module, name, refuse)
+        monkeypatch.setattr(reportlib.cli, name, refuse, raising=False)
+
+
+BENCH_MODES = [[], ["--server", "openai+http://127.0.0.1:9/v1#m"], ["--book"]]
+
+
+@pytest.mark.parametrize("mode", BENCH_MODES, ids=["bench", "server", "book"])
+def test_bench_output_is_a_folder(capsys, tmp_path, no_benchmarks, mode):
+    message = one_line_error(capsys, ["bench", *mode, "--output", str(tmp_path)])
+    assert message == (
+        f"--output {str(tmp_path)!r} is a folder; give a file name, "
+        f"such as {str(tmp_path / 'bench.json')!r}"
+    )
+
+
+@pytest.mark.parametrize("mode", BENCH_MODES, ids=["bench", "server", "book"])
+def test_bench_output_inside_a_file(capsys, tmp_path, no_benchmarks, mode):
+    (tmp_path / "notes.txt").write_text("")
+    output = tmp_path / "notes.txt" / "out" / "bench.json"
+    message = one_line_error(capsys, ["bench", *mode, "--output", str(output)])
+    assert message == (
+        f"--output {str(output)!r} cannot be written: "
+        f"{str(tmp_path / 'notes.txt')!r} is a file, not a folder"
+    )
+
+
+def test_bench_output_in_an_unwritable_folder(capsys, tmp_path, no_benchmarks, monkeypatch):
+    import tempfile
+
+    def denied(*args, **kwargs):
+        raise PermissionError(errno.EACCES, "Permission denied")
+
+    monkeypatch.setattr(tempfile, "mkstemp", denied)
+    output = tmp_path / "bench.json"
+    message = one_line_error(capsys, ["bench", "--output", str(output)])
+    assert message == f"--output {str(output)!r} cannot be written: Permission denied"
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes anywhere")
+def test_bench_output_in_a_read_only_folder(capsys, tmp_path, no_benchmarks):
+    folder = tmp_path / "ro"
+    folder.mkdir(mode=0o500)
+    try:
+        message = one_line_error(capsys, ["bench", "--output", str(folder / "b.json")])
+    finally:
+        folder.chmod(0o700)
+    assert message.endswith("cannot be written: Permission denied")
+
+
+@pytest.fixture
+def fake_benchmark(monkeypatch):
+    import reportlib.bench.harness
+    import reportlib.bench.http
+    import reportlib.cli
+
+    result = {
+        "raw": {"pp": {"median": 100.0}, "tg": {"median": 10.0}},
+        "harness": {"pp": {"median": 99.0}, "tg": {"median": 9.9}},
+        "ratio": {"pp": 0.99, "tg": 0.99},
+    }
+    fakes = [
+        ("run_benchmark", lambda *a, **k: result),
+        ("resolve_model", str),
+        ("run_batched_benchmark", lambda *a, **k: None),
+        ("kernel_bench_binaries", lambda *a, **k: {}),
+    ]
+    for name, value in fakes:
+        monkeypatch.setattr(reportlib.cli, name, value, raising=False)
+    monkeypatch.setattr(reportlib.bench.harness, "run_benchmark", lambda *a, **k: result)
+    monkeypatch.setattr("reportlib.backends.specs.resolve_model", str)
+    return result
+
+
+def test_bench_output_folder_that_does_not_exist_yet_is_created(tmp_path, fake_benchmark):
+    output = tmp_path / "new" / "deeper" / "bench.json"
+    assert main(["bench", "--output", str(output)]) == 0
+    assert json.loads(output.read_text()) == fake_benchmark
+
+
+def test_bench_disk_full_at_the_end_prints_the_result(
+    capsys, tmp_path, fake_benchmark, monkeypatch
+):
+    import reportlib.cli
+    import reportlib.core.cache
+
+    def full(path, text):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(reportlib.core.cache, "atomic_write_text", full)
+    monkeypatch.setattr(reportlib.cli, "atomic_write_text", full, raising=False)
+    output = tmp_path / "bench.json"
+    assert main(["bench", "--output", str(output)]) == 2
+    captured = capsys.readouterr()
+    assert json.loads(captured.out) == fake_benchmark  # not lost
+    assert captured.err == (
+        f"reportlib: error: cannot write {str(output)!r}: No space left on device; "
+        "the result is printed above\n"
+    )
+
+
+def test_an_unforeseen_os_error_is_still_one_line(capsys, tmp_path, monkeypatch):
+    import reportlib.cli
+
+    def broken(*args, **kwargs):
+        raise OSError(errno.EIO, "Input/output error", "/dev/sdz")
+
+    monkeypatch.setattr(reportlib.cli, "load_corpus", broken, raising=False)
+    monkeypatch.setattr("reportlib.text.corpus.load_corpus", broken)
+    message = one_line_error(capsys, ["tokens", "--tokenizer", "qwen", "--langs", "ko"])
+    assert message == "Input/output error: '/dev/sdz'"
+
+
+def test_run_chapter_starts_the_kernel_with_the_filter(tmp_path, fake_papermill):
+    chapters.run_chapter("environment", {}, tmp_path, progress=False)
+    (call,) = fake_papermill.calls
+    assert call["extra_arguments"] == chapters.kernel_arguments()
+
+
+@pytest.mark.model
+@pytest.mark.slow
+def test_reportlib_run_prints_no_tcp_warning(tmp_path):
+
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "reportlib.cli",
+            "run",
+            "environment",
+            "--output-dir",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=Path(__file__).resolve().parents[1],
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "without encryption" not in done.stderr, done.stderr[-3000:]
+    assert done.stdout.strip().endswith("environment.ipynb")

@@ -45,6 +45,9 @@ class Scripted(BaseHTTPRequestHandler):
 
     script: list[tuple[int, float]] = []  # (status, delay) per completion request
     hits = 0
+    in_flight = 0  #: completion requests being answered now
+    most_in_flight = 0  #: the most at any one time
+    lock = threading.Lock()
 
     def log_message(self, *args):  # keep test output clean
         pass
@@ -63,9 +66,14 @@ class Scripted(BaseHTTPRequestHandler):
     def do_POST(self):
         cls = type(self)
         status, delay = cls.script[min(cls.hits, len(cls.script) - 1)]
-        cls.hits += 1
+        with cls.lock:
+            cls.hits += 1
+            cls.in_flight += 1
+            cls.most_in_flight = max(cls.most_in_flight, cls.in_flight)
         self.rfile.read(int(self.headers["Content-Length"]))
         time.sleep(delay)
+        with cls.lock:
+            cls.in_flight -= 1
         if status != 200:
             self._send(status, {"error": "scripted"})
         else:
@@ -122,14 +130,18 @@ def test_an_unreachable_address():
 
 
 def test_concurrency_is_bounded_and_order_kept(fake_server, tmp_path):
+    """Counted at the server, not timed: a loaded machine cannot make it flaky."""
     Scripted.script = [(200, 0.2)]
+    deadline = time.monotonic() + 30  # an earlier test's slow answers finish first
+    while Scripted.in_flight and time.monotonic() < deadline:
+        time.sleep(0.05)
+    Scripted.most_in_flight = 0
     model = CachedModel(OpenAIServerModel(fake_server, concurrency=4), ResultCache(tmp_path / "c"))
-    start = time.perf_counter()
-    out = list(model.complete_many([f"p{i}" for i in range(8)], max_tokens=2, seed=0))
-    elapsed = time.perf_counter() - start
+    prompts = [f"p{i}" for i in range(8)]
+    out = list(model.complete_many(prompts, max_tokens=2, seed=0))
     assert len(out) == 8 and Scripted.hits == 8
-    assert 0.35 < elapsed < 1.2  # two waves of four, not eight sequential requests
-    assert len(model.cache) == 8
+    assert Scripted.most_in_flight == 4  # four at a time, never more, and not one by one
+    assert [r.text for r in out] == [" ok"] * 8 and len(model.cache) == 8
 
 
 # -- the real server ------------------------------------------------------------------------

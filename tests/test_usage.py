@@ -7,9 +7,9 @@ import json
 import pytest
 
 from reportlib.backends.cached_model import CachedModel
-from reportlib.bench import book_record
 from reportlib.bench.usage import read_timings, read_usage, usage_summary, write_chapter_usage
 from reportlib.core.errors import ReportlibError
+from reportlib.site import book_record
 
 
 def test_cached_model_records_hits_misses_and_compute_time(fake_model, cache):
@@ -177,7 +177,7 @@ def test_two_models_with_one_name_are_not_pooled(cache, tmp_path):
 
 
 def test_the_whole_book_record_says_when_another_machine_made_it():
-    from reportlib.bench.book_record import machine_note
+    from reportlib.site.book_record import machine_note
 
     assert "different machine" not in machine_note("AMD EPYC", "AMD EPYC")
     other = machine_note("Intel(R) Xeon(R) Processor", "AMD EPYC")

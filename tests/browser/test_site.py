@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 from sitecheck import Problem, check_site, find_chromium, site_pages
 
+pytestmark = pytest.mark.browser
+
 ROOT = Path(__file__).resolve().parents[2]
 SITE = ROOT / "_build" / "html"
 SCREENSHOTS = ROOT / "_build" / "screenshots"

@@ -21,6 +21,7 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from typing import Any
 
 from reportlib.backends.interface import Completion, TextModel
@@ -98,6 +99,17 @@ class CachedModel(TextModel):
         self._lock = threading.Lock()
         self.concurrency = model.concurrency
         self.batch_width = model.batch_width
+
+    @contextmanager
+    def recording(self) -> Iterator[list[dict[str, Any]]]:
+        """The usage records of the completions asked for inside the ``with`` block (cached
+        or not), in a list that is filled when the block ends."""
+        start = len(self.records)
+        made: list[dict[str, Any]] = []
+        try:
+            yield made
+        finally:
+            made.extend(self.records[start:])
 
     @property
     def name(self) -> str:

@@ -21,12 +21,12 @@ from reportlib.backends.cached_model import default_cache, measurement_key
 from reportlib.backends.interface import Completion, card_display_name
 from reportlib.backends.llamacpp import FLASH_ATTENTION, LlamaCppModel
 from reportlib.backends.specs import ModelFile, model_card
-from reportlib.bench.book_record import machine_note
 from reportlib.bench.harness import refuse_adapter
 from reportlib.core.errors import ReportlibError
 from reportlib.core.machine import cpu_model
 from reportlib.experiments.context.needles import haystack_sentences
 from reportlib.experiments.probe.prompts import build_probe_prompts, probe_language_codes
+from reportlib.site.book_record import machine_note
 
 
 def measure_batched_probe(

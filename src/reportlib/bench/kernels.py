@@ -13,7 +13,6 @@ from typing import Any
 from reportlib.backends.interface import card_display_name
 from reportlib.backends.llama_runtime import check_loadable
 from reportlib.backends.specs import ModelFile, model_card
-from reportlib.bench.book_record import machine_note
 from reportlib.bench.harness import (
     interleaved_rounds,
     median_min_max,
@@ -23,6 +22,7 @@ from reportlib.bench.harness import (
 from reportlib.core.errors import ReportlibError
 from reportlib.core.machine import cpu_flags, cpu_model
 from reportlib.experiments.probe.prompts import build_probe_prompts, probe_language_codes
+from reportlib.site.book_record import machine_note
 
 #: the llama-bench builds of ``make kernel-benches`` (paths under ``<venv>/llama-bench``)
 KERNEL_BUILDS: dict[str, str] = {

@@ -67,3 +67,9 @@ def read_timings(results_dir: str | Path, chapter: str) -> dict[str, list[dict[s
     """The per-call records of one chapter (model name -> records in call order)."""
     path = Path(results_dir) / "usage" / f"{chapter}.timings.json"
     return json.loads(path.read_text(encoding="utf-8"))["calls"]
+
+
+def compute_seconds(records: Iterable[dict[str, Any]]) -> float:
+    """The model time of ``records`` when they were computed (cached answers included, at
+    the time their first computation took; 0 for entries older than that bookkeeping)."""
+    return sum(record.get("compute_seconds") or 0.0 for record in records)

@@ -14,13 +14,15 @@ def escape_text(text: str, limit: int | None = None) -> str:
 
 
 def link_html(target: str, text: str | None = None) -> str:
-    """An escaped link: URLs as they are, ``book/...``/``notebooks/...`` pages as relative
-    ``.html`` links from a page in ``notebooks/``, other strings as plain text."""
+    """An escaped link: URLs as they are, ``book/...``/``notebooks/...`` pages (with an
+    optional ``#section`` label) as relative ``.html`` links from a page in ``notebooks/``,
+    other strings as plain text."""
     shown = escape_text(text or target)
     if target.startswith(("https://", "http://")):
         href = target
     elif target.startswith(("notebooks/", "book/")):
-        href = "../" + target + ".html"
+        page, hash_mark, section = target.partition("#")
+        href = "../" + page + ".html" + hash_mark + section
     else:
         return shown
     return f'<a href="{escape_text(href)}">{shown}</a>'

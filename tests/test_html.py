@@ -1,0 +1,94 @@
+"""Model output is untrusted text: escaped wherever it reaches a page, up to a real book build."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+HOSTILE = '<script>alert("x")</script><img src=x onerror="alert(1)"> **bold** {glue}`k` $x$'
+
+
+HOSTILE_PAGE = """---
+jupytext:
+  text_representation: {extension: .md, format_name: myst}
+kernelspec: {display_name: Python 3, language: python, name: python3}
+---
+# Hostile output
+
+```{code-cell} ipython3
+:tags: [remove-input]
+import pandas as pd
+from IPython.display import HTML
+from myst_nb import glue
+from reportlib.backends.interface import Completion, TextModel
+from reportlib.experiments.probe import prompts as probe
+from reportlib.experiments.probe.runner import run_language_probe
+from reportlib.experiments.probe.tables import sample_answers_html
+from reportlib.experiments.tokens import token_boundaries_html
+from reportlib.text.tokenization import TokenPiece
+HOSTILE = %r
+class HostileModel(TextModel):
+    name = fingerprint = "hostile"
+    card, n_ctx = {"name": "hostile"}, 512
+    def cache_identity(self): return {"model": "hostile", "backend": "page"}
+    def tokenize(self, text, *, add_bos=True): return list(text.encode())
+    def complete(self, prompt, *, max_tokens, seed, stop=(), reuse_prefix=False):
+        return Completion(HOSTILE, 1, 1, "stop")
+langs = probe.probe_language_codes("ko,ru")
+rows = pd.DataFrame(run_language_probe(HostileModel(), HOSTILE, langs, samples=1))
+glue("hostile", HOSTILE, display=False)
+display(HTML(sample_answers_html(rows)))
+display(HTML(token_boundaries_html([TokenPiece(1, HOSTILE.encode())], HOSTILE)))
+rows[["answer"]]
+```
+
+The answer was {glue:text}`hostile`.
+"""
+
+
+@pytest.mark.slow
+def test_hostile_model_output_stays_text_in_the_built_page(tmp_path):
+    book = tmp_path / "book"
+    book.mkdir()
+    (book / "_config.yml").write_text(
+        "title: t\nexecute:\n  execute_notebooks: force\n  stderr_output: remove\n"
+        "sphinx:\n  config:\n    nb_execution_raise_on_error: true\n"
+    )
+    (book / "_toc.yml").write_text("format: jb-book\nroot: page\n")
+    (book / "page.md").write_text(HOSTILE_PAGE % HOSTILE)
+    jb = Path(sys.executable).parent / "jupyter-book"
+    done = subprocess.run(
+        [str(jb), "build", str(book), "-W", "-n"], capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    html = (book / "_build" / "html" / "page.html").read_text()
+    assert "&lt;script&gt;" in html  # the text is there, escaped
+    live = LiveTags()
+    live.feed(html)
+    assert not live.hostile, live.hostile  # and no tag of it is live
+
+
+class LiveTags(HTMLParser):
+    """Collects tags a browser would create from the hostile text."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.hostile: list[str] = []
+        self._in_script = False
+
+    def handle_starttag(self, tag, attrs):
+        self._in_script = tag == "script"
+        payload = any(name.startswith("on") and "alert(" in (value or "") for name, value in attrs)
+        if payload or (tag == "img" and ("src", "x") in attrs):
+            self.hostile.append(f"<{tag} {attrs}>")
+
+    def handle_data(self, data):
+        if self._in_script and 'alert("x")' in data:
+            self.hostile.append(f"<script>{data[:40]}")
