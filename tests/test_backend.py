@@ -113,7 +113,10 @@ def _run_with_plugin(tmp_path, module: str, code: str) -> subprocess.CompletedPr
     info.mkdir()
     (info / "METADATA").write_text("Metadata-Version: 2.1\nName: shout-plugin\nVersion: 0.1\n")
     (info / "entry_points.txt").write_text(f"[reportlib.backends]\nshout = {module}\n")
-    path = os.pathsep.join([str(tmp_path), str(Path(__file__).parent)])
+    import reportlib  # the package under test, wherever it is imported from
+
+    package_root = str(Path(reportlib.__file__).parents[1])
+    path = os.pathsep.join([str(tmp_path), str(Path(__file__).parent), package_root])
     env = {**os.environ, "PYTHONPATH": path, "REPORTLIB_HOME": str(tmp_path / "home")}
     return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
 
@@ -300,7 +303,7 @@ class CompanionModel(FakeModel):
         super().__init__(n_ctx=512)
         self.batches: list[list[str]] = []
 
-    def complete_batch(self, prompts, *, max_tokens, seed, stop=()):
+    def complete_batch(self, prompts, *, max_tokens, seed, stop=(), sampling=None):
         self.batches.append(list(prompts))
         companions = "+".join(sorted(prompts))
         return [

@@ -176,7 +176,7 @@ def test_more_samples_reuse_the_cached_batched_chunks(cache):
             super().__init__(n_ctx=512)
             self.decoded = 0
 
-        def complete_batch(self, prompts, *, max_tokens, seed, stop=()):
+        def complete_batch(self, prompts, *, max_tokens, seed, stop=(), sampling=None):
             self.decoded += len(prompts)
             return [Completion("저는 학생입니다.", 1, 1, "length") for _ in prompts]
 
@@ -193,3 +193,51 @@ def test_more_samples_reuse_the_cached_batched_chunks(cache):
     old = 4 * per_sample
     assert old % chunk  # the old run ends in a partial chunk, which is decoded again
     assert more.decoded == old % chunk + per_sample  # that chunk and the new sample
+
+
+def test_a_chat_model_is_asked_through_its_template_and_every_row_says_so(cache):
+    """The chat path: one user turn rendered by the model's own template (no system prompt
+    of ours), ten distinct messages per cell in the chat styles, and the path and the
+    decoding on every row; sampled decoding reaches the model with Ollama's settings."""
+    from reportlib.backends.cached_model import CachedModel
+    from reportlib.backends.sampling import OLLAMA_DEFAULTS
+    from reportlib.experiments.probe.prompts import CHAT_STYLES, MAX_CHAT_SAMPLES
+
+    fake = FakeModel(n_ctx=512, chat_template=True)
+    model = CachedModel(fake, cache)
+    rows = run_language_probe(
+        model, "chat", [KOREAN], styles=CHAT_STYLES, samples=MAX_CHAT_SAMPLES, decoding="sampled"
+    )
+    assert {r["prompt_path"] for r in rows} == {"chat template"}
+    assert {r["decoding"] for r in rows} == {"sampled"}
+    assert all(
+        r["prompt"].startswith("<user>") and r["prompt"].endswith("<assistant>") for r in rows
+    )
+    assert all("system" not in r["prompt"] for r in rows)
+    native = [r["prompt"] for r in rows if r["style"] == "native_request"]
+    assert len(set(native)) == MAX_CHAT_SAMPLES == 10
+    assert any("안녕하세요! 한국어로 자기소개를 해 주세요." in p for p in native)
+    assert set(fake.samplings) == {OLLAMA_DEFAULTS}
+    base_rows = run_language_probe(
+        CachedModel(FakeModel(n_ctx=512), cache), "base", [KOREAN], samples=2
+    )
+    assert {r["prompt_path"] for r in base_rows} == {"text continuation"}
+    assert {r["decoding"] for r in base_rows} == {"greedy"}
+
+
+def test_an_unknown_decoding_is_one_clear_error():
+    with pytest.raises(ReportlibError, match="unknown decoding 'hot'"):
+        run_language_probe(FakeModel(), "m", [KOREAN], decoding="hot")
+
+
+def test_the_languages_question_is_asked_in_english_and_in_korean_through_the_template():
+    from reportlib.experiments.probe.runner import ask_which_languages
+
+    model = FakeModel(
+        lambda prompt: "저는 영어와 한국어, 스페인어를 할 수 있어요.", chat_template=True, n_ctx=512
+    )
+    asked = ask_which_languages(model, asked_in="kor_Hang")
+    assert asked.prompt == "<user>어떤 언어를 할 수 있나요?</user><assistant>"
+    assert asked.named == ("eng_Latn", "spa_Latn", "kor_Hang")
+    with pytest.raises(ReportlibError, match="asked in eng_Latn, kor_Hang"):
+        ask_which_languages(model, asked_in="fra_Latn")

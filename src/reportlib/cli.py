@@ -11,12 +11,17 @@ import os
 import sys
 import tempfile
 from collections.abc import Sequence
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
+from reportlib.backends.interface import card_display_name
 from reportlib.backends.loading import model_card_for
 from reportlib.backends.specs import (
+    DEFAULT_SPEC,
+    EMBEDDED_CHAT_SPEC,
+    EMBEDDED_SPEC,
+    MODEL_ENV,
     resolve_model,
     resolve_spec,
     shipped_adapter_path,
@@ -29,8 +34,16 @@ from reportlib.bench.http import compare_http_backend
 from reportlib.bench.kernels import kernel_bench_binaries, run_kernel_comparison
 from reportlib.core.cache import atomic_write_text
 from reportlib.core.errors import ReportlibError
-from reportlib.experiments.finetune.data import korean_training_text, text_from_file
-from reportlib.experiments.finetune.train import FinetuneSettings, finetune, require_extra
+from reportlib.experiments.finetune.data import load_pairs, split_pairs
+from reportlib.experiments.finetune.train import (
+    DOSES,
+    FinetuneSettings,
+    TrainingPlan,
+    finetune,
+    plan_blocks,
+    require_extra,
+    shipped_plans,
+)
 from reportlib.experiments.tokens import count_language_tokens
 from reportlib.site.chapters import (
     chapter_names,
@@ -70,9 +83,10 @@ def _build_parser() -> argparse.ArgumentParser:
     models.add_argument(
         "specs",
         nargs="*",
-        default=["default"],
+        default=None,
         metavar="SPEC",
-        help="'default' or paths to GGUF files (default: default)",
+        help="model specs: 'embedded', 'embedded-chat', 'default', paths to GGUF files "
+        "(default: both embedded models, and $REPORTLIB_MODEL when it is set)",
     )
     models.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
@@ -133,19 +147,33 @@ def _build_parser() -> argparse.ArgumentParser:
 
     tune = sub.add_parser(
         "finetune",
-        help="train a LoRA adapter (needs `pip install -e .[finetune]`); writes the adapter "
-        "(.gguf) and its training record (.json)",
+        help="train LoRA adapters of the chat model (needs `pip install -e .[finetune]`): by "
+        "default the ones the book ships (the Korean doses and the English control); each "
+        "writes its adapter (.gguf) and training record (.json)",
     )
-    tune.add_argument("--base", default="default", help="the base model spec (a GGUF file)")
+    tune.add_argument("--base", default="embedded-chat", help="the base model spec (a chat GGUF)")
+    tune.add_argument(
+        "--only",
+        action="append",
+        default=None,
+        metavar="NAME",
+        help="train only this shipped adapter (repeatable), e.g. korean-20",
+    )
     tune.add_argument(
         "--data",
         default=None,
-        help="a UTF-8 text file to train on (its last tenth is held out); default: the "
-        "shipped Korean legal texts",
+        help="train one adapter on your own instruction pairs instead: a JSON-lines file of "
+        "{id, topic, ko_request, ko_reply, en_request, en_reply} (needs --output)",
     )
-    tune.add_argument("--output", default=None, help="the adapter's path (default: shipped one)")
+    tune.add_argument("--language", default="ko", choices=("ko", "en"), help="with --data")
+    tune.add_argument("--output", default=None, help="with --data: the adapter's .gguf path")
+    tune.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace adapters and records that exist (`make finetune` passes it)",
+    )
     defaults = FinetuneSettings()
-    for name in ("rank", "steps", "context_length", "seed", "threads", "eval_every", "eval_blocks"):
+    for name in ("rank", "block_tokens", "seed", "threads", "eval_every"):
         flag = f"--{name.replace('_', '-')}"
         tune.add_argument(flag, type=int, default=getattr(defaults, name))
     for name in ("alpha", "learning_rate"):
@@ -197,12 +225,15 @@ def json_safe(value: Any) -> Any:
 
 
 def _cmd_models(args: argparse.Namespace) -> int:
+    if not args.specs:
+        configured = [DEFAULT_SPEC] if os.environ.get(MODEL_ENV, "").strip() else []
+        args.specs = [*configured, EMBEDDED_SPEC, EMBEDDED_CHAT_SPEC]
     cards = [model_card_for(spec) for spec in args.specs]  # GGUF metadata, or what a server says
     if args.json:  # strict JSON: never NaN or Infinity, whatever the GGUF metadata holds
         print(json.dumps(json_safe(cards), indent=2, ensure_ascii=False, allow_nan=False))
         return 0
     for spec, card in zip(args.specs, cards, strict=True):
-        print(f"# {spec}")
+        print(f"# {spec}: {card_display_name(card)}")
         width = max(map(len, card))
         for key, value in card.items():
             print(f"  {key:<{width}}  {value}")
@@ -371,6 +402,31 @@ def _cmd_bench_book(args: argparse.Namespace) -> int:
     return 0
 
 
+def _finetune_plans(args: argparse.Namespace) -> list[tuple[TrainingPlan, Path]]:
+    """The adapters to train and where each goes, checked before any training starts."""
+    if args.data is not None:
+        if args.only:
+            raise ReportlibError("--only names shipped adapters; it does not go with --data")
+        if not args.output:
+            raise ReportlibError("--data needs --output, the .gguf path of the new adapter")
+        pairs = load_pairs(args.data)
+        pool, held_out = split_pairs(pairs)
+        output = Path(args.output)
+        title = f"LoRA {output.stem}"
+        return [
+            (TrainingPlan(output.stem, title, args.language, tuple(pool), tuple(held_out)), output)
+        ]
+    if args.output:
+        raise ReportlibError("--output goes with --data; shipped adapters go to their folder")
+    plans = shipped_plans()
+    names = [p.name for p in plans]
+    unknown = [n for n in args.only or [] if n not in names]
+    if unknown:
+        raise ReportlibError(f"no shipped adapter {unknown[0]!r}; they are {', '.join(names)}")
+    chosen = [p for p in plans if not args.only or p.name in args.only]
+    return [(p, shipped_adapter_path(p.name)) for p in chosen]
+
+
 def _cmd_finetune(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
@@ -378,35 +434,47 @@ def _cmd_finetune(args: argparse.Namespace) -> int:
         rank=args.rank,
         alpha=args.alpha,
         target_modules=tuple(m.strip() for m in args.target_modules.split(",") if m.strip()),
-        context_length=args.context_length,
-        steps=args.steps,
+        block_tokens=args.block_tokens,
         learning_rate=args.learning_rate,
         seed=args.seed,
         threads=args.threads,
         eval_every=args.eval_every,
-        eval_blocks=args.eval_blocks,
     ).validate()
+    plans = _finetune_plans(args)
+    for _, output in plans:  # the user's inputs first, then the optional extra
+        if output.suffix != ".gguf":
+            raise ReportlibError(f"the adapter path must end in .gguf, not {str(output)!r}")
+        checked_output(output)
+        existing = [p for p in (output, output.with_suffix(".json")) if p.exists()]
+        if existing and not args.overwrite:
+            raise ReportlibError(
+                f"{str(existing[0])!r} exists; pass --overwrite to replace it (and its "
+                "adapter or record)"
+            )
     require_extra()
     base = resolve_model(args.base)
-    text = text_from_file(args.data) if args.data else korean_training_text()
-    output = checked_output(Path(args.output) if args.output else shipped_adapter_path())
-    with tqdm(total=settings.steps, desc="LoRA steps", unit="step", file=sys.stderr) as bar:
+    matched: dict[str, int] = {}
+    for plan, output in plans:
+        if plan.steps == -1:  # the control: as many steps as the largest Korean dose
+            largest = shipped_plans()[len(DOSES) - 1]
+            steps = matched.get(largest.name) or plan_blocks(base, largest, settings)
+            plan = replace(plan, steps=steps)
+        with tqdm(desc=plan.name, unit="step", file=sys.stderr) as bar:
 
-        def progress(step: int, total: int, loss: float) -> None:
-            bar.update(1)
-            bar.set_postfix(loss=f"{loss:.3f}")
+            def progress(step: int, total: int, loss: float) -> None:
+                bar.total = total
+                bar.update(1)
+                bar.set_postfix(loss=f"{loss:.3f}")
 
-        name = "Korean LoRA" if output == shipped_adapter_path() else f"LoRA {output.stem}"
-        record = finetune(base, text, settings, output, name=name, progress=progress)
-    held = dict(record["held_out_loss"])
-    print(
-        f"{settings.steps} steps, "
-        f"{record['tokens_seen']} tokens in {record['seconds']:.0f} s "
-        f"({record['tokens_per_second']} tokens/s); held-out loss "
-        f"{held[0]:.3f} -> {held[record['selected_step']]:.3f} "
-        f"(the adapter of step {record['selected_step']}, the lowest); "
-        f"written: {output} and {output.with_suffix('.json')}"
-    )
+            record = finetune(base, plan, settings, output, progress=progress)
+        matched[plan.name] = record["steps"]
+        held = record["held_out_loss"]
+        print(
+            f"{plan.name}: {record['steps']} steps, {record['tokens_seen']:,} tokens in "
+            f"{record['seconds']:.0f} s ({record['tokens_per_second']} tokens/s); held-out "
+            f"loss {held[0][1]:.3f} -> {held[-1][1]:.3f}; written: {output} and "
+            f"{output.with_suffix('.json')}"
+        )
     return 0
 
 

@@ -47,6 +47,7 @@ from typing import Any
 import numpy as np
 
 from reportlib.backends.llama_runtime import silence_llama_logs, token_bytes
+from reportlib.backends.sampling import Sampling, answer_rng, sample_token
 from reportlib.core.errors import ReportlibError
 
 
@@ -72,6 +73,8 @@ class _Sequence:
     next_token: int | None = None  #: a generated token not yet decoded
     raw: bytearray = field(default_factory=bytearray)
     generated: int = 0
+    rng: np.random.Generator | None = None  #: the answer's random numbers, when sampling
+    answer: list[int] = field(default_factory=list)  #: generated tokens (for the penalty)
 
     @property
     def position(self) -> int:
@@ -251,8 +254,12 @@ class BatchedGreedyDecoder:
         max_tokens: int,
         stop: Sequence[str] = (),
         progress: Callable[[int], None] | None = None,
+        sampling: Sampling | None = None,
+        seed: int = 0,
     ) -> list[SequenceResult]:
-        """Greedy completions of token ``prompts``, in their order.
+        """Greedy completions of token ``prompts``, in their order (or, with ``sampling``,
+        sampled ones: each sequence draws from its own random numbers, fixed by ``seed``
+        and its prompt, with the sampler of the single-stream path).
 
         A prompt that cannot be decoded (too long for the per-sequence window, empty, or
         with a token outside the vocabulary) gets finish ``"error"`` and a message; the
@@ -292,8 +299,9 @@ class BatchedGreedyDecoder:
                 while waiting and free:
                     seq_id = free.pop(0)
                     i = waiting.popleft()
-                    active[seq_id] = _Sequence(i, seq_id, token_lists[i])
-                for seq, token in self._decode_step(active):
+                    rng = None if sampling is None else answer_rng(seed, token_lists[i])
+                    active[seq_id] = _Sequence(i, seq_id, token_lists[i], rng=rng)
+                for seq, token in self._decode_step(active, sampling):
                     result = self._advance(seq, token, max_tokens, stop)
                     if result is None:
                         continue
@@ -310,10 +318,12 @@ class BatchedGreedyDecoder:
         assert all(r is not None for r in results)
         return [r for r in results if r is not None]
 
-    def _decode_step(self, active: dict[int, _Sequence]) -> list[tuple[_Sequence, int]]:
+    def _decode_step(
+        self, active: dict[int, _Sequence], sampling: Sampling | None = None
+    ) -> list[tuple[_Sequence, int]]:
         """One ``llama_decode``: a token for every generating sequence, then prompt tokens
-        of joining sequences (oldest prompt first) up to ``n_batch``; returns the greedy
-        next token of each sequence whose logits were computed."""
+        of joining sequences (oldest prompt first) up to ``n_batch``; returns the next token
+        (greedy, or sampled) of each sequence whose logits were computed."""
         llama_cpp = self._llama
         budget = self.n_batch - sum(s.next_token is not None for s in active.values())
         chunks: dict[int, list[int]] = {}
@@ -352,7 +362,11 @@ class BatchedGreedyDecoder:
             if not pointer:
                 raise ReportlibError(f"llama.cpp returned no logits for batch row {i}")
             logits = np.ctypeslib.as_array(pointer, shape=(self.n_vocab,))
-            picked.append((seq, self.next_token(logits)))
+            if sampling is None or seq.rng is None:
+                picked.append((seq, self.next_token(logits)))
+            else:
+                context = seq.prompt + seq.answer
+                picked.append((seq, sample_token(logits, context, sampling, seq.rng)))
         return picked
 
     def next_token(self, logits: np.ndarray) -> int:
@@ -375,6 +389,7 @@ class BatchedGreedyDecoder:
         else:
             seq.raw += self._token_bytes(token)
             seq.generated += 1
+            seq.answer.append(token)
             if stop and any(s in seq.raw.decode("utf-8", errors="ignore") for s in stop):
                 finish = "stop"
             elif seq.generated >= max_tokens:

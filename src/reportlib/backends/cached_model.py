@@ -24,8 +24,9 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any
 
-from reportlib.backends.interface import Completion, TextModel
+from reportlib.backends.interface import Completion, ContinuationScores, TextModel
 from reportlib.backends.llamacpp import decoder_version
+from reportlib.backends.sampling import Sampling
 from reportlib.backends.specs import reportlib_home
 from reportlib.core.cache import ResultCache, canonical_json
 from reportlib.core.errors import ReportlibError
@@ -50,9 +51,11 @@ def completion_key(
     stop: Sequence[str],
     reuse_prefix: bool = False,
     batch: dict[str, Any] | None = None,
+    sampling: Sampling | None = None,
 ) -> dict[str, Any]:
     """The cache key of one completion: everything that can change its answer (``batch``:
-    the width and chunk digest of a batched decode)."""
+    the width and chunk digest of a batched decode; ``sampling``: the sampler's settings,
+    absent for greedy decoding, so greedy keys are those of before sampling existed)."""
     key: dict[str, Any] = {
         "kind": "completion",
         **model.cache_identity(),
@@ -65,6 +68,8 @@ def completion_key(
         key["reuse_prefix"] = True
     if batch is not None:
         key["batch"] = batch
+    if sampling is not None:
+        key["sampling"] = sampling.as_key()
     return key
 
 
@@ -131,6 +136,10 @@ class CachedModel(TextModel):
     def has_chat_template(self) -> bool:
         return self.model.has_chat_template
 
+    @property
+    def end_of_text(self) -> str:
+        return self.model.end_of_text
+
     def cache_identity(self) -> dict[str, Any]:
         return self.model.cache_identity()
 
@@ -148,19 +157,29 @@ class CachedModel(TextModel):
         return self.model.format_chat(messages)
 
     def complete_many(
-        self, prompts: Sequence[str], *, max_tokens: int, seed: int, stop: Sequence[str] = ()
+        self,
+        prompts: Sequence[str],
+        *,
+        max_tokens: int,
+        seed: int,
+        stop: Sequence[str] = (),
+        sampling: Sampling | None = None,
     ) -> Iterator[Completion]:
         """Completions of ``prompts`` in order, with up to the backend's ``concurrency``
         requests in flight (1 for an in-process model); each is cached as it arrives."""
 
         def one(prompt: str) -> Completion:
-            return self.complete(prompt, max_tokens=max_tokens, seed=seed, stop=stop)
+            return self.complete(
+                prompt, max_tokens=max_tokens, seed=seed, stop=stop, sampling=sampling
+            )
 
         if self.batch_width > 1:
             size = CHUNK_SEQUENCES * self.batch_width
             for start in range(0, len(prompts), size):
                 chunk = list(prompts[start : start + size])
-                yield from self._complete_chunk(chunk, max_tokens=max_tokens, seed=seed, stop=stop)
+                yield from self._complete_chunk(
+                    chunk, max_tokens=max_tokens, seed=seed, stop=stop, sampling=sampling
+                )
             return
         if self.concurrency <= 1:
             yield from map(one, prompts)
@@ -169,7 +188,13 @@ class CachedModel(TextModel):
             yield from pool.map(one, prompts)
 
     def _complete_chunk(
-        self, chunk: list[str], *, max_tokens: int, seed: int, stop: Sequence[str]
+        self,
+        chunk: list[str],
+        *,
+        max_tokens: int,
+        seed: int,
+        stop: Sequence[str],
+        sampling: Sampling | None,
     ) -> Iterator[Completion]:
         """One chunk of a batched model: all from the cache, or all decoded together (the
         answers of a chunk depend on each other); failures raise after the others are kept."""
@@ -177,7 +202,13 @@ class CachedModel(TextModel):
         unique = list(dict.fromkeys(chunk))  # a prompt asked twice is decoded once
         keys = {
             p: completion_key(
-                self.model, p, max_tokens=max_tokens, seed=seed, stop=stop, batch=batch
+                self.model,
+                p,
+                max_tokens=max_tokens,
+                seed=seed,
+                stop=stop,
+                batch=batch,
+                sampling=sampling,
             )
             for p in unique
         }
@@ -190,7 +221,9 @@ class CachedModel(TextModel):
                 yield hit[0]
             return
         start = time.perf_counter()
-        results = self.model.complete_batch(unique, max_tokens=max_tokens, seed=seed, stop=stop)
+        results = self.model.complete_batch(
+            unique, max_tokens=max_tokens, seed=seed, stop=stop, sampling=sampling
+        )
         share = (time.perf_counter() - start) / len(unique)  # each answer's share of the chunk
         by_prompt = dict(zip(unique, results, strict=True))
         for prompt, result in by_prompt.items():  # keep every answer, even after a failure
@@ -223,6 +256,7 @@ class CachedModel(TextModel):
         seed: int,
         stop: Sequence[str] = (),
         reuse_prefix: bool = False,
+        sampling: Sampling | None = None,
     ) -> Completion:
         key = completion_key(
             self.model,
@@ -231,6 +265,7 @@ class CachedModel(TextModel):
             seed=seed,
             stop=stop,
             reuse_prefix=reuse_prefix,
+            sampling=sampling,
         )
         hit = self._cached(key)
         if hit is not None:
@@ -238,7 +273,12 @@ class CachedModel(TextModel):
             return hit[0]
         start = time.perf_counter()
         result = self.model.complete(
-            prompt, max_tokens=max_tokens, seed=seed, stop=stop, reuse_prefix=reuse_prefix
+            prompt,
+            max_tokens=max_tokens,
+            seed=seed,
+            stop=stop,
+            reuse_prefix=reuse_prefix,
+            sampling=sampling,
         )
         seconds = time.perf_counter() - start
         self._store(key, result, seconds)
@@ -259,6 +299,34 @@ class CachedModel(TextModel):
         nats = self.model.sequence_nats(tokens)
         self.cache.put(key, nats)
         return nats
+
+    def score_continuations(
+        self,
+        prompt: str,
+        continuations: Sequence[str],
+        token_groups: Sequence[int] | None = None,
+    ) -> ContinuationScores:
+        """The model's :meth:`TextModel.score_continuations`, cached under the model's
+        identity, the texts and a digest of the token groups."""
+        groups = None if token_groups is None else list(map(int, token_groups))
+        key = {
+            "kind": "continuations-v1",
+            **self.model.cache_identity(),
+            "prompt": prompt,
+            "continuations": list(continuations),
+            "groups": None
+            if groups is None
+            else hashlib.sha256(canonical_json(groups).encode()).hexdigest(),
+        }
+        cached = self.cache.get(key)
+        if isinstance(cached, dict):
+            try:
+                return ContinuationScores(**cached)
+            except TypeError:
+                self.cache.discard(key, "its value is not a set of scores")
+        scores = self.model.score_continuations(prompt, continuations, groups)
+        self.cache.put(key, dataclasses.asdict(scores))
+        return scores
 
     def _store(self, key: dict[str, Any], result: Completion, seconds: float) -> None:
         """Cache a computed answer with the seconds its computation took, and count it."""

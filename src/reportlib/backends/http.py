@@ -40,6 +40,7 @@ from reportlib.backends.interface import (
     check_max_tokens,
     register_backend,
 )
+from reportlib.backends.sampling import Sampling
 from reportlib.core.errors import ReportlibError
 
 PREFIX = "openai+"
@@ -293,11 +294,14 @@ class OpenAIServerModel(TextModel):
         seed: int,
         stop: Sequence[str] = (),
         reuse_prefix: bool = False,
+        sampling: Sampling | None = None,
     ) -> Completion:
         """One completion (``reuse_prefix`` is the server's business: llama.cpp's servers
-        keep the KV cache of a shared prefix themselves)."""
+        keep the KV cache of a shared prefix themselves). With ``sampling``, its settings
+        and the seed are sent with llama.cpp's and Ollama's names; the server's own sampler
+        draws (its random numbers are not the in-process sampler's)."""
         check_max_tokens(max_tokens)
-        sampling: dict[str, Any] = {
+        settings: dict[str, Any] = {
             "max_tokens": max_tokens,
             "temperature": 0.0,
             "seed": seed,
@@ -307,13 +311,22 @@ class OpenAIServerModel(TextModel):
             "repeat_penalty": 1.0,
             "model": self.model_id,
         }
+        if sampling is not None:
+            settings |= {
+                "temperature": sampling.temperature,
+                "top_p": sampling.top_p,
+                "top_k": sampling.top_k,
+                "min_p": sampling.min_p,
+                "repeat_penalty": sampling.repeat_penalty,
+                "repeat_last_n": sampling.repeat_last_n,
+            }
         if stop:
-            sampling["stop"] = list(stop)
+            settings["stop"] = list(stop)
         if prompt.startswith(CHAT_PREFIX):
             messages = json.loads(prompt[len(CHAT_PREFIX) :])
-            path, body = "/chat/completions", {"messages": messages, **sampling}
+            path, body = "/chat/completions", {"messages": messages, **settings}
         else:
-            path, body = "/completions", {"prompt": prompt, **sampling}
+            path, body = "/completions", {"prompt": prompt, **settings}
         out = self._request("POST", path, body)
         try:
             choice = out["choices"][0]
@@ -333,13 +346,23 @@ class OpenAIServerModel(TextModel):
             ) from None
 
     def complete_many(
-        self, prompts: Sequence[str], *, max_tokens: int, seed: int, stop: Sequence[str] = ()
+        self,
+        prompts: Sequence[str],
+        *,
+        max_tokens: int,
+        seed: int,
+        stop: Sequence[str] = (),
+        sampling: Sampling | None = None,
     ) -> Iterator[Completion]:
         """Several completions, at most ``concurrency`` requests in flight, in order."""
-        with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
-            yield from pool.map(
-                lambda p: self.complete(p, max_tokens=max_tokens, seed=seed, stop=stop), prompts
+
+        def one(prompt: str) -> Completion:
+            return self.complete(
+                prompt, max_tokens=max_tokens, seed=seed, stop=stop, sampling=sampling
             )
+
+        with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
+            yield from pool.map(one, prompts)
 
 
 def _load(spec: str, settings: LoadSettings) -> TextModel:

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from reportlib.backends.sampling import Sampling
 from reportlib.backends.specs import cased_name
 from reportlib.core.errors import ReportlibError
 
@@ -25,13 +26,23 @@ DEFAULT_BATCH = 512
 
 @dataclass(frozen=True)
 class Completion:
-    """One greedy completion."""
+    """One completion (greedy, or sampled with a seed)."""
 
     text: str
     prompt_tokens: int
     completion_tokens: int
     finish_reason: str
     evaluated_tokens: int = -1  #: prompt tokens actually evaluated (-1: not reported)
+
+
+@dataclass(frozen=True)
+class ContinuationScores:
+    """How likely a model finds each of several continuations of one prompt, and where its
+    probability goes at the first position after the prompt."""
+
+    nats: list[float]  #: -log P(continuation | prompt), per continuation, in nats
+    tokens: list[int]  #: tokens per continuation
+    group_mass: list[float]  #: P(first token in group g) for each group id of ``token_groups``
 
 
 @dataclass(frozen=True)
@@ -47,8 +58,9 @@ class LoadSettings:
 class TextModel(ABC):
     """What chapters, measurements and the cache need from a model.
 
-    Greedy decoding, a seed on every call, and no state shared between independent prompts
-    (unless ``reuse_prefix`` asks to keep the KV cache of a shared prefix).
+    Greedy decoding unless a call asks for :class:`~reportlib.backends.sampling.Sampling`,
+    a seed on every call, and no state shared between independent prompts (unless
+    ``reuse_prefix`` asks to keep the KV cache of a shared prefix).
     """
 
     #: requests a caller may have in flight at once (1 for an in-process model)
@@ -80,6 +92,12 @@ class TextModel(ABC):
     def has_chat_template(self) -> bool:
         """Whether :meth:`format_chat` can render chat messages."""
         return False
+
+    @property
+    def end_of_text(self) -> str:
+        """The text of the token that ends an answer (the model's end-of-generation token),
+        ``""`` when the backend does not know it."""
+        return ""
 
     @abstractmethod
     def cache_identity(self) -> dict[str, Any]:
@@ -114,9 +132,11 @@ class TextModel(ABC):
         seed: int,
         stop: Sequence[str] = (),
         reuse_prefix: bool = False,
+        sampling: Sampling | None = None,
     ) -> Completion:
-        """Greedy completion of ``prompt`` from a fresh state (or, with ``reuse_prefix``,
-        keeping the KV cache of the prefix it shares with the previous call)."""
+        """Completion of ``prompt`` from a fresh state (or, with ``reuse_prefix``, keeping
+        the KV cache of the prefix it shares with the previous call): greedy, or sampled
+        with ``sampling`` from random numbers fixed by ``seed`` and the prompt."""
 
     def sequence_nats(self, tokens: Sequence[int]) -> float:
         """The negative log-likelihood (nats) of ``tokens[1:]``, each given the tokens before
@@ -126,8 +146,29 @@ class TextModel(ABC):
             "model, a GGUF spec)"
         )
 
+    def score_continuations(
+        self,
+        prompt: str,
+        continuations: Sequence[str],
+        token_groups: Sequence[int] | None = None,
+    ) -> ContinuationScores:
+        """-log P(continuation | prompt) of each continuation (its text tokenized without a
+        BOS, after the prompt's tokens), and the probability mass of each group of
+        ``token_groups`` (a group id per vocabulary token) at the first position after the
+        prompt."""
+        raise ReportlibError(
+            f"{self.name} cannot score text (likelihoods need an in-process llama.cpp "
+            "model, a GGUF spec)"
+        )
+
     def complete_batch(
-        self, prompts: Sequence[str], *, max_tokens: int, seed: int, stop: Sequence[str] = ()
+        self,
+        prompts: Sequence[str],
+        *,
+        max_tokens: int,
+        seed: int,
+        stop: Sequence[str] = (),
+        sampling: Sampling | None = None,
     ) -> list[Completion | ReportlibError]:
         """Completions of independent ``prompts`` decoded together (one at a time here; a
         backend with ``batch_width`` > 1 decodes them as parallel sequences). A prompt that
@@ -136,19 +177,32 @@ class TextModel(ABC):
         out: list[Completion | ReportlibError] = []
         for prompt in prompts:
             try:
-                out.append(self.complete(prompt, max_tokens=max_tokens, seed=seed, stop=stop))
+                out.append(
+                    self.complete(
+                        prompt, max_tokens=max_tokens, seed=seed, stop=stop, sampling=sampling
+                    )
+                )
             except ReportlibError as exc:
                 out.append(exc)
         return out
 
     def complete_many(
-        self, prompts: Sequence[str], *, max_tokens: int, seed: int, stop: Sequence[str] = ()
+        self,
+        prompts: Sequence[str],
+        *,
+        max_tokens: int,
+        seed: int,
+        stop: Sequence[str] = (),
+        sampling: Sampling | None = None,
     ) -> Iterator[Completion]:
         """Completions of independent ``prompts``, in order; the first failure raises, after
         the answers before it."""
         for start in range(0, len(prompts), max(1, self.batch_width)):
             chunk = prompts[start : start + max(1, self.batch_width)]
-            for result in self.complete_batch(chunk, max_tokens=max_tokens, seed=seed, stop=stop):
+            results = self.complete_batch(
+                chunk, max_tokens=max_tokens, seed=seed, stop=stop, sampling=sampling
+            )
+            for result in results:
                 if isinstance(result, ReportlibError):
                     raise result
                 yield result
@@ -156,8 +210,9 @@ class TextModel(ABC):
 
 def display_name(model: TextModel) -> str:
     """The name a reader sees: the model's name with its size label as the card spells
-    it ("270M", not "270m"), "base" for a model without a chat template, and the
-    quantization when the card knows it: "Gemma 3 270M base (Q4_K_M)"."""
+    it ("270M", not "270m"), "base" for a model without a chat template, the quantization
+    when the card knows it, and the architecture when it is Llama's (the report's):
+    "Gemma 3 270M base (Q4_K_M)", "SmolLM2 135M Instruct (Q4_1, Llama architecture)"."""
     return card_display_name({**model.card, "name": model.name}, model.has_chat_template)
 
 
@@ -168,8 +223,10 @@ def card_display_name(card: dict[str, Any], has_chat_template: bool | None = Non
         has_chat_template = bool(card.get("chat_template"))
     if not has_chat_template and "base" not in name.lower():
         name += " base"
-    quantization = card.get("quantization")
-    name = f"{name} ({quantization})" if quantization else name
+    details = [str(card["quantization"])] if card.get("quantization") else []
+    if card.get("architecture") == "llama":
+        details.append("Llama architecture")
+    name = f"{name} ({', '.join(details)})" if details else name
     return f"{name} + {card['adapter']}" if card.get("adapter") else name
 
 

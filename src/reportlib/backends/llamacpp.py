@@ -13,6 +13,7 @@ from reportlib.backends.chat_template import render_chat_template
 from reportlib.backends.interface import (
     Backend,
     Completion,
+    ContinuationScores,
     LoadSettings,
     TextModel,
     check_context_size,
@@ -21,6 +22,7 @@ from reportlib.backends.interface import (
     shared_prefix_length,
 )
 from reportlib.backends.llama_runtime import silence_llama_logs, token_bytes, vocab_of
+from reportlib.backends.sampling import Sampling, answer_rng, sample_token
 from reportlib.backends.specs import ModelFile, is_file_spec, model_card, resolve_model
 from reportlib.core.errors import ReportlibError
 
@@ -103,6 +105,13 @@ class LlamaCppModel(TextModel):
     def has_chat_template(self) -> bool:
         return bool(self._card["chat_template"])
 
+    @property
+    def end_of_text(self) -> str:
+        return self._token_text(self._llm.token_eos())
+
+    def _token_text(self, token: int) -> str:
+        return self._llm.detokenize([token], special=True).decode("utf-8", errors="replace")
+
     def cache_identity(self) -> dict[str, Any]:
         return {"model": self.fingerprint, "backend": decoder_version(), "n_ctx": self._n_ctx}
 
@@ -132,10 +141,7 @@ class LlamaCppModel(TextModel):
         if not template:
             raise ReportlibError(f"{self.name} has no chat template; use plain prompts")
 
-        def token_text(token: int) -> str:
-            return self._llm.detokenize([token], special=True).decode("utf-8", errors="replace")
-
-        bos, eos = token_text(self._llm.token_bos()), token_text(self._llm.token_eos())
+        bos, eos = self._token_text(self._llm.token_bos()), self.end_of_text
         return render_chat_template(template, messages, bos, eos, self.name)
 
     def complete(
@@ -146,6 +152,7 @@ class LlamaCppModel(TextModel):
         seed: int,
         stop: Sequence[str] = (),
         reuse_prefix: bool = False,
+        sampling: Sampling | None = None,
     ) -> Completion:
         check_max_tokens(max_tokens)
         tokens = self.tokenize(prompt)
@@ -155,7 +162,12 @@ class LlamaCppModel(TextModel):
                 f"does not fit the context window of {self._n_ctx} tokens (no truncation)"
             )
         return self.complete_tokens(
-            tokens, max_tokens=max_tokens, seed=seed, stop=stop, reuse_prefix=reuse_prefix
+            tokens,
+            max_tokens=max_tokens,
+            seed=seed,
+            stop=stop,
+            reuse_prefix=reuse_prefix,
+            sampling=sampling,
         )
 
     def reusable_prefix(self, tokens: Sequence[int]) -> int:
@@ -173,9 +185,11 @@ class LlamaCppModel(TextModel):
         seed: int,
         stop: Sequence[str] = (),
         reuse_prefix: bool = False,
+        sampling: Sampling | None = None,
     ) -> Completion:
-        """Greedy decoding of already-tokenized input, decoding the bytes of each token
-        ourselves (no window check: :meth:`complete` does it).
+        """Greedy (or, with ``sampling``, sampled) decoding of already-tokenized input,
+        decoding the bytes of each token ourselves (no window check: :meth:`complete` does
+        it).
 
         llama-cpp-python's ``create_completion`` drops tokens longer than 32 bytes
         (common in Tamil, Kannada, Thai) from its text; this path does not.
@@ -183,6 +197,10 @@ class LlamaCppModel(TextModel):
         """
         import llama_cpp
 
+        if sampling is not None:
+            if reuse_prefix:
+                raise ReportlibError("sampled decoding starts from a fresh state: no reuse_prefix")
+            return self._sampled(prompt_tokens, max_tokens, seed, stop, sampling)
         if reuse_prefix:
             evaluated = len(prompt_tokens) - max(self.reusable_prefix(prompt_tokens), 0)
         else:
@@ -215,6 +233,49 @@ class LlamaCppModel(TextModel):
             text = text.split(s, 1)[0] if s in text else text
         return Completion(text, len(prompt_tokens), n_generated, finish, evaluated)
 
+    def _sampled(
+        self,
+        prompt_tokens: list[int],
+        max_tokens: int,
+        seed: int,
+        stop: Sequence[str],
+        sampling: Sampling,
+    ) -> Completion:
+        """Sampled decoding from a fresh state, with the sampler every in-process path
+        shares (:func:`~reportlib.backends.sampling.sample_token`)."""
+        import llama_cpp
+
+        rng = answer_rng(seed, prompt_tokens)
+        self._llm.reset()
+        context = list(prompt_tokens)
+        self._llm.eval(context)
+        raw, n_generated, finish = b"", 0, "length"
+        while n_generated < max_tokens:
+            token = sample_token(self.last_logits(), context, sampling, rng)
+            if llama_cpp.llama_vocab_is_eog(self._vocab, token):
+                finish = "stop"
+                break
+            raw += token_bytes(self._vocab, token)
+            n_generated += 1
+            context.append(token)
+            if any(s in raw.decode("utf-8", errors="ignore") for s in stop):
+                finish = "stop"
+                break
+            if n_generated < max_tokens:
+                self._llm.eval([token])
+        text = raw.decode("utf-8", errors="replace")
+        for s in stop:
+            text = text.split(s, 1)[0] if s in text else text
+        return Completion(text, len(prompt_tokens), n_generated, finish, len(prompt_tokens))
+
+    def last_logits(self) -> Any:
+        """The logits of the last evaluated position, as a numpy view over llama.cpp's."""
+        import llama_cpp
+        import numpy as np
+
+        pointer = llama_cpp.llama_get_logits_ith(self._llm.ctx, -1)
+        return np.ctypeslib.as_array(pointer, shape=(self._llm.n_vocab(),))
+
     def batched_decoder(self) -> BatchedGreedyDecoder:
         """The model's batched decoder (a second llama.cpp context with ``batch_width``
         sequence slots of ``n_ctx`` cells each), created on first use."""
@@ -231,7 +292,13 @@ class LlamaCppModel(TextModel):
         return self._decoder
 
     def complete_batch(
-        self, prompts: Sequence[str], *, max_tokens: int, seed: int, stop: Sequence[str] = ()
+        self,
+        prompts: Sequence[str],
+        *,
+        max_tokens: int,
+        seed: int,
+        stop: Sequence[str] = (),
+        sampling: Sampling | None = None,
     ) -> list[Completion | ReportlibError]:
         """With ``batch_width`` > 1, the prompts are decoded as parallel sequences of one
         llama.cpp batch (continuous batching; greedy, so ``seed`` changes nothing). The
@@ -239,10 +306,16 @@ class LlamaCppModel(TextModel):
         kernels round differently for different batch shapes, so they can differ from the
         single-stream answers (the Performance page measures how often)."""
         if self.batch_width == 1:
-            return super().complete_batch(prompts, max_tokens=max_tokens, seed=seed, stop=stop)
+            return super().complete_batch(
+                prompts, max_tokens=max_tokens, seed=seed, stop=stop, sampling=sampling
+            )
         check_max_tokens(max_tokens)
         results = self.batched_decoder().decode(
-            [self.tokenize(p) for p in prompts], max_tokens=max_tokens, stop=stop
+            [self.tokenize(p) for p in prompts],
+            max_tokens=max_tokens,
+            stop=stop,
+            sampling=sampling,
+            seed=seed,
         )
         return [
             ReportlibError(r.error)
@@ -303,14 +376,104 @@ class LlamaCppModel(TextModel):
             llama_cpp.llama_memory_clear(memory, True)
             self._llm.reset()  # the high-level wrapper's own token bookkeeping
 
-    def greedy_next_token(self) -> int:
-        """The argmax of the last evaluated position's logits, read from llama.cpp."""
+    def score_continuations(
+        self,
+        prompt: str,
+        continuations: Sequence[str],
+        token_groups: Sequence[int] | None = None,
+    ) -> ContinuationScores:
+        """-log P(continuation | prompt) per continuation, in nats, and the mass of each
+        token group at the first position after the prompt. The prompt is evaluated once;
+        each continuation is evaluated after it and its cells removed again, so the prompt's
+        KV cache serves every continuation. The KV cache is cleared before and after."""
         import llama_cpp
         import numpy as np
 
-        logits = llama_cpp.llama_get_logits_ith(self._llm.ctx, -1)
+        prompt_tokens = self.tokenize(prompt)
+        conts = [self.tokenize(text, add_bos=False) for text in continuations]
+        if not prompt_tokens or any(not c for c in conts):
+            raise ReportlibError("a prompt and every continuation need at least one token")
+        longest = max((len(c) for c in conts), default=0)
+        if len(prompt_tokens) + longest > self._n_ctx:
+            raise ReportlibError(
+                f"the prompt ({len(prompt_tokens)} tokens) and its longest continuation "
+                f"({longest}) do not fit the context window of {self._n_ctx} tokens"
+            )
         n_vocab = self._llm.n_vocab()
-        return int(np.argmax(np.ctypeslib.as_array(logits, shape=(n_vocab,))))
+        groups = None
+        if token_groups is not None:
+            groups = np.asarray(token_groups, dtype=np.int64)
+            if groups.shape != (n_vocab,) or (groups < 0).any():
+                raise ReportlibError(
+                    f"token_groups needs one group id >= 0 per token ({n_vocab}), not "
+                    f"{groups.shape[0] if groups.ndim == 1 else groups.shape}"
+                )
+        ctx = self._llm.ctx
+        memory = llama_cpp.llama_get_memory(ctx)
+        llama_cpp.llama_memory_clear(memory, True)
+        try:
+            first = self._decode_rows(prompt_tokens, 0, only_last=True)[0]
+            first_log = _log_softmax(first)
+            mass: list[float] = []
+            if groups is not None:
+                mass = np.bincount(groups, weights=np.exp(first_log)).tolist()
+            nats = []
+            for tokens in conts:
+                total = -float(first_log[tokens[0]])
+                if len(tokens) > 1:
+                    rows = self._decode_rows(tokens[:-1], len(prompt_tokens), only_last=False)
+                    for k, row in enumerate(rows):
+                        total -= float(_log_softmax(row)[tokens[k + 1]])
+                llama_cpp.llama_memory_seq_rm(memory, 0, len(prompt_tokens), -1)
+                nats.append(total)
+            return ContinuationScores(nats, [len(c) for c in conts], mass)
+        finally:
+            llama_cpp.llama_memory_clear(memory, True)
+            self._llm.reset()  # the high-level wrapper's own token bookkeeping
+
+    def _decode_rows(self, tokens: Sequence[int], start: int, *, only_last: bool) -> list[Any]:
+        """Decode ``tokens`` at positions ``start``.. (sequence 0) in batches of at most
+        ``n_batch``; the logits of every token (copies), or of the last one only."""
+        import llama_cpp
+        import numpy as np
+
+        ctx, n_vocab = self._llm.ctx, self._llm.n_vocab()
+        size = int(llama_cpp.llama_n_batch(ctx))
+        rows: list[Any] = []
+        batch = llama_cpp.llama_batch_init(size, 0, 1)
+        try:
+            for offset in range(0, len(tokens), size):
+                part = tokens[offset : offset + size]
+                batch.n_tokens = len(part)
+                for i, token in enumerate(part):
+                    batch.token[i], batch.pos[i], batch.n_seq_id[i] = token, start + offset + i, 1
+                    batch.seq_id[i][0] = 0
+                    is_last = offset + i == len(tokens) - 1
+                    batch.logits[i] = is_last or not only_last
+                if llama_cpp.llama_decode(ctx, batch) != 0:
+                    raise ReportlibError("llama.cpp could not evaluate the sequence")
+                if only_last and offset + len(part) < len(tokens):
+                    continue  # no logits asked in this part
+                n_out = 1 if only_last else len(part)
+                out = np.ctypeslib.as_array(llama_cpp.llama_get_logits(ctx), shape=(n_out, n_vocab))
+                rows.extend(np.array(row, dtype=np.float64) for row in out)
+        finally:
+            llama_cpp.llama_batch_free(batch)
+        return rows
+
+    def greedy_next_token(self) -> int:
+        """The argmax of the last evaluated position's logits, read from llama.cpp."""
+        import numpy as np
+
+        return int(np.argmax(self.last_logits()))
+
+
+def _log_softmax(row: Any) -> Any:
+    """log P over the vocabulary from one row of logits (float64)."""
+    import numpy as np
+
+    top = float(np.max(row))
+    return row - top - float(np.log(np.exp(row - top).sum()))
 
 
 def _load(spec: str, settings: LoadSettings) -> TextModel:

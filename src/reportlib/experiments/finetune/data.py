@@ -1,174 +1,209 @@
-"""The Korean text the fine-tune trains on, its held-out split, and the contamination checks.
+"""What the fine-tunes train on: Korean requests with Korean replies, and their English twins.
 
-The text is the Korean legal corpus that KoNLPy 0.6.0 ships (``kolaw``: the Constitution of
-the Republic of Korea; ``kobill``: ten National Assembly bills of 2010), copied unchanged
-into ``data/korean_law`` (see its ``README.md`` for source and licence). Two whole bills are
-held out, so held-out loss measures text the adapter never saw, not memorised lines.
+The data is ``data/instructions/pairs.jsonl`` (see its ``README.md``: written for this
+project, CC0): 320 everyday requests and replies in Korean, each with its English
+translation, over 20 topics. One item per topic is held out (the held-out loss is measured
+on it); the rest is the training pool, shuffled once with a fixed seed, and a dose of ``n``
+items is the first ``n`` of that order, so every smaller dose is part of every larger one.
+The English twin of the same items trains the control adapter.
 
-FLORES-200 is evaluation data and is never trained on; :func:`contamination_report` checks
-that no FLORES sentence, no probe prompt and no first-person sentence is in the training text.
+:func:`contamination_report` checks that the training text holds no self-introduction (the
+behaviour the fine-tune is tested on), none of the probe's prompts, none of the reference
+self-introductions of the likelihood measure, no first-person line, and no FLORES-200
+sentence (evaluation data, never trained on).
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
+import random
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from importlib.resources import files
 from pathlib import Path
 
 from reportlib.core.errors import ReportlibError
-from reportlib.experiments.probe.prompts import PROBE_TEXTS
+from reportlib.experiments.preference import load_references
+from reportlib.experiments.probe.prompts import ENGLISH_REQUESTS, PROBE_TEXTS
+from reportlib.text.judge import char_script
 
-DATA_FOLDER = "korean_law"
-#: the documents, in the order they are concatenated
-DOCUMENTS = (
-    "constitution.txt",
-    "1809890.txt",
-    "1809891.txt",
-    "1809892.txt",
-    "1809893.txt",
-    "1809894.txt",
-    "1809895.txt",
-    "1809896.txt",
-    "1809899.txt",
-    "1809897.txt",
-    "1809898.txt",
-)
-#: whole documents kept out of training (two bills, about a tenth of the text)
-HELD_OUT = ("1809897.txt", "1809898.txt")
-DOCUMENT_SEPARATOR = "\n\n"
-_PAGE_NUMBER = re.compile(r"^\s*-\s*\d+\s*-\s*$")
+PAIRS_FILE = ("instructions", "pairs.jsonl")
+#: the two languages of every item: the Korean it teaches and the English of the control
+LANGUAGES = ("ko", "en")
+#: the seed of the training pool's order (the doses are its prefixes)
+ORDER_SEED = 0
 #: Korean first-person pronouns that cannot be part of another word when they stand alone
-#: ("I", "my"); a training line that uses one speaks as a person (the Constitution's
-#: presidential oath does) and is left out, so the adapter is not taught to say "I"
+#: ("I", "my"): a training line that uses one speaks as a person
 SELF_REFERENCE_KO = ("저는", "저의", "제가", "나는", "내가", "나의")
 _SELF_REFERENCE = re.compile(r"(?<!\w)(?:" + "|".join(SELF_REFERENCE_KO) + r")(?!\w)")
+#: what a self-introduction or a statement of the assistant's identity says
+SELF_INTRODUCTION_MARKERS = (
+    "자기소개",
+    "제 이름",
+    "저는 ai",
+    "인공지능 비서",
+    "언어 모델",
+    "챗봇",
+    "introduce yourself",
+    "about yourself",
+    "my name is",
+    "i am an ai",
+    "i'm an ai",
+    "language model",
+    "assistant",
+    "who are you",
+)
 
 
 @dataclass(frozen=True)
-class TrainingText:
-    """The training and held-out text, normalised, with their sha256."""
+class Pair:
+    """One request and its reply, in Korean and in English."""
 
-    train: str
-    held_out: str
-    source: str
-    dropped_lines: int = 0  #: lines left out because they speak in the first person
+    id: str
+    topic: str
+    ko_request: str
+    ko_reply: str
+    en_request: str
+    en_reply: str
 
-    @property
-    def train_sha256(self) -> str:
-        return hashlib.sha256(self.train.encode("utf-8")).hexdigest()
+    def request(self, language: str) -> str:
+        return self.ko_request if language == "ko" else self.en_request
 
-    @property
-    def held_out_sha256(self) -> str:
-        return hashlib.sha256(self.held_out.encode("utf-8")).hexdigest()
+    def reply(self, language: str) -> str:
+        return self.ko_reply if language == "ko" else self.en_reply
+
+
+def pairs_path() -> Path:
+    """The shipped instruction pairs."""
+    return Path(str(files("reportlib").joinpath("data", *PAIRS_FILE)))
+
+
+def load_pairs(path: str | Path | None = None) -> list[Pair]:
+    """The instruction pairs of a JSON-lines file (the shipped ones by default), each line
+    an object with ``id``, ``topic``, ``ko_request``, ``ko_reply``, ``en_request`` and
+    ``en_reply``; one clear error for a line that is not one."""
+    source = Path(path) if path is not None else pairs_path()
+    try:
+        lines = source.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ReportlibError(f"cannot read the instruction pairs {str(source)!r}: {exc}") from None
+    pairs = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+            pair = Pair(**{k: item[k] for k in Pair.__dataclass_fields__})
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ReportlibError(
+                f"{str(source)!r} line {number} is not an instruction pair "
+                f"(id, topic, ko_request, ko_reply, en_request, en_reply): {exc}"
+            ) from None
+        if not all(isinstance(getattr(pair, f), str) and getattr(pair, f) for f in item):
+            raise ReportlibError(f"{str(source)!r} line {number} has an empty field")
+        pairs.append(pair)
+    if len({p.id for p in pairs}) != len(pairs):
+        raise ReportlibError(f"{str(source)!r} repeats an id")
+    if not pairs:
+        raise ReportlibError(f"{str(source)!r} holds no instruction pair")
+    return pairs
+
+
+def split_pairs(pairs: Sequence[Pair]) -> tuple[list[Pair], list[Pair]]:
+    """(training pool, held out): the first item of each topic is held out; the pool is in
+    a fixed shuffled order, so that a dose of ``n`` items is ``pool[:n]``."""
+    seen: set[str] = set()
+    pool, held_out = [], []
+    for pair in pairs:
+        (pool if pair.topic in seen else held_out).append(pair)
+        seen.add(pair.topic)
+    random.Random(ORDER_SEED).shuffle(pool)
+    return pool, held_out
+
+
+def dose(pool: Sequence[Pair], items: int) -> list[Pair]:
+    """The first ``items`` of the training pool (the smaller doses are inside the larger)."""
+    if not isinstance(items, int) or isinstance(items, bool) or not 1 <= items <= len(pool):
+        raise ReportlibError(f"a dose is 1 to {len(pool)} items, not {items!r}")
+    return list(pool[:items])
+
+
+def pairs_sha256(pairs: Iterable[Pair], language: str) -> str:
+    """The sha256 of the requests and replies of ``pairs`` in ``language``, as trained on."""
+    text = "\n".join(f"{p.request(language)}\t{p.reply(language)}" for p in pairs)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def hangul_share(texts: Iterable[str]) -> float:
+    """The share of the letters of ``texts`` that are Hangul."""
+    letters = [c for text in texts for c in text if c.isalpha()]
+    hangul = sum(char_script(c) == "Hangul" for c in letters)
+    return hangul / len(letters) if letters else 0.0
 
 
 def speaks_as_a_person(line: str) -> bool:
-    """Whether a Korean line uses a first-person pronoun as a word of its own."""
+    """Whether a Korean line uses a first-person pronoun ("저는", "나의", ...)."""
     return bool(_SELF_REFERENCE.search(line))
-
-
-def without_first_person(text: str) -> tuple[str, int]:
-    """``text`` without its lines that speak as a person, and how many were left out."""
-    lines = text.split("\n")
-    kept = [line for line in lines if not speaks_as_a_person(line)]
-    return "\n".join(kept), len(lines) - len(kept)
-
-
-def normalise_document(text: str) -> str:
-    """Unix line ends, no form feeds, no page-number lines (``- 3 -``), no trailing spaces, at
-    most one blank line in a row."""
-    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\x0c", "")
-    lines = [line.rstrip() for line in text.split("\n")]
-    lines = [line for line in lines if not _PAGE_NUMBER.match(line)]
-    out: list[str] = []
-    for line in lines:
-        if line or (out and out[-1]):
-            out.append(line)
-    return "\n".join(out).strip()
-
-
-def read_document(path: Path) -> str:
-    """One UTF-8 document, normalised; a clear error for an unreadable or non-UTF-8 file."""
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise ReportlibError(f"cannot read training text {str(path)!r}: {exc.strerror}") from None
-    try:
-        return normalise_document(raw.decode("utf-8").removeprefix("\ufeff"))
-    except UnicodeDecodeError as exc:
-        raise ReportlibError(
-            f"training text {str(path)!r} is not valid UTF-8 (byte {exc.start})"
-        ) from None
-
-
-def korean_law_folder() -> Path:
-    """The folder of the shipped Korean legal texts."""
-    return Path(str(files("reportlib").joinpath("data", DATA_FOLDER)))
-
-
-@lru_cache(maxsize=1)
-def korean_training_text() -> TrainingText:
-    """The shipped Korean legal texts, split into training and held-out text."""
-    folder = korean_law_folder()
-    train: list[str] = []
-    held_out: list[str] = []
-    dropped = 0
-    for name in DOCUMENTS:
-        kept, left_out = without_first_person(read_document(folder / name))
-        dropped += left_out
-        (held_out if name in HELD_OUT else train).append(kept)
-    return TrainingText(
-        DOCUMENT_SEPARATOR.join(train),
-        DOCUMENT_SEPARATOR.join(held_out),
-        "KoNLPy 0.6.0 kolaw + kobill (Korean Constitution, 10 National Assembly bills)",
-        dropped,
-    )
-
-
-def text_from_file(path: str | Path, held_out_share: float = 0.1) -> TrainingText:
-    """A user's own UTF-8 training text: its last ``held_out_share`` (cut at a line end) is
-    held out."""
-    text, dropped = without_first_person(read_document(Path(path).expanduser()))
-    if not text.strip():
-        raise ReportlibError(f"training text {str(path)!r} is empty")
-    if not 0 < held_out_share < 1:
-        raise ReportlibError(f"held_out_share must be between 0 and 1, not {held_out_share!r}")
-    cut = text.rfind("\n", 0, int(len(text) * (1 - held_out_share)))
-    cut = cut if cut > 0 else int(len(text) * (1 - held_out_share))
-    return TrainingText(text[:cut].strip(), text[cut:].strip(), str(path), dropped)
 
 
 @dataclass(frozen=True)
 class Contamination:
-    """What of the evaluation material is found in a training text."""
+    """What of the evaluation material, or of the tested behaviour, a training text holds."""
 
     flores_sentences: list[str]
     probe_prompts: list[str]
+    references: list[str]
+    self_introductions: list[str]
     first_person_lines: list[str]
 
     @property
     def clean(self) -> bool:
-        return not (self.flores_sentences or self.probe_prompts or self.first_person_lines)
+        return not any(
+            (
+                self.flores_sentences,
+                self.probe_prompts,
+                self.references,
+                self.self_introductions,
+                self.first_person_lines,
+            )
+        )
 
 
 def _squash(text: str) -> str:
-    return re.sub(r"\s+", " ", text).strip()
+    return re.sub(r"\s+", " ", text).strip().lower()
 
 
-def contamination_report(train: str, flores_sentences: list[str]) -> Contamination:
-    """FLORES sentences, probe prompts (every wording of every language) and lines that speak
-    in the first person in Korean found in ``train``."""
+def _shingles(text: str, size: int = 12) -> set[str]:
+    flat = _squash(text)
+    return {flat[i : i + size] for i in range(max(0, len(flat) - size + 1))}
 
-    flat = _squash(train)
+
+def contamination_report(texts: Sequence[str], flores_sentences: Sequence[str]) -> Contamination:
+    """FLORES sentences, probe prompts (every request and opening of every language, the
+    English requests in every language's name), reference self-introductions (any 12
+    characters in a row of one), self-introduction markers and Korean first-person lines
+    found in the training ``texts``."""
+    flat = "\n".join(_squash(t) for t in texts)
     found_flores = [s for s in flores_sentences if len(s) >= 20 and _squash(s) in flat]
-    prompts = []
-    for text in PROBE_TEXTS.values():
-        for prompt in (*text.requests, *text.openings):
-            core = _squash(prompt.rstrip(" :."))
-            if len(core) >= 6 and core in flat:
-                prompts.append(prompt)
-    first_person = [line for line in train.split("\n") if speaks_as_a_person(line)]
-    return Contamination(found_flores, prompts, first_person)
+    prompts = [
+        prompt
+        for text in PROBE_TEXTS.values()
+        for prompt in (*text.requests, *text.openings)
+        if len(core := _squash(prompt.rstrip(" :."))) >= 6 and core in flat
+    ]
+    prompts += [
+        template for template in ENGLISH_REQUESTS if _squash(template.split("{")[0]) in flat
+    ]
+    ours = _shingles(flat)
+    references = [
+        text
+        for refs in load_references().values()
+        for ref in refs
+        for text in (ref.native, ref.english)
+        if _shingles(text) & ours
+    ]
+    markers = [m for m in SELF_INTRODUCTION_MARKERS if m in flat]
+    first_person = [t for t in texts for line in t.split("\n") if speaks_as_a_person(line)]
+    return Contamination(found_flores, prompts, references, markers, first_person)

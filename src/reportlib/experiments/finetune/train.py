@@ -1,15 +1,25 @@
-"""LoRA fine-tuning on the CPU, exported as a GGUF adapter that llama.cpp applies at load time.
+"""LoRA instruction tuning on the CPU, exported as a GGUF adapter that llama.cpp applies.
 
-llama.cpp's own training stops on Gemma ("unsupported glu op for backward pass: GEGLU"), so
-the trainer uses PyTorch + transformers + peft (the optional extra ``pip install -e
-.[finetune]``): transformers loads the GGUF base (dequantized to F32), peft adds LoRA
-matrices to the attention and feed-forward projections, and a plain AdamW loop trains them,
-deterministically (one seed, fixed threads, deterministic kernels, eager attention). The
-adapter is written as a GGUF LoRA file (F16) for the *original* quantized base, which the
-book then runs through the same llama.cpp backend, cache and probe as every other model (spec
-``default+lora:PATH``). Training writes the adapter and a record (inputs' sha256, settings,
-loss curves, library versions, wall time, machine) atomically; :func:`verify_record` checks a
-committed adapter against its record before the book uses it.
+The trainer uses PyTorch + transformers + peft (the optional extra ``pip install -e
+.[finetune]``; llama.cpp's own training stops on Gemma's GEGLU backward): transformers loads
+the GGUF base (dequantized to F32), peft adds LoRA matrices to the attention and
+feed-forward projections, and a plain AdamW loop trains them, deterministically (one seed,
+fixed threads, deterministic kernels, eager attention).
+
+Each training item is a request and its reply rendered with the chat template stored in the
+base's GGUF (the prompt the book asks it with, its default system prompt included) and
+tokenized by llama.cpp; the loss is on the reply's tokens only (and the end of turn that
+follows it), as instruction tuning does. Items are packed one after another into blocks of
+``block_tokens`` tokens, one block per step, in the dose's order: a dose of ``n`` items is
+one pass over them. A control run trains the same number of steps on the same number of
+tokens (cycling its items when they are shorter).
+
+The adapter is written as a GGUF LoRA file (F16) for the *original* quantized base. For the
+Llama architecture, llama.cpp's converter stores the Q and K projections with their rows
+permuted (the rotary halves interleaved, per head), and transformers undoes that when it
+loads the GGUF; so the B matrices of ``q_proj`` and ``k_proj`` are permuted back on export
+(:func:`permute_rows`, with the query and key head counts), else llama.cpp would apply the
+adapter to the wrong rows. Gemma's tensors are not permuted.
 """
 
 from __future__ import annotations
@@ -26,16 +36,23 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from reportlib.backends.chat_template import render_chat_template
 from reportlib.backends.llama_runtime import silence_llama_logs
 from reportlib.backends.specs import ModelFile, file_sha256
 from reportlib.core.errors import ReportlibError
 from reportlib.core.machine import cpu_model
-from reportlib.experiments.finetune.data import TrainingText
+from reportlib.experiments.finetune.data import (
+    Pair,
+    dose,
+    hangul_share,
+    load_pairs,
+    pairs_sha256,
+    split_pairs,
+)
 from reportlib.experiments.finetune.record import RECORD_VERSION
 
 EXTRA_HINT = "install the fine-tuning extra with `pip install -e .[finetune]`"
-#: Hugging Face projection name -> llama.cpp tensor name, for the architectures whose GGUF
-#: tensors transformers loads without permuting them (Llama's q/k are permuted: not here)
+#: Hugging Face projection name -> llama.cpp tensor name
 GGUF_PROJECTIONS = {
     "self_attn.q_proj": "attn_q",
     "self_attn.k_proj": "attn_k",
@@ -45,7 +62,9 @@ GGUF_PROJECTIONS = {
     "mlp.up_proj": "ffn_up",
     "mlp.down_proj": "ffn_down",
 }
-SUPPORTED_ARCHITECTURES = ("gemma3",)
+SUPPORTED_ARCHITECTURES = ("gemma3", "llama")
+#: the architectures whose GGUF stores Q and K with permuted rows (llama.cpp's converter)
+PERMUTED_QK = ("llama",)
 
 
 @dataclass(frozen=True)
@@ -63,36 +82,47 @@ class FinetuneSettings:
         "up_proj",
         "down_proj",
     )
-    context_length: int = 256  #: tokens per training block, BOS included
-    steps: int = 150
-    learning_rate: float = 1e-4
+    block_tokens: int = 256  #: tokens per training step (items packed one after another)
+    learning_rate: float = 5e-4
     seed: int = 0
     threads: int = 2
     eval_every: int = 10  #: held-out loss every this many steps (and at 0 and the end)
-    eval_blocks: int = 8  #: held-out blocks in each of those evaluations
 
     def validate(self) -> FinetuneSettings:
         """One clear error for a wrong setting."""
-        for name in ("rank", "context_length", "steps", "threads", "eval_every", "eval_blocks"):
+        for name in ("rank", "block_tokens", "threads", "eval_every"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
                 raise ReportlibError(f"{name} must be a positive whole number, not {value!r}")
-        if self.context_length < 8:
-            raise ReportlibError(
-                f"context_length must be at least 8 tokens, not {self.context_length}"
-            )
+        if not isinstance(self.seed, int) or isinstance(self.seed, bool) or self.seed < 0:
+            raise ReportlibError(f"seed must be a whole number >= 0, not {self.seed!r}")
+        if self.block_tokens < 8:
+            raise ReportlibError(f"block_tokens must be at least 8, not {self.block_tokens}")
         for name in ("alpha", "learning_rate"):
             value = getattr(self, name)
             if not isinstance(value, int | float) or not math.isfinite(value) or value <= 0:
                 raise ReportlibError(f"{name} must be a positive number, not {value!r}")
+        if self.alpha > 1000:
+            raise ReportlibError(f"alpha must be at most 1000, not {self.alpha!r}")
         known = {k.split(".")[1] for k in GGUF_PROJECTIONS}
         unknown = [m for m in self.target_modules if m not in known]
         if not self.target_modules or unknown:
             raise ReportlibError(
-                f"target_modules {list(self.target_modules)!r}: each must be one of "
-                f"{sorted(k.split('.')[1] for k in GGUF_PROJECTIONS)}"
+                f"target_modules {list(self.target_modules)!r}: each must be one of {sorted(known)}"
             )
         return self
+
+
+@dataclass(frozen=True)
+class TrainingItem:
+    """One request and reply as trained on: its tokens, and which of them carry the loss."""
+
+    tokens: list[int]
+    loss_mask: list[bool]
+
+    @property
+    def reply_tokens(self) -> int:
+        return sum(self.loss_mask)
 
 
 @dataclass
@@ -102,9 +132,8 @@ class TrainingRun:
     train_loss: list[float] = field(default_factory=list)  #: per step
     held_out_loss: list[tuple[int, float]] = field(default_factory=list)  #: (step, loss)
     tokens_seen: int = 0
-    #: the step whose adapter is kept: the lowest held-out loss of the evaluations (early
-    #: stopping; 0 would mean no step helped, and the adapter is then the untrained one)
-    selected_step: int = 0
+    loss_tokens_seen: int = 0  #: the reply tokens among them
+    steps: int = 0
     seconds: float = 0.0
     peak_rss_mb: float = 0.0
     trainable_parameters: int = 0
@@ -138,15 +167,8 @@ def library_versions() -> dict[str, str]:
     }
 
 
-def training_blocks(tokens: Sequence[int], context_length: int, bos: int) -> list[list[int]]:
-    """Consecutive blocks of ``context_length - 1`` text tokens, each after a BOS (as llama.cpp
-    starts every prompt); a shorter tail is dropped."""
-    width = context_length - 1
-    return [[bos, *tokens[i : i + width]] for i in range(0, len(tokens) - width + 1, width)]
-
-
-def load_tokenizer(base: ModelFile) -> Any:
-    """llama.cpp's tokenizer of the GGUF (vocabulary only; the same ids transformers uses)."""
+def load_vocabulary(base: ModelFile) -> Any:
+    """llama.cpp's tokenizer and metadata of the GGUF (vocabulary only)."""
     from llama_cpp import Llama
 
     silence_llama_logs()
@@ -158,9 +180,67 @@ def load_tokenizer(base: ModelFile) -> Any:
         ) from None
 
 
-def text_tokens(vocab: Any, text: str) -> list[int]:
-    """Tokens of ``text`` without BOS (control-token text is not parsed)."""
-    return list(vocab.tokenize(text.encode("utf-8"), add_bos=False, special=False))
+def chat_items(base: ModelFile, pairs: Sequence[Pair], language: str) -> list[TrainingItem]:
+    """Each pair's request and reply in ``language`` as the chat template of ``base`` renders
+    them: the prompt (no loss) and the reply with the end of turn the template writes after
+    it (loss), in llama.cpp's tokens."""
+    vocab = load_vocabulary(base)
+    template = base.info.metadata.get("tokenizer.chat_template")
+    if not isinstance(template, str) or not template:
+        raise ReportlibError(
+            f"{base.name} has no chat template: instruction tuning needs a chat model"
+        )
+
+    def token_text(token: int) -> str:
+        return vocab.detokenize([token], special=True).decode("utf-8", errors="replace")
+
+    bos, eos = token_text(vocab.token_bos()), token_text(vocab.token_eos())
+    items = []
+    for pair in pairs:
+        user = [{"role": "user", "content": pair.request(language)}]
+        prompt = render_chat_template(template, user, bos, eos, base.name)
+        marker = "\x00REPLY\x00"
+        turn = render_chat_template(
+            template, [*user, {"role": "assistant", "content": marker}], bos, eos, base.name
+        )
+        after = turn.split(marker, 1)[1].split("\n", 1)[0] if marker in turn else eos
+        prompt_tokens = list(vocab.tokenize(prompt.encode(), add_bos=True, special=True))
+        reply = pair.reply(language) + after
+        reply_tokens = list(vocab.tokenize(reply.encode(), add_bos=False, special=True))
+        items.append(
+            TrainingItem(
+                prompt_tokens + reply_tokens,
+                [False] * len(prompt_tokens) + [True] * len(reply_tokens),
+            )
+        )
+    return items
+
+
+def pack_blocks(
+    items: Sequence[TrainingItem], block_tokens: int, steps: int | None = None
+) -> list[TrainingItem]:
+    """The items one after another, cut into full blocks of ``block_tokens``: one pass (a
+    shorter tail is dropped), or exactly ``steps`` blocks, cycling the items."""
+    if not items:
+        raise ReportlibError("there is nothing to train on")
+    tokens: list[int] = []
+    mask: list[bool] = []
+    wanted = None if steps is None else steps * block_tokens
+    while True:
+        for item in items:
+            tokens += item.tokens
+            mask += item.loss_mask
+        if wanted is None or len(tokens) >= wanted:
+            break
+    end = (len(tokens) // block_tokens) * block_tokens if wanted is None else wanted
+    if end == 0:
+        raise ReportlibError(
+            f"the items hold {len(tokens)} tokens, less than one block of {block_tokens}"
+        )
+    return [
+        TrainingItem(tokens[i : i + block_tokens], mask[i : i + block_tokens])
+        for i in range(0, end, block_tokens)
+    ]
 
 
 def load_base_for_training(base: ModelFile) -> Any:
@@ -193,16 +273,29 @@ def load_base_for_training(base: ModelFile) -> Any:
     return model
 
 
-def _mean_loss(model: Any, blocks: Sequence[Sequence[int]]) -> float:
+def _labels(item: TrainingItem) -> Any:
+    import torch
+
+    return torch.tensor(
+        [[t if m else -100 for t, m in zip(item.tokens, item.loss_mask, strict=True)]]
+    )
+
+
+def reply_loss(model: Any, items: Sequence[TrainingItem]) -> float:
+    """The mean loss per reply token of ``items``, each evaluated on its own."""
     import torch
 
     model.eval()
+    total, count = 0.0, 0
     with torch.no_grad():
-        losses = [
-            float(model(input_ids=torch.tensor([b]), labels=torch.tensor([b])).loss) for b in blocks
-        ]
+        for item in items:
+            n = item.reply_tokens - (1 if item.loss_mask and item.loss_mask[0] else 0)
+            if n <= 0:
+                continue
+            loss = model(input_ids=torch.tensor([item.tokens]), labels=_labels(item)).loss
+            total, count = total + float(loss) * n, count + n
     model.train()
-    return sum(losses) / len(losses)
+    return total / count if count else math.nan
 
 
 def _peak_rss_mb() -> float:
@@ -211,37 +304,19 @@ def _peak_rss_mb() -> float:
 
 def train_lora(
     base: ModelFile,
-    text: TrainingText,
+    blocks: Sequence[TrainingItem],
+    held_out: Sequence[TrainingItem],
     settings: FinetuneSettings,
     *,
     progress: Callable[[int, int, float], None] | None = None,
 ) -> tuple[Any, TrainingRun]:
-    """Train a LoRA adapter on ``text.train``; returns the peft model, holding the adapter of
-    the evaluation with the lowest held-out loss (early stopping: training runs all
-    ``steps`` so the curves show what came after), and what was measured. Stops with one
-    clear error (naming the step) if the loss stops being a finite number."""
+    """Train a LoRA adapter on ``blocks`` (one step each, in order); returns the peft model
+    with the adapter after the last step, and what was measured. Stops with one clear error
+    (naming the step) if the loss stops being a finite number."""
     settings.validate()
     require_extra()
-    import numpy as np
     import torch
     from peft import LoraConfig, get_peft_model
-
-    vocab = load_tokenizer(base)
-    bos = vocab.token_bos()
-    train_tokens = text_tokens(vocab, text.train)
-    blocks = training_blocks(train_tokens, settings.context_length, bos)
-    if not blocks:
-        raise ReportlibError(
-            f"the training text has {len(train_tokens)} tokens, less than one training context "
-            f"of {settings.context_length}; give more text or a shorter context_length"
-        )
-    held_out = training_blocks(text_tokens(vocab, text.held_out), settings.context_length, bos)
-    if not held_out:
-        raise ReportlibError(
-            "the held-out text is shorter than one training context of "
-            f"{settings.context_length} tokens"
-        )
-    held_out = held_out[: settings.eval_blocks]
 
     torch.manual_seed(settings.seed)
     torch.set_num_threads(settings.threads)
@@ -257,51 +332,55 @@ def train_lora(
     )
     model = get_peft_model(model, config)
     run = TrainingRun(
-        trainable_parameters=sum(p.numel() for p in model.parameters() if p.requires_grad)
+        trainable_parameters=sum(p.numel() for p in model.parameters() if p.requires_grad),
+        steps=len(blocks),
     )
     optimizer = torch.optim.AdamW(
         [p for p in model.parameters() if p.requires_grad], lr=settings.learning_rate
     )
-    order = np.random.RandomState(settings.seed)
-    queue: list[int] = []
-    run.held_out_loss.append((0, _mean_loss(model, held_out)))
-    trainable = {n: p for n, p in model.named_parameters() if p.requires_grad}
-    best = {n: p.detach().clone() for n, p in trainable.items()}
+    run.held_out_loss.append((0, reply_loss(model, held_out)))
     model.train()
     started = time.perf_counter()
-    for step in range(1, settings.steps + 1):
-        if not queue:  # a new pass over the blocks, in a seeded order
-            queue = [int(i) for i in order.permutation(len(blocks))]
-        block = torch.tensor([blocks[queue.pop(0)]])
-        loss = model(input_ids=block, labels=block).loss
+    for step, block in enumerate(blocks, start=1):
+        loss = model(input_ids=torch.tensor([block.tokens]), labels=_labels(block)).loss
         if not torch.isfinite(loss):
             raise ReportlibError(
-                f"the training loss became {float(loss)} at step {step} of {settings.steps}; "
+                f"the training loss became {float(loss)} at step {step} of {len(blocks)}; "
                 f"lower the learning rate (now {settings.learning_rate})"
             )
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
         run.train_loss.append(loss.item())
-        run.tokens_seen += block.shape[1]
-        if step % settings.eval_every == 0 or step == settings.steps:
-            run.held_out_loss.append((step, _mean_loss(model, held_out)))
-            if run.held_out_loss[-1][1] < min(loss for _, loss in run.held_out_loss[:-1]):
-                run.selected_step = step
-                best = {n: p.detach().clone() for n, p in trainable.items()}
+        run.tokens_seen += len(block.tokens)
+        run.loss_tokens_seen += block.reply_tokens
+        if step % settings.eval_every == 0 or step == len(blocks):
+            run.held_out_loss.append((step, reply_loss(model, held_out)))
         if progress is not None:
-            progress(step, settings.steps, run.train_loss[-1])
+            progress(step, len(blocks), run.train_loss[-1])
     run.seconds = time.perf_counter() - started
     run.peak_rss_mb = _peak_rss_mb()
-    with torch.no_grad():  # keep the adapter of the best held-out evaluation
-        for name, parameter in trainable.items():
-            parameter.copy_(best[name])
     return model, run
 
 
-def lora_tensors(peft_model: Any) -> dict[str, Any]:
+def permute_rows(weights: Any, heads: int) -> Any:
+    """llama.cpp's Q/K row permutation for the Llama architecture (its converter's
+    ``permute``): per head, the two rotary halves of the rows are interleaved."""
+    rows = weights.shape[0]
+    if rows % (2 * heads):
+        raise ReportlibError(f"{rows} rows do not split into {heads} heads of two halves")
+    return (
+        weights.reshape(heads, 2, rows // heads // 2, *weights.shape[1:])
+        .swapaxes(1, 2)
+        .reshape(weights.shape)
+    )
+
+
+def lora_tensors(peft_model: Any, architecture: str, heads: int, kv_heads: int) -> dict[str, Any]:
     """The adapter's matrices under llama.cpp's names (``blk.3.attn_q.weight.lora_a``), as
-    F32 numpy arrays in the shapes llama.cpp expects (A: rank x n_in, B: n_out x rank)."""
+    F32 numpy arrays in the shapes llama.cpp expects (A: rank x n_in, B: n_out x rank), with
+    the rows of Q's and K's B permuted as llama.cpp stores those projections (see the
+    module's docstring)."""
     from peft import get_peft_model_state_dict
 
     out: dict[str, Any] = {}
@@ -311,9 +390,13 @@ def lora_tensors(peft_model: Any) -> dict[str, Any]:
         layer = parts[parts.index("layers") + 1]
         projection = ".".join(parts[parts.index("layers") + 2 : -2])
         which = {"lora_A": "lora_a", "lora_B": "lora_b"}[parts[-2]]
-        out[f"blk.{layer}.{GGUF_PROJECTIONS[projection]}.weight.{which}"] = (
-            tensor.detach().to("cpu").float().numpy()
-        )
+        array = tensor.detach().to("cpu").float().numpy()
+        if architecture in PERMUTED_QK and which == "lora_b":
+            if projection == "self_attn.q_proj":
+                array = permute_rows(array, heads)
+            elif projection == "self_attn.k_proj":
+                array = permute_rows(array, kv_heads)
+        out[f"blk.{layer}.{GGUF_PROJECTIONS[projection]}.weight.{which}"] = array
     return dict(sorted(out.items()))
 
 
@@ -345,37 +428,91 @@ def _staging_file(final: Path) -> Path:
     return Path(name)
 
 
+@dataclass(frozen=True)
+class TrainingPlan:
+    """What one adapter is trained on: its items (in one language), held-out items, and the
+    number of steps (``None``: one pass over the items)."""
+
+    name: str  #: the adapter's name (its file's stem)
+    title: str  #: the name readers see ("Korean LoRA, 80 items")
+    language: str  #: "ko" or "en"
+    pairs: tuple[Pair, ...]
+    held_out: tuple[Pair, ...]
+    steps: int | None = None
+
+
+#: the Korean doses the book ships, in training items (doublings; each inside the next)
+DOSES = (20, 40, 80, 160)
+KOREAN_PREFIX, CONTROL_PREFIX = "korean", "english"
+
+
+def shipped_plans() -> list[TrainingPlan]:
+    """The adapters ``make finetune`` trains: the Korean doses, then the English control on
+    the twin of the largest dose (its steps are matched when it is trained)."""
+    pool, held_out = split_pairs(load_pairs())
+    plans = [
+        TrainingPlan(
+            f"{KOREAN_PREFIX}-{n}",
+            f"Korean LoRA, {n} items",
+            "ko",
+            tuple(dose(pool, n)),
+            tuple(held_out),
+        )
+        for n in DOSES
+    ]
+    largest = plans[-1]
+    plans.append(
+        TrainingPlan(
+            f"{CONTROL_PREFIX}-{DOSES[-1]}",
+            f"English LoRA (control), {DOSES[-1]} items",
+            "en",
+            largest.pairs,
+            largest.held_out,
+            steps=-1,  # matched to the largest Korean dose when trained
+        )
+    )
+    return plans
+
+
+def plan_blocks(base: ModelFile, plan: TrainingPlan, settings: FinetuneSettings) -> int:
+    """How many steps ``plan`` trains: one pass over its items in full blocks."""
+    return len(pack_blocks(chat_items(base, plan.pairs, plan.language), settings.block_tokens))
+
+
 def training_record(
     base: ModelFile,
-    text: TrainingText,
+    plan: TrainingPlan,
     settings: FinetuneSettings,
     run: TrainingRun,
     adapter_file: Path,
-    adapter_name: str,
-    name: str,
     tensor_count: int,
 ) -> dict[str, Any]:
     """The record of a training run: inputs' sha256, settings, curves, cost, versions."""
+    replies = [p.reply(plan.language) for p in plan.pairs]
+    requests = [p.request(plan.language) for p in plan.pairs]
     return {
         "record_version": RECORD_VERSION,
-        "name": name,
-        "adapter_file": adapter_name,
+        "name": plan.title,
+        "adapter_file": f"{plan.name}.gguf",
         "adapter_sha256": file_sha256(adapter_file),
         "adapter_bytes": adapter_file.stat().st_size,
         "base_model": base.name,
         "base_sha256": base.sha256,
-        "data_source": text.source,
-        "train_sha256": text.train_sha256,
-        "held_out_sha256": text.held_out_sha256,
-        "train_characters": len(text.train),
-        "held_out_characters": len(text.held_out),
-        "dropped_first_person_lines": text.dropped_lines,
+        "language": plan.language,
+        "items": len(plan.pairs),
+        "item_ids": [p.id for p in plan.pairs],
+        "train_sha256": pairs_sha256(plan.pairs, plan.language),
+        "held_out_sha256": pairs_sha256(plan.held_out, plan.language),
+        "held_out_items": len(plan.held_out),
+        "train_characters": sum(map(len, requests + replies)),
+        "hangul_share_text": round(hangul_share(requests + replies), 4),
+        "hangul_share_replies": round(hangul_share(replies), 4),
         "settings": {**asdict(settings), "target_modules": list(settings.target_modules)},
+        "steps": run.steps,
         "trainable_parameters": run.trainable_parameters,
         "tensors": tensor_count,
         "tokens_seen": run.tokens_seen,
-        "selected_step": run.selected_step,
-        "selection": "the adapter of the evaluation with the lowest held-out loss",
+        "loss_tokens_seen": run.loss_tokens_seen,
         "seconds": round(run.seconds, 1),
         "tokens_per_second": round(run.tokens_seen / run.seconds, 1) if run.seconds else None,
         "peak_rss_mb": round(run.peak_rss_mb),
@@ -388,11 +525,10 @@ def training_record(
 
 def finetune(
     base: ModelFile,
-    text: TrainingText,
+    plan: TrainingPlan,
     settings: FinetuneSettings,
     adapter_path: str | Path,
     *,
-    name: str = "Korean LoRA",
     progress: Callable[[int, int, float], None] | None = None,
 ) -> dict[str, Any]:
     """Train, then write the adapter and its record (``<adapter>.json``) atomically; nothing
@@ -400,19 +536,28 @@ def finetune(
     adapter_path = Path(adapter_path).expanduser()
     if adapter_path.suffix != ".gguf":
         raise ReportlibError(f"the adapter path must end in .gguf, not {str(adapter_path)!r}")
-    peft_model, run = train_lora(base, text, settings, progress=progress)
-    tensors = lora_tensors(peft_model)
-    architecture = str(base.info.metadata.get("general.architecture"))
+    settings.validate()
+    require_extra()
+    items = chat_items(base, plan.pairs, plan.language)
+    held_out = chat_items(base, plan.held_out, plan.language)
+    if plan.steps is not None and plan.steps < 1:
+        raise ReportlibError(f"the plan {plan.name!r} has no steps: match them first")
+    blocks = pack_blocks(items, settings.block_tokens, plan.steps)
+    peft_model, run = train_lora(base, blocks, held_out, settings, progress=progress)
+    meta = base.info.metadata
+    architecture = str(meta.get("general.architecture"))
+    heads = int(meta.get(f"{architecture}.attention.head_count") or 0)
+    kv_heads = int(meta.get(f"{architecture}.attention.head_count_kv") or heads)
+    tensors = lora_tensors(peft_model, architecture, heads, kv_heads)
     adapter_path.parent.mkdir(parents=True, exist_ok=True)
     record_path = adapter_path.with_suffix(".json")
     staged = [_staging_file(p) for p in (adapter_path, record_path)]
     try:  # both files are written aside and renamed only when both are complete
         write_adapter_gguf(
-            tensors, staged[0], architecture=architecture, alpha=settings.alpha, name=name
+            tensors, staged[0], architecture=architecture, alpha=settings.alpha, name=plan.title
         )
-        record = training_record(
-            base, text, settings, run, staged[0], adapter_path.name, name, len(tensors)
-        )
+        record = training_record(base, plan, settings, run, staged[0], len(tensors))
+        record["adapter_file"] = adapter_path.name
         staged[1].write_text(json.dumps(record, indent=1, ensure_ascii=False) + "\n", "utf-8")
         for tmp, final in zip(staged, (adapter_path, record_path), strict=True):
             os.chmod(tmp, 0o644)  # committed artefacts, readable like any other file

@@ -156,7 +156,8 @@ class PairedTest:
 def paired_outcomes(results: pd.DataFrame, column: str, a: str, b: str, label: str) -> pd.DataFrame:
     """``label`` for the values ``a`` and ``b`` of ``column`` side by side, one row per
     prompt (the other design columns), rows missing either side dropped."""
-    keys = [c for c in ("model", "language", "style", "sample") if c != column]
+    design = ("model", "decoding", "language", "style", "sample")
+    keys = [c for c in design if c != column and c in results]
     wide = results.pivot_table(index=keys, columns=column, values=label, aggfunc="first")
     return wide[[a, b]].dropna()
 

@@ -12,9 +12,13 @@ Prompt styles (columns of the results):
 
 A base model (no chat template) gets completion prompts: the request inside one
 of several fixed *frames* (``Question: ... Answer:``, ...), which are the samples.
-A model with a chat template gets the request as a user message, with a few
-fixed variants of the message as samples. Decoding is greedy throughout, so
-samples differ by prompt, never by chance.
+A model with a chat template gets the request as one user message rendered by the
+template stored in its GGUF (no system prompt of ours; the template may add its own), as
+a chat user types it: the request alone, after a greeting in the request's language, or
+with an emoji (:data:`CHAT_REQUEST_VARIANTS`). The report asked in a chat app, in the
+language itself (and, for Russian, in another language): :data:`CHAT_STYLES`. Under
+greedy decoding samples differ by prompt only; under sampled decoding
+(:mod:`reportlib.backends.sampling`) by prompt and by chance, from a seed.
 """
 
 from __future__ import annotations
@@ -164,15 +168,18 @@ OPENING_FRAMES = (
     "Letter to a new pen pal\n\nDear friend,\n{text}",
     '"{text}',
 )
-#: user-message variants for chat models
+#: user-message variants for chat models: what a chat user types, in the request's own
+#: language (a greeting from the language's opening) or none (an emoji)
 CHAT_REQUEST_VARIANTS = (
     "{text}",
-    "{text} (2-3 sentences)",
-    "Hi! {text}",
-    "{text} Be brief.",
-    "{text} Thank you.",
-    "Please: {text}",
+    "{greeting}! {text}",
+    "{text} 🙂",
+    "{greeting}! {text} 🙂",
+    "{text} :)",
 )
+#: the prompt styles of the chat protocol: as the report asked, in the language itself, and
+#: in another language (English; the report's Russian case)
+CHAT_STYLES = ("native_request", "english_request")
 CHAT_OPENING_VARIANTS = (
     'Continue this text: "{text}"',
     'Finish this self-introduction: "{text}"',
@@ -183,14 +190,26 @@ CHAT_OPENING_VARIANTS = (
 )
 #: wordings per style (two requests, two openings)
 WORDINGS = 2
-#: a cell's samples: every frame with every wording
+#: a cell's samples: every frame with every wording (a base model's frames)
 MAX_SAMPLES = len(REQUEST_FRAMES) * WORDINGS
+#: a chat model's: every message variant with every wording
+MAX_CHAT_SAMPLES = len(CHAT_REQUEST_VARIANTS) * WORDINGS
 
 
 def sample_design(sample: int) -> tuple[int, int]:
     """The (frame, wording) of sample number ``sample``: frames advance every two
     samples, wordings alternate, so any number of samples uses both wordings."""
     return sample // WORDINGS, sample % WORDINGS
+
+
+def greeting(lang: Language, style: str) -> str:
+    """A greeting in the language a request is written in: English for the English request,
+    else the first phrase of the language's first opening ("안녕하세요", "Hola")."""
+    if style == "english_request":
+        return "Hello"
+    opening = PROBE_TEXTS[lang.flores].openings[0]
+    phrase = opening.split(",")[0].split("，")[0].split("、")[0].split("،")[0].split("፣")[0]
+    return phrase.split()[0] if phrase == opening else phrase
 
 
 def probe_text(lang: Language, style: str, wording: int = 0) -> str:
@@ -214,10 +233,9 @@ def build_probe_prompts(
     lang: Language, style: str, samples: int, chat_format: Callable[[str], str] | None = None
 ) -> list[str]:
     """The ``samples`` prompts of one (language, style) cell, exactly as sent to the model."""
-    if not isinstance(samples, int) or not 1 <= samples <= MAX_SAMPLES:
-        raise ReportlibError(
-            f"samples must be a whole number from 1 to {MAX_SAMPLES}, not {samples!r}"
-        )
+    most = MAX_SAMPLES if chat_format is None else MAX_CHAT_SAMPLES
+    if not isinstance(samples, int) or isinstance(samples, bool) or not 1 <= samples <= most:
+        raise ReportlibError(f"samples must be a whole number from 1 to {most}, not {samples!r}")
     opening = style == "native_opening"
     frames: tuple[str, ...]
     if chat_format is None:
@@ -227,7 +245,8 @@ def build_probe_prompts(
     prompts = []
     for sample in range(samples):
         frame, wording = sample_design(sample)
-        prompt = frames[frame].format(text=probe_text(lang, style, wording))
+        text = probe_text(lang, style, wording)
+        prompt = frames[frame].format(text=text, greeting=greeting(lang, style))
         prompts.append(prompt if chat_format is None else chat_format(prompt))
     return prompts
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from reportlib.backends.interface import TextModel
+from reportlib.backends.sampling import DECODINGS
 from reportlib.core.errors import ReportlibError
 from reportlib.core.languages import Language, get_language
 from reportlib.experiments.probe.prompts import (
@@ -32,15 +33,21 @@ def run_language_probe(
     max_tokens: int = 40,
     seed: int = 0,
     progress: bool | None = None,
+    decoding: str = "greedy",
 ) -> list[dict[str, Any]]:
     """Ask, answer and judge every (language, style, sample); one row per answer.
 
-    Each row has the judge's language verdict (``on_language``), the quality labels
-    of :mod:`reportlib.text.answer_quality` (``degenerate``, ``degenerate_reason``,
+    ``decoding`` is ``"greedy"`` or ``"sampled"`` (Ollama's defaults, random numbers fixed
+    by ``seed`` and each prompt). Each row has the path the prompt took (``prompt_path``:
+    the model's chat template, or a text-continuation frame), the decoding, the judge's
+    language verdict (``on_language``), the quality labels of
+    :mod:`reportlib.text.answer_quality` (``degenerate``, ``degenerate_reason``,
     ``self_intro``) and the headline label ``good``: on-language and not degenerate.
     """
     from tqdm import tqdm
 
+    if decoding not in DECODINGS:
+        raise ReportlibError(f"unknown decoding {decoding!r}; choose from {', '.join(DECODINGS)}")
     styles, languages = list(styles), list(languages)
     for style in styles:
         if style not in PROMPT_STYLES:
@@ -62,11 +69,14 @@ def run_language_probe(
     ]
     prompts = [prompt for *_, prompt in plan]
     # cached; concurrent for a server, batched for a model loaded with batch_width > 1
-    answers = model.complete_many(prompts, max_tokens=max_tokens, seed=seed)
+    answers = model.complete_many(
+        prompts, max_tokens=max_tokens, seed=seed, sampling=DECODINGS[decoding]
+    )
+    path = "chat template" if fmt is not None else "text continuation"
     rows = []
     bar = tqdm(
         total=len(plan),
-        desc=f"probe {model_name}",
+        desc=f"probe {model_name} ({decoding})",
         unit="answer",
         disable=None if progress is None else not progress,
     )
@@ -79,6 +89,8 @@ def run_language_probe(
         rows.append(
             {
                 "model": model_name,
+                "decoding": decoding,
+                "prompt_path": path,
                 "language": lang.flores,
                 "name": lang.name,
                 "group": lang.report_group,
@@ -109,39 +121,64 @@ def run_language_probe(
     return sorted(rows, key=lambda row: (position[row["language"], row["style"]], row["sample"]))
 
 
-#: the report's first question, as a completion frame for a base model
-LANGUAGES_QUESTION = "Which languages can you speak?"
-
-
-LANGUAGES_FRAME = "Question: {text}\nAnswer: I can speak"
+#: the report's first question, asked as the report asked it: in English and in Korean
+LANGUAGES_QUESTIONS = {
+    "eng_Latn": "Which languages can you speak?",
+    "kor_Hang": "어떤 언어를 할 수 있나요?",
+}
+#: a base model gets the question in a completion frame that starts the answer
+LANGUAGES_FRAMES = {
+    "eng_Latn": "Question: {text}\nAnswer: I can speak",
+    "kor_Hang": "질문: {text}\n답변: 저는",
+}
 
 
 @dataclass(frozen=True)
 class LanguagesAnswer:
     """The model's answer to "which languages can you speak?" and the languages it names."""
 
+    asked_in: str  #: FLORES code of the language the question was asked in
+    decoding: str
+    seed: int
     prompt: str
     answer: str
     named: tuple[str, ...]  #: FLORES codes of probed languages named in the answer
 
 
 def languages_named(text: str) -> tuple[str, ...]:
-    """The probed languages whose English name occurs in ``text`` as a word."""
+    """The probed languages whose English or Korean name occurs in ``text`` (English names
+    as whole words; Korean ones as written, "한국어" or "한국말")."""
     found = []
     for code in PROBE_LANGUAGES:
-        name = get_language(code).name
-        if re.search(rf"(?<!\w){re.escape(name)}(?!\w)", text, re.IGNORECASE):
+        lang = get_language(code)
+        english = re.search(rf"(?<!\w){re.escape(lang.name)}(?!\w)", text, re.IGNORECASE)
+        stem = lang.name_ko.removesuffix("어")
+        korean = lang.name_ko in text or (len(stem) > 1 and f"{stem}말" in text)
+        if english or korean:
             found.append(code)
     return tuple(found)
 
 
-def ask_which_languages(model: TextModel, max_tokens: int = 60, seed: int = 0) -> LanguagesAnswer:
-    """Ask the model which languages it speaks, as the report did first: a chat message
-    for a model with a chat template, else a completion frame that starts the answer."""
+def ask_which_languages(
+    model: TextModel,
+    asked_in: str = "eng_Latn",
+    decoding: str = "greedy",
+    max_tokens: int = 60,
+    seed: int = 0,
+) -> LanguagesAnswer:
+    """Ask the model which languages it speaks, as the report did first, in English or in
+    Korean: a chat message for a model with a chat template, else a completion frame that
+    starts the answer."""
+    if asked_in not in LANGUAGES_QUESTIONS:
+        raise ReportlibError(
+            f"the languages question is asked in {', '.join(LANGUAGES_QUESTIONS)}, not {asked_in!r}"
+        )
+    if decoding not in DECODINGS:
+        raise ReportlibError(f"unknown decoding {decoding!r}; choose from {', '.join(DECODINGS)}")
     fmt = chat_formatter(model)
-    if fmt is None:
-        prompt = LANGUAGES_FRAME.format(text=LANGUAGES_QUESTION)
-    else:
-        prompt = fmt(LANGUAGES_QUESTION)
-    answer = model.complete(prompt, max_tokens=max_tokens, seed=seed).text
-    return LanguagesAnswer(prompt, answer, languages_named(answer))
+    question = LANGUAGES_QUESTIONS[asked_in]
+    prompt = LANGUAGES_FRAMES[asked_in].format(text=question) if fmt is None else fmt(question)
+    answer = model.complete(
+        prompt, max_tokens=max_tokens, seed=seed, sampling=DECODINGS[decoding]
+    ).text
+    return LanguagesAnswer(asked_in, decoding, seed, prompt, answer, languages_named(answer))
