@@ -28,7 +28,6 @@ settings.register_profile("dev", suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile(
     os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") else "dev")
 )
-FLORES_ARCHIVE = ROOT.parent / "shared" / "data" / "flores200-subset.tar.gz"
 
 
 @pytest.fixture

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 from reportlib.backends.interface import Completion, TextModel
 from reportlib.core.errors import ReportlibError
+
+#: the FLORES-200 archive the project's data came from (beside the project, in shared/)
+FLORES_ARCHIVE = Path(__file__).resolve().parents[2] / "shared" / "data" / "flores200-subset.tar.gz"
 
 
 class FakeModel(TextModel):

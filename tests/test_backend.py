@@ -113,7 +113,10 @@ def _run_with_plugin(tmp_path, module: str, code: str) -> subprocess.CompletedPr
     info.mkdir()
     (info / "METADATA").write_text("Metadata-Version: 2.1\nName: shout-plugin\nVersion: 0.1\n")
     (info / "entry_points.txt").write_text(f"[reportlib.backends]\nshout = {module}\n")
-    path = os.pathsep.join([str(tmp_path), str(Path(__file__).parent)])
+    import reportlib  # the package under test, wherever it is imported from
+
+    package_root = str(Path(reportlib.__file__).parents[1])
+    path = os.pathsep.join([str(tmp_path), str(Path(__file__).parent), package_root])
     env = {**os.environ, "PYTHONPATH": path, "REPORTLIB_HOME": str(tmp_path / "home")}
     return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
 

@@ -134,7 +134,7 @@ def test_shipped_flores_is_exactly_the_archive(flores_dir):
     licence notice beside them."""
     import tarfile
 
-    from conftest import FLORES_ARCHIVE
+    from fakes import FLORES_ARCHIVE
 
     if not FLORES_ARCHIVE.exists():
         pytest.skip("the FLORES-200 archive is not beside the project")
