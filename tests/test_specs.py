@@ -206,3 +206,26 @@ def test_assembling_the_model_fails_cleanly_and_leaves_no_partial_file(
     with pytest.raises(ReportlibError, match=re.escape(message)):
         default_model_path()
     assert list((tmp_path / "models").iterdir()) == []
+
+
+# -- `reportlib models` on a file llama.cpp cannot load (item 14) ----------------------------
+def test_models_refuses_a_gguf_whose_tensor_data_is_missing(capsys, tmp_path):
+    """Was: a card, exit 0 (a tensor type the reader did not know hid the missing data)."""
+    from test_gguf import _string, write_gguf
+
+    kv = [("general.architecture", 8, _string("gemma3"))]
+    path = write_gguf(tmp_path / "cut.gguf", kv, [[4096]], data=False, tensor_type=26)
+    assert one_line_error(capsys, ["models", str(path)]) == (
+        f"{str(path)!r}: truncated GGUF file (its tensors need 16,512 bytes, the file has 128): "
+        "its tensor data is missing, so it cannot be loaded; download or copy it again"
+    )
+
+
+def test_models_refuses_a_gguf_llama_cpp_cannot_load(capsys, tmp_path):
+    """As `bench` does: an architecture llama.cpp does not know is not shown as a model."""
+    from test_gguf import write_alien_gguf
+
+    path = write_alien_gguf(tmp_path / "alien.gguf")
+    assert (
+        one_line_error(capsys, ["models", str(path)]) == f"llama.cpp could not load {str(path)!r}"
+    )
