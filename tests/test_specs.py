@@ -208,7 +208,7 @@ def test_assembling_the_model_fails_cleanly_and_leaves_no_partial_file(
     assert list((tmp_path / "models").iterdir()) == []
 
 
-# -- `reportlib models` on a file llama.cpp cannot load (item 14) ----------------------------
+# -- `reportlib models` on a file llama.cpp cannot load (issue 28, item 14) --------------------
 def test_models_refuses_a_gguf_whose_tensor_data_is_missing(capsys, tmp_path):
     """Was: a card, exit 0 (a tensor type the reader did not know hid the missing data)."""
     from test_gguf import _string, write_gguf
@@ -229,3 +229,51 @@ def test_models_refuses_a_gguf_llama_cpp_cannot_load(capsys, tmp_path):
     assert (
         one_line_error(capsys, ["models", str(path)]) == f"llama.cpp could not load {str(path)!r}"
     )
+
+
+# -- one parser for specs (issue 28, items 4 and 11) -------------------------------------------
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        (
+            "openai+http://127.0.0.1:1/v1#m+lora:korean",
+            "model spec 'openai+http://127.0.0.1:1/v1#m+lora:korean': '+lora:' applies to GGUF "
+            "models, not to a server; load the adapter in the server and give the model id it "
+            "serves it under after '#'",
+        ),
+        ("openai+http://127.0.0.1:1/v1?chat=1+lora:x", "'+lora:' applies to GGUF models"),
+        (
+            "openai+http://127.0.0.1:1/v1?chat=yes#m",
+            "bad server spec 'openai+http://127.0.0.1:1/v1?chat=yes#m': chat must be 1 or true "
+            "(chat messages) or 0 or false (plain text, the default), not 'yes'",
+        ),
+        ("openai+http://127.0.0.1:1/v1?chat=1&chat=0", "chat must be 1 or true"),
+        (
+            "openai+http://[::1/v1",
+            "bad server spec 'openai+http://[::1/v1' (Invalid IPv6 URL); expected "
+            "openai+http://HOST:PORT/v1#MODEL",
+        ),
+        ("openai+http://127.0.0.1:port/v1", "bad server spec"),
+        (
+            "embedded+lora:korean+lora:korean",
+            "model spec 'embedded+lora:korean+lora:korean' names 2 adapters; one adapter is "
+            "allowed (BASE+lora:ADAPTER)",
+        ),
+    ],
+)
+def test_a_spec_the_parser_does_not_accept_is_one_clear_error(capsys, spec, message):
+    """Was: the adapter silently dropped into the model id, a bad chat flag meaning "off",
+    a ValueError traceback, "adapter not found: 'korean+lora:korean'"."""
+    assert message in one_line_error(capsys, ["models", spec])
+
+
+def test_the_chat_flag_takes_exactly_its_documented_values():
+    from reportlib.backends.specs import parse_spec
+
+    for value, chat in (("1", True), ("true", True), ("0", False), ("false", False)):
+        server = parse_spec(f"openai+http://h:1/v1?chat={value}#m").server
+        assert server is not None and server.chat is chat and server.model == "m"
+    for value in ("yes", "", "2", "True"):
+        with pytest.raises(ReportlibError, match="chat must be 1 or true"):
+            parse_spec(f"openai+http://h:1/v1?chat={value}")
+    assert parse_spec("echo:anything").base == "echo:anything"  # a plugin's spec passes

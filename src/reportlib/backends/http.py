@@ -29,7 +29,6 @@ import urllib.parse
 import urllib.request
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from typing import Any
 
 from reportlib.backends.interface import (
@@ -40,9 +39,10 @@ from reportlib.backends.interface import (
     check_max_tokens,
     register_backend,
 )
+from reportlib.backends.specs import SERVER_PREFIX, ServerSpec, parse_spec
 from reportlib.core.errors import ReportlibError
 
-PREFIX = "openai+"
+PREFIX = SERVER_PREFIX
 CHAT_PREFIX = "\x00reportlib-chat:"  #: marks a prompt that is a JSON list of chat messages
 
 
@@ -50,29 +50,13 @@ def is_server_spec(spec: str | None) -> bool:
     return bool(spec) and str(spec).startswith(PREFIX)
 
 
-@dataclass(frozen=True)
-class ServerSpec:
-    base_url: str  #: ends with /v1 (or whatever the server's API root is)
-    model: str | None
-    chat: bool
-
-
 def parse_server_spec(spec: str) -> ServerSpec:
-    """``openai+http://127.0.0.1:8080/v1?chat=1#name`` -> its parts (raises on a bad spec)."""
-    if not is_server_spec(spec):
+    """``openai+http://127.0.0.1:8080/v1?chat=1#name`` -> its parts (raises on a bad spec;
+    :func:`reportlib.backends.specs.parse_spec` is the parser)."""
+    parsed = parse_spec(spec)
+    if parsed.server is None:
         raise ReportlibError(f"not a server spec: {spec!r}; use openai+http://HOST:PORT/v1#MODEL")
-    url = urllib.parse.urlsplit(spec[len(PREFIX) :])
-    if url.scheme not in ("http", "https") or not url.netloc:
-        raise ReportlibError(f"bad server spec {spec!r}: expected openai+http://HOST:PORT/v1#MODEL")
-    query = urllib.parse.parse_qs(url.query)
-    unknown = set(query) - {"chat"}
-    if unknown:
-        raise ReportlibError(
-            f"bad server spec {spec!r}: unknown option(s) {sorted(unknown)}; "
-            "the only option is ?chat=1"
-        )
-    base = urllib.parse.urlunsplit((url.scheme, url.netloc, url.path.rstrip("/"), "", ""))
-    return ServerSpec(base, url.fragment or None, query.get("chat", ["0"])[0] in ("1", "true"))
+    return parsed.server
 
 
 #: a response larger than this is refused (a completion of a few hundred tokens is ~10 kB)

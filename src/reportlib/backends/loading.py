@@ -21,7 +21,7 @@ from reportlib.backends.interface import (
     LoadSettings,
     backend_for,
 )
-from reportlib.backends.specs import resolve_spec
+from reportlib.backends.specs import parse_spec, resolve_spec
 from reportlib.core.cache import ResultCache
 from reportlib.core.errors import ReportlibError
 
@@ -57,6 +57,7 @@ def load_model(
     settings, and cache its completions."""
     load_plugins()
     spec = resolve_spec(spec)
+    parse_spec(spec)  # one clear error for a form no backend accepts
     settings = LoadSettings(
         n_ctx=n_ctx, n_threads=n_threads, n_batch=n_batch, batch_width=batch_width
     )
@@ -68,4 +69,5 @@ def model_card_for(spec: str | None) -> dict[str, Any]:
     what a server tells of its model), without loading weights."""
     load_plugins()
     spec = resolve_spec(spec)
+    parse_spec(spec)
     return backend_for(spec).describe(spec)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+import urllib.parse
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from importlib.resources import files
@@ -32,6 +33,13 @@ SHIPPED_ADAPTER_NAME = "korean"
 SHIPPED_ADAPTER_FILE = "korean-lora.gguf"
 MODEL_ENV = "REPORTLIB_MODEL"
 HOME_ENV = "REPORTLIB_HOME"
+#: what starts a server spec (``openai+http://HOST:PORT/v1#MODEL``)
+SERVER_PREFIX = "openai+"
+#: the values a server spec's ``?chat=`` takes, and what they mean
+CHAT_VALUES = {"1": True, "true": True, "0": False, "false": False}
+SPEC_FORMS = (
+    "'default', 'embedded', a .gguf path, BASE+lora:ADAPTER or openai+http://HOST:PORT/v1#MODEL"
+)
 
 
 def reportlib_home() -> Path:
@@ -172,17 +180,89 @@ def shipped_adapter_path() -> Path:
     return Path(str(files("reportlib").joinpath("data", "finetune", SHIPPED_ADAPTER_FILE)))
 
 
-def split_adapter_spec(spec: str) -> tuple[str, str | None]:
-    """``"default+lora:korean"`` -> ``("default", "korean")``; no adapter -> ``(spec, None)``."""
-    base, mark, adapter = spec.partition(LORA_MARK)
-    if not mark:
-        return spec, None
-    if not base.strip() or not adapter.strip():
+@dataclass(frozen=True)
+class ServerSpec:
+    """The parts of a server spec."""
+
+    base_url: str  #: ends with /v1 (or whatever the server's API root is)
+    model: str | None  #: the server's model id (after ``#``); None: its first model
+    chat: bool  #: ``?chat=1``: send chat messages to /chat/completions
+
+
+@dataclass(frozen=True)
+class ParsedSpec:
+    """A model spec taken apart: the model (a file, ``default``, ``embedded``, a server or a
+    plugin's spec), its adapter, and a server's parts."""
+
+    spec: str
+    base: str
+    adapter: str | None
+    server: ServerSpec | None
+
+
+def parse_spec(spec: str) -> ParsedSpec:
+    """The one parser of model specs: every entry point takes specs apart here, so each form
+    it does not accept gets one clear error (it reads no file: ``default`` is not resolved).
+
+    ``BASE+lora:ADAPTER`` names one adapter, for a GGUF model; a server spec is
+    ``openai+http://HOST:PORT/v1`` with an optional ``?chat=1`` (or ``0``, ``true``,
+    ``false``) and ``#MODEL``; anything else is left to the backend that matches it."""
+    text = spec.strip()
+    if not text:
+        raise ReportlibError("the model spec is empty; give 'default' or the path to a .gguf file")
+    base, *adapters = (part.strip() for part in text.split(LORA_MARK))
+    if len(adapters) > 1:
         raise ReportlibError(
-            f"model spec {spec!r}: write BASE{LORA_MARK}ADAPTER, e.g. "
+            f"model spec {text!r} names {len(adapters)} adapters; one adapter is allowed "
+            f"(BASE{LORA_MARK}ADAPTER)"
+        )
+    adapter = adapters[0] if adapters else None
+    if base.startswith(SERVER_PREFIX):
+        if adapter is not None:
+            raise ReportlibError(
+                f"model spec {text!r}: {LORA_MARK!r} applies to GGUF models, not to a server; "
+                "load the adapter in the server and give the model id it serves it under after '#'"
+            )
+        return ParsedSpec(text, base, None, _parse_server(base))
+    if adapter is not None and (not base or not adapter):
+        raise ReportlibError(
+            f"model spec {text!r}: write BASE{LORA_MARK}ADAPTER, e.g. "
             f"'default{LORA_MARK}{SHIPPED_ADAPTER_NAME}' or 'model.gguf{LORA_MARK}adapter.gguf'"
         )
-    return base.strip(), adapter.strip()
+    return ParsedSpec(text, base, adapter, None)
+
+
+def _parse_server(spec: str) -> ServerSpec:
+    """``openai+http://127.0.0.1:8080/v1?chat=1#name`` -> its parts."""
+    expected = "expected openai+http://HOST:PORT/v1#MODEL"
+    try:
+        url = urllib.parse.urlsplit(spec[len(SERVER_PREFIX) :])
+        url.port  # noqa: B018 - a port that is not a number raises here
+    except ValueError as exc:
+        raise ReportlibError(f"bad server spec {spec!r} ({exc}); {expected}") from None
+    if url.scheme not in ("http", "https") or not url.hostname:
+        raise ReportlibError(f"bad server spec {spec!r}: {expected}")
+    query = urllib.parse.parse_qs(url.query, keep_blank_values=True)
+    unknown = set(query) - {"chat"}
+    if unknown:
+        raise ReportlibError(
+            f"bad server spec {spec!r}: unknown option(s) {sorted(unknown)}; "
+            "the only option is ?chat=1"
+        )
+    chat = query.get("chat", ["0"])
+    if len(chat) != 1 or chat[0] not in CHAT_VALUES:
+        raise ReportlibError(
+            f"bad server spec {spec!r}: chat must be 1 or true (chat messages) or 0 or false "
+            f"(plain text, the default), not {'&'.join(chat)!r}"
+        )
+    base = urllib.parse.urlunsplit((url.scheme, url.netloc, url.path.rstrip("/"), "", ""))
+    return ServerSpec(base, url.fragment or None, CHAT_VALUES[chat[0]])
+
+
+def split_adapter_spec(spec: str) -> tuple[str, str | None]:
+    """``"default+lora:korean"`` -> ``("default", "korean")``; no adapter -> ``(spec, None)``."""
+    parsed = parse_spec(spec)
+    return parsed.base, parsed.adapter
 
 
 def resolve_adapter(adapter: str, base_info: GGUFInfo) -> AdapterFile:
