@@ -277,3 +277,57 @@ def test_the_chat_flag_takes_exactly_its_documented_values():
         with pytest.raises(ReportlibError, match="chat must be 1 or true"):
             parse_spec(f"openai+http://h:1/v1?chat={value}")
     assert parse_spec("echo:anything").base == "echo:anything"  # a plugin's spec passes
+
+
+# -- adapters are checked against their base (issue 28, items 5 and 8) ----------------------
+def _base_and_adapter(tmp_path, **adapter):
+    from test_gguf import _string, write_gguf, write_lora_adapter
+
+    base = write_gguf(
+        tmp_path / "base.gguf",
+        [("general.architecture", 8, _string("gemma3"))],
+        {"blk.0.attn_q.weight": [64, 128], "blk.0.attn_k.weight": [64, 32]},
+    )
+    shapes = adapter.pop("shapes", {"blk.0.attn_q.weight": (64, 128)})
+    return base, write_lora_adapter(tmp_path / "adapter.gguf", shapes, **adapter)
+
+
+@pytest.mark.parametrize(
+    ("adapter", "message"),
+    [
+        ({"alpha": float("nan")}, "has adapter.lora.alpha = nan; it must be a finite number"),
+        ({"alpha": 1e30}, "has adapter.lora.alpha = 1e+30; it must be a finite number"),
+        ({"alpha": -16.0}, "has adapter.lora.alpha = -16; it must be a finite number"),
+        (
+            {"shapes": {"blk.0.attn_q.weight": (96, 128)}},
+            "does not fit the base model: its 'blk.0.attn_q.weight' is for a 96 x 128 weight, "
+            "the base's is 64 x 128; it was made for another size of 'gemma3'",
+        ),
+        (
+            {"shapes": {"blk.7.attn_q.weight": (64, 128)}},
+            "it adapts 'blk.7.attn_q.weight', which the base does not have",
+        ),
+    ],
+)
+def test_an_adapter_that_does_not_fit_its_base_is_refused(capsys, tmp_path, adapter, message):
+    """Was: accepted, and every answer empty (alpha NaN or 1e30), or a crash in llama.cpp
+    (tensors of another model size)."""
+    base, path = _base_and_adapter(tmp_path, **adapter)
+    error = one_line_error(capsys, ["models", f"{base}+lora:{path}"])
+    assert error.startswith(f"the LoRA adapter {str(path)!r} ") and message in error
+
+
+def test_an_adapter_that_fits_passes_the_checks(tmp_path):
+    base, path = _base_and_adapter(tmp_path, alpha=0.0)  # 0: llama.cpp applies it unscaled
+    assert resolve_model(f"{base}+lora:{path}").adapter.path == path
+    base, path = _base_and_adapter(
+        tmp_path, shapes={"blk.0.attn_q.weight": (64, 128), "blk.0.attn_k.weight": (64, 32)}
+    )
+    assert resolve_model(f"{base}+lora:{path}").adapter.path == path
+
+
+def test_an_adapter_given_as_the_model_says_where_it_goes(capsys, tmp_path):
+    _, path = _base_and_adapter(tmp_path)
+    assert one_line_error(capsys, ["models", str(path)]) == (
+        f"{str(path)!r} is a LoRA adapter, not a model; give it after its base: BASE+lora:{path}"
+    )

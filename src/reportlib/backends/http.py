@@ -3,8 +3,11 @@ LM Studio, vLLM, llama-cpp-python's own server).
 
 Model spec: ``openai+http://HOST:PORT/v1#MODEL`` (or ``openai+https://...``). The
 part after ``#`` is the server's model id; without it the server's first model is
-used. Add ``?chat=1`` before the ``#`` for an instruction model: the probe then sends
-chat messages to ``/chat/completions`` instead of text to ``/completions``.
+used. Add ``?chat=1`` (or ``true``; ``0`` and ``false`` are the default, plain text) before
+the ``#`` for an instruction model: the probe then sends chat messages to
+``/chat/completions`` instead of text to ``/completions``. A server applies its own
+adapters: ``+lora:`` is refused on a server spec (:func:`reportlib.backends.specs.parse_spec`
+parses every spec).
 
 Requests use temperature 0 and a seed, a timeout per read and an overall deadline per
 request, a maximum response size, retries with exponential backoff on connection errors,

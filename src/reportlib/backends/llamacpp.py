@@ -21,6 +21,7 @@ from reportlib.backends.interface import (
     shared_prefix_length,
 )
 from reportlib.backends.llama_runtime import (
+    apply_lora_adapter,
     check_loadable,
     silence_llama_logs,
     token_bytes,
@@ -78,7 +79,6 @@ class LlamaCppModel(TextModel):
                 seed=0,
                 logits_all=False,
                 flash_attn=FLASH_ATTENTION,
-                lora_path=str(model.adapter.path) if model.adapter else None,
                 verbose=False,
             )
         except (ValueError, RuntimeError) as exc:
@@ -86,6 +86,8 @@ class LlamaCppModel(TextModel):
                 f"llama.cpp could not load {str(model.path)!r} "
                 f"(architecture {self._card['architecture']!r}): {exc}"
             ) from None
+        if model.adapter is not None:  # not Llama(lora_path=...), which installs a NULL adapter
+            apply_lora_adapter(self._llm.model, self._llm.ctx, model.adapter.path)
         self._vocab = vocab_of(self._llm)
 
     @property
