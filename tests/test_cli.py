@@ -391,3 +391,94 @@ def test_reportlib_run_prints_no_tcp_warning(tmp_path):
     assert done.returncode == 0, done.stderr[-3000:]
     assert "without encryption" not in done.stderr, done.stderr[-3000:]
     assert done.stdout.strip().endswith("environment.ipynb")
+
+
+# -- issue 28: parameters checked before the kernel starts (items 1, 12, 13 and 14) ----------
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (
+            ["timeline", "-p", "model", "/nonexistent.gguf"],
+            "chapter 'timeline' has no parameter 'model'; it takes no parameters",
+        ),
+        (
+            ["context", "-p", "n_ctx", "2048", "-p", "lengths", "[1024, 4096]"],
+            "parameter 'lengths' has lengths that do not fit the window of n_ctx = 2,048 tokens "
+            "with the 16 tokens of the answer: [4096]; give lengths up to 2,032 or a larger n_ctx",
+        ),
+        (
+            ["context", "-p", "ruler_samples", '{"²": 1}'],
+            "parameter 'ruler_samples' must be a mapping from a length of ruler_lengths to a "
+            'whole number of haystacks >= 1, not {"²": 1}',
+        ),
+        (
+            ["context", "-p", "ruler_samples", '{"1024": 2, "99999": 1}'],
+            "parameter 'ruler_samples' gives haystacks for [99999], which are not lengths of "
+            "ruler_lengths ([1024, 2048, 4096, 8192, 16384, 32768]); use those lengths as its keys",
+        ),
+        (
+            ["context", "-p", "ruler_lengths", '{"filler": [512, 1024]}'],
+            "parameter 'ruler_samples' gives no number of haystacks for the ruler lengths [512] "
+            "(a key applies to its length and longer ones); add a key for 512",
+        ),
+        *(
+            (
+                ["context", "-p", "ruler_lengths", f'{{"filler": [{bad}]}}'],
+                "parameter 'ruler_lengths' must be a mapping from haystack (\"filler\", "
+                f'"flores-en", "flores-ko") to a list of lengths, not {{"filler": [{shown}]}}',
+            )
+            for bad, shown in (("1024.5", "1024.5"), ("true", "true"), ("1e300", "1e+300"))
+        ),
+        (
+            ["multilingual", "-p", "batch_width", "10000"],
+            "parameter 'batch_width' must be a whole number from 1 to 256 (the most sequences "
+            "llama.cpp decodes at once), not 10000",
+        ),
+        (
+            ["performance", "-p", "model", "embedded+lora:korean"],
+            "parameter 'model' must be a model without a LoRA adapter (the page compares the "
+            "harness with llama.cpp's own tools, which run the base model only), not "
+            '"embedded+lora:korean"',
+        ),
+        (
+            ["multilingual", "-p", "models", '["default", "m.gguf+lora:a+lora:b"]'],
+            "parameter 'models' must be a non-empty list of model specs, not "
+            '["default", "m.gguf+lora:a+lora:b"]: model spec \'m.gguf+lora:a+lora:b\' names 2 '
+            "adapters; one adapter is allowed (BASE+lora:ADAPTER)",
+        ),
+    ],
+)
+def test_run_refuses_what_the_chapter_cannot_use_before_papermill_starts(
+    capsys, tmp_path, fake_papermill, argv, message
+):
+    """Was: accepted, then ignored (timeline), an AttributeError or a late error after the
+    model had loaded (context), a refusal at cell 11 (batch_width), or the harness timed
+    with the adapter and llama.cpp without it (performance)."""
+    assert one_line_error(capsys, ["run", *argv, "--output-dir", str(tmp_path)]) == message
+    assert fake_papermill.calls == [] and list(tmp_path.iterdir()) == []
+
+
+def test_batch_width_limit_is_llama_cpps():
+    import llama_cpp
+
+    from reportlib.backends.llama_runtime import MAX_PARALLEL_SEQUENCES
+
+    assert llama_cpp.llama_max_parallel_sequences() == MAX_PARALLEL_SEQUENCES
+
+
+def test_needle_lengths_beyond_the_models_window_are_said(capsys):
+    """The trained window can be below n_ctx: what is dropped is printed, and nothing left
+    is one error, before the model loads (was: an AttributeError after it had)."""
+    from reportlib.experiments.context.needles import lengths_in_window
+
+    assert lengths_in_window([1024, 2048, 8192], 4096) == [1024, 2048]
+    assert capsys.readouterr().out == (
+        "not measured: needle lengths 8,192, beyond the window of 4,096 tokens (the model's "
+        "trained window, or n_ctx)\n"
+    )
+    with pytest.raises(ReportlibError) as error:
+        lengths_in_window([4096], 2048)
+    assert str(error.value) == (
+        "no needle length fits the window of 2,048 tokens (each needs 16 more for the answer): "
+        "4,096; give lengths up to 2,032 or a larger n_ctx"
+    )

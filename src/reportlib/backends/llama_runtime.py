@@ -17,6 +17,10 @@ from reportlib.core.errors import ReportlibError
 
 _SILENT_LOG: Any = None
 _LOG_SINK: list[str] | None = None
+#: llama.cpp's LLAMA_MAX_SEQ, the most sequences one context decodes at once
+#: (``llama_max_parallel_sequences()`` of the pinned llama.cpp; a test checks it): the
+#: largest ``batch_width``
+MAX_PARALLEL_SEQUENCES = 256
 
 
 def silence_llama_logs() -> None:

@@ -16,8 +16,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from reportlib.backends.llama_runtime import MAX_PARALLEL_SEQUENCES
+from reportlib.backends.specs import SPEC_FORMS, parse_spec
 from reportlib.core.errors import ReportlibError
 from reportlib.core.languages import parse_language_list
+from reportlib.experiments.context.needles import ANSWER_ROOM
 from reportlib.experiments.context.ruler_tasks import HAYSTACKS
 from reportlib.text.tokenization import TOKENIZER_NAMES
 
@@ -122,14 +125,30 @@ def _known_languages(codes: str) -> bool:
 
 
 def _positive_whole_numbers(values: list[Any]) -> bool:
-    return bool(values) and all(v >= 1 for v in values)
+    return bool(values) and all(_whole(v) and v >= 1 for v in values)
+
+
+def _length_key(key: Any) -> bool:
+    """A length as a mapping's key: a whole number, or its decimal digits (JSON keys are
+    text), not ``"²"`` (a digit to ``str.isdigit``, not to ``int``)."""
+    if isinstance(key, str) and key.isascii() and key.isdigit():
+        key = int(key)
+    return _whole(key) and key >= 1
+
+
+def _model_spec(spec: Any) -> bool:
+    parse_spec(spec)  # raises, saying what it does not accept
+    return True
+
+
+def _no_adapter(spec: Any) -> bool:
+    return parse_spec(spec).adapter is None
 
 
 _AT_LEAST_1 = (lambda v: v >= 1, "a whole number >= 1")
 _AT_LEAST_1_NAMES = (
     "eval_sentences",
     "eval_held_out_lines",
-    "batch_width",
     "max_tokens",
     "samples",
     "n_ctx",
@@ -148,6 +167,11 @@ _POSITIVE_LIST = (_positive_whole_numbers, "a non-empty list of whole numbers >=
 PARAMETER_RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "seed": (lambda v: v >= 0, "a whole number >= 0"),
     **dict.fromkeys(_AT_LEAST_1_NAMES, _AT_LEAST_1),
+    "batch_width": (
+        lambda v: 1 <= v <= MAX_PARALLEL_SEQUENCES,
+        f"a whole number from 1 to {MAX_PARALLEL_SEQUENCES} (the most sequences llama.cpp "
+        "decodes at once)",
+    ),
     **dict.fromkeys(
         (
             "lengths",
@@ -175,13 +199,14 @@ PARAMETER_RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "ruler_samples": (
         lambda v: (
             bool(v)
-            and all(str(k).isdigit() for k in v)
+            and all(_length_key(k) for k in v)
             and all(_whole(n) and n >= 1 for n in v.values())
         ),
-        "a mapping from length to a whole number of haystacks >= 1",
+        "a mapping from a length of ruler_lengths to a whole number of haystacks >= 1",
     ),
+    **dict.fromkeys(("model", "base"), (_model_spec, f"a model spec ({SPEC_FORMS})")),
     "models": (
-        lambda v: bool(v) and all(spec.strip() for spec in v),
+        lambda v: bool(v) and all(_model_spec(spec) for spec in v),
         "a non-empty list of model specs",
     ),
     "tokenizers": (
@@ -190,6 +215,49 @@ PARAMETER_RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
     ),
     "languages": (_known_languages, '"all" or language codes such as "ko,ja"'),
 }
+
+
+#: rules of one chapter's parameter, checked after those of :data:`PARAMETER_RULES`
+CHAPTER_RULES: dict[tuple[str, str], tuple[Callable[[Any], bool], str]] = {
+    ("performance", "model"): (
+        _no_adapter,
+        "a model without a LoRA adapter (the page compares the harness with llama.cpp's own "
+        "tools, which run the base model only)",
+    ),
+}
+
+
+def _check_together(defaults: dict[str, Any], checked: dict[str, Any]) -> None:
+    """The rules that involve two parameters, for those the caller gave (a chapter's
+    defaults agree): needle lengths fit the window, and ``ruler_samples`` gives a number of
+    haystacks for the lengths of ``ruler_lengths``."""
+    merged = {**defaults, **checked}
+    n_ctx = merged.get("n_ctx")
+    if "lengths" in checked and isinstance(n_ctx, int) and not isinstance(n_ctx, bool):
+        too_long = [n for n in checked["lengths"] if n + ANSWER_ROOM > n_ctx]
+        if too_long:
+            raise ReportlibError(
+                f"parameter 'lengths' has lengths that do not fit the window of n_ctx = "
+                f"{n_ctx:,} tokens with the {ANSWER_ROOM} tokens of the answer: "
+                f"{_show(too_long)}; give lengths up to {n_ctx - ANSWER_ROOM:,} or a larger n_ctx"
+            )
+    given = {"ruler_samples", "ruler_lengths"} & set(checked)
+    if given and {"ruler_samples", "ruler_lengths"} <= set(merged):
+        grid = sorted({n for sizes in merged["ruler_lengths"].values() for n in sizes})
+        keys = sorted(int(k) for k in merged["ruler_samples"])
+        unknown = [k for k in keys if k not in grid]
+        if "ruler_samples" in checked and unknown:
+            raise ReportlibError(
+                f"parameter 'ruler_samples' gives haystacks for {_show(unknown)}, which are not "
+                f"lengths of ruler_lengths ({_show(grid)}); use those lengths as its keys"
+            )
+        uncovered = [n for n in grid if n < keys[0]]
+        if uncovered:
+            raise ReportlibError(
+                f"parameter 'ruler_samples' gives no number of haystacks for the ruler lengths "
+                f"{_show(uncovered)} (a key applies to its length and longer ones); add a key "
+                f"for {uncovered[0]}"
+            )
 
 
 def _kind(default: Any) -> str:
@@ -239,41 +307,52 @@ def _conform(default: Any, value: Any) -> tuple[bool, Any]:
 
 
 def validate_parameters(
-    defaults: dict[str, Any], overrides: dict[str, Any], owner: str = "this notebook"
+    defaults: dict[str, Any],
+    overrides: dict[str, Any],
+    owner: str = "this notebook",
+    chapter: str | None = None,
 ) -> dict[str, Any]:
     """Check ``overrides`` against a notebook's ``defaults``; return them normalised.
 
     Each value must have the type of its default (a whole number is not ``true`` nor
     ``1.5``; a number may be whole; a bare string for a list of strings becomes a list of
     one) and pass the rule of :data:`PARAMETER_RULES` for its name (``seed >= 0``, known
-    language codes, ...). A pure function: a notebook can call it on its own parameters.
-    Raises one :class:`ReportlibError` naming the parameter, the value and what is
-    expected."""
+    language codes, ...), the rule of :data:`CHAPTER_RULES` for ``chapter``, and the rules
+    that involve two parameters (lengths that fit ``n_ctx``). A pure function: a notebook
+    can call it on its own parameters. Raises one :class:`ReportlibError` naming the
+    parameter, the value and what is expected."""
     unknown = sorted(set(overrides) - set(defaults))
     if unknown:
-        raise ReportlibError(
-            f"{owner} has no parameter {', '.join(map(repr, unknown))}; "
+        takes = (
             f"its parameters are: {', '.join(sorted(defaults))}"
+            if defaults
+            else "it takes no parameters"
         )
+        raise ReportlibError(f"{owner} has no parameter {', '.join(map(repr, unknown))}; {takes}")
     checked = {}
     for name, value in overrides.items():
         default = defaults[name]
-        rule = PARAMETER_RULES.get(name)
-        expected = rule[1] if rule else f"{_kind(default)} (like {_show(default)})"
+        general = PARAMETER_RULES.get(name)
+        rules = [r for r in (general, CHAPTER_RULES.get((chapter or "", name))) if r]
+        expected = general[1] if general else f"{_kind(default)} (like {_show(default)})"
         ok, normal = _conform(default, value)
         detail = ""
-        if ok and rule is not None:
+        for test, what in rules if ok else []:
             try:
-                ok = bool(rule[0](normal))
+                ok = bool(test(normal))
             except TypeError:  # a rule meant for another type of default
                 ok = False
             except ReportlibError as exc:  # the rule says what is wrong (an unknown code)
                 ok, detail = False, f": {exc}"
+            if not ok:
+                expected = what
+                break
         if not ok:
             raise ReportlibError(
                 f"parameter {name!r} must be {expected}, not {_show(value)}{detail}"
             )
         checked[name] = normal
+    _check_together(defaults, checked)
     return checked
 
 
@@ -337,7 +416,7 @@ def run_chapter(
     root = project_root()
     source = notebook_path(chapter, root)
     defaults = notebook_parameters(source)
-    params = validate_parameters(defaults, parameters, owner=f"chapter {chapter!r}")
+    params = validate_parameters(defaults, parameters, f"chapter {chapter!r}", chapter)
     out_dir = new_run_dir(output_dir or root / "runs", chapter)
     if "results_dir" in defaults and "results_dir" not in params:
         params["results_dir"] = str(out_dir.resolve())
