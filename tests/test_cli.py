@@ -210,7 +210,8 @@ def test_cli_passes_normalised_values_to_papermill(capsys, tmp_path, fake_paperm
 
 def test_cli_keeps_text_parameters_as_text(tmp_path, fake_papermill):
     assert main(["run", "context", "-p", "model", "2024", "--output-dir", str(tmp_path)]) == 0
-    assert fake_papermill.calls[0]["parameters"]["model"] == "2024"  # a file named 2024
+    model = Path(fake_papermill.calls[0]["parameters"]["model"])
+    assert model == Path.cwd() / "2024"  # a file named 2024 (in the caller's folder)
 
 
 def test_simultaneous_runs_never_share_a_folder(tmp_path, monkeypatch, fake_papermill):
@@ -482,3 +483,44 @@ def test_needle_lengths_beyond_the_models_window_are_said(capsys):
         "no needle length fits the window of 2,048 tokens (each needs 16 more for the answer): "
         "4,096; give lengths up to 2,032 or a larger n_ctx"
     )
+
+
+# -- issue 28, item 6: relative paths mean the caller's folder -------------------------------
+def test_relative_paths_given_to_run_mean_the_callers_folder(tmp_path, monkeypatch):
+    """Was: resolved in notebooks/, where the kernel runs (`-p model m.gguf` said "not
+    found"; REPORTLIB_HOME=relhome assembled the model into notebooks/relhome/)."""
+    import papermill
+
+    seen = {}
+
+    def fake(source, output, **kwargs):
+        seen.update(kwargs["parameters"])
+        seen["env"] = {k: os.environ.get(k) for k in ("REPORTLIB_HOME", "REPORTLIB_MODEL")}
+        Path(output).write_text("{}")
+
+    monkeypatch.setattr(papermill, "execute_notebook", fake)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("REPORTLIB_HOME", "relhome")
+    monkeypatch.setenv("REPORTLIB_MODEL", "models/m.gguf+lora:a.gguf")
+    argv = ["run", "context", "-p", "model", "m.gguf", "-p", "results_dir", "out"]
+    runs = ["--output-dir", "runs"]  # in tmp_path, like everything this test writes
+    assert main([*argv, *runs]) == 0
+    assert seen["model"] == str(tmp_path / "m.gguf")
+    assert seen["results_dir"] == str(tmp_path / "out")
+    assert seen["env"] == {
+        "REPORTLIB_HOME": str(tmp_path / "relhome"),
+        "REPORTLIB_MODEL": f"{tmp_path / 'models/m.gguf'}+lora:{tmp_path / 'a.gguf'}",
+    }
+    assert os.environ["REPORTLIB_HOME"] == "relhome"  # the caller's own setting is kept
+    specs = ["default", "embedded+lora:korean", "x.gguf+lora:/abs/a.gguf", "openai+http://h:1/v1"]
+    assert main(["run", "multilingual", "-p", "models", json.dumps(specs), *runs]) == 0
+    assert seen["models"] == [
+        "default",
+        "embedded+lora:korean",
+        f"{tmp_path / 'x.gguf'}+lora:/abs/a.gguf",
+        "openai+http://h:1/v1",
+    ]
+    assert main(["run", "tokenization", "-p", "corpus", "flores200", *runs]) == 0
+    assert seen["corpus"] == "flores200"  # a corpus name, not a folder
+    assert main(["run", "tokenization", "-p", "corpus", "my-corpus", *runs]) == 0
+    assert seen["corpus"] == str(tmp_path / "my-corpus")

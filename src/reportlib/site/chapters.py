@@ -8,20 +8,24 @@ type of each default in the notebook's ``parameters`` cell, and against the rang
 from __future__ import annotations
 
 import ast
+import contextlib
 import json
 import logging
 import math
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from reportlib.backends.llama_runtime import MAX_PARALLEL_SEQUENCES
-from reportlib.backends.specs import SPEC_FORMS, parse_spec
+from reportlib.backends.loading import spec_in_folder
+from reportlib.backends.specs import HOME_ENV, MODEL_ENV, SPEC_FORMS, parse_spec
 from reportlib.core.errors import ReportlibError
 from reportlib.core.languages import parse_language_list
 from reportlib.experiments.context.needles import ANSWER_ROOM
 from reportlib.experiments.context.ruler_tasks import HAYSTACKS
+from reportlib.text.corpus import BUNDLED, FLORES
 from reportlib.text.tokenization import TOKENIZER_NAMES
 
 
@@ -356,6 +360,54 @@ def validate_parameters(
     return checked
 
 
+#: parameters that name model specs, and files or folders: given relative, they mean the
+#: caller's folder, not ``notebooks/`` where the kernel runs
+SPEC_PARAMETERS = ("model", "models", "base")
+PATH_PARAMETERS = (
+    "results_dir",
+    "corpus",
+    "book_bench_file",
+    "kernel_bench_file",
+    "batched_bench_file",
+)
+
+
+def in_folder(parameters: dict[str, Any], folder: Path) -> dict[str, Any]:
+    """``parameters`` with every relative path in them (model and adapter files, results
+    folders, corpus folders, input files) made absolute against ``folder``."""
+    out = dict(parameters)
+    for name, value in parameters.items():
+        if name in SPEC_PARAMETERS:
+            specs = value if isinstance(value, list) else [value]
+            absolute = [spec_in_folder(spec, folder) for spec in specs]
+            out[name] = absolute if isinstance(value, list) else absolute[0]
+        elif name in PATH_PARAMETERS and isinstance(value, str):
+            if not (name == "corpus" and value in (FLORES, BUNDLED)):
+                out[name] = str(folder / Path(value).expanduser())
+    return out
+
+
+@contextlib.contextmanager
+def environment_in(folder: Path) -> Iterator[None]:
+    """Within the block, ``$REPORTLIB_HOME`` and ``$REPORTLIB_MODEL`` name what they named
+    in ``folder``, made absolute when relative (a kernel started in the block inherits them)."""
+    saved = {name: os.environ.get(name) for name in (HOME_ENV, MODEL_ENV)}
+    home = os.environ.get(HOME_ENV, "").strip()
+    model = os.environ.get(MODEL_ENV, "").strip()
+    try:
+        if home:
+            os.environ[HOME_ENV] = str(folder / Path(home).expanduser())
+        if model:
+            os.environ[MODEL_ENV] = spec_in_folder(model, folder)
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
 def new_run_dir(parent: Path, chapter: str) -> Path:
     """Create the folder of one run, ``parent/<chapter>-<UTC time>``. Creation is
     exclusive: a run started in the same second gets ``-2``, ``-3``..., so two runs never
@@ -412,27 +464,32 @@ def run_chapter(
 ) -> Path:
     """Execute one chapter with papermill into ``runs/``; returns the executed notebook.
 
-    Parameters are validated and the run folder created before papermill starts."""
+    Parameters are validated, their relative paths (and those of ``$REPORTLIB_HOME`` and
+    ``$REPORTLIB_MODEL``) made absolute against the caller's folder, and the run folder
+    created before papermill starts."""
     root = project_root()
     source = notebook_path(chapter, root)
     defaults = notebook_parameters(source)
     params = validate_parameters(defaults, parameters, f"chapter {chapter!r}", chapter)
+    here = Path.cwd()
+    params = in_folder(params, here)
     out_dir = new_run_dir(output_dir or root / "runs", chapter)
     if "results_dir" in defaults and "results_dir" not in params:
         params["results_dir"] = str(out_dir.resolve())
     import papermill
 
     output = out_dir / f"{chapter}.ipynb"
-    papermill.execute_notebook(
-        str(source),
-        str(output),
-        parameters=params,
-        cwd=str(source.parent),
-        kernel_name="python3",
-        progress_bar=progress,
-        log_output=False,
-        extra_arguments=kernel_arguments(),
-    )
+    with environment_in(here):
+        papermill.execute_notebook(
+            str(source),
+            str(output),
+            parameters=params,
+            cwd=str(source.parent),
+            kernel_name="python3",
+            progress_bar=progress,
+            log_output=False,
+            extra_arguments=kernel_arguments(),
+        )
     return output
 
 
