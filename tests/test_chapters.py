@@ -213,6 +213,7 @@ def _record(message: str, level: int = logging.WARNING) -> logging.LogRecord:
 def test_the_kernel_filter_drops_the_tcp_warning_and_nothing_else():
     keep = chapters.KernelLogFilter()
     assert not keep.filter(_record(chapters.KERNEL_TCP_WARNING + ". All communication ..."))
+    assert not keep.filter(_record(chapters.KERNEL_ORPHAN_WARNING + "."))  # after Ctrl-C
     assert keep.filter(_record("Kernel is running over IPC"))
     assert keep.filter(_record("Failed to load connection file", logging.ERROR))
 

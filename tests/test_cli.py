@@ -8,6 +8,7 @@ import os
 import struct
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -524,3 +525,94 @@ def test_relative_paths_given_to_run_mean_the_callers_folder(tmp_path, monkeypat
     assert seen["corpus"] == "flores200"  # a corpus name, not a folder
     assert main(["run", "tokenization", "-p", "corpus", "my-corpus", *runs]) == 0
     assert seen["corpus"] == str(tmp_path / "my-corpus")
+
+
+# -- issue 28, items 10 and 14: a dead kernel and Ctrl-C in `reportlib run` ------------------
+def _toy_book(root: Path, cell: str) -> Path:
+    """A book of one chapter, ``boom``, whose second cell is ``cell``."""
+    import nbformat
+
+    (root / "notebooks").mkdir(parents=True)
+    (root / "_toc.yml").write_text(
+        "format: jb-book\nroot: intro\nchapters:\n- file: notebooks/boom\n"
+    )
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    nb.cells = [
+        nbformat.v4.new_code_cell("seconds = 0", metadata={"tags": ["parameters"]}),
+        nbformat.v4.new_code_cell("print('started', flush=True)"),
+        nbformat.v4.new_code_cell(cell),
+    ]
+    nbformat.write(nb, root / "notebooks" / "boom.ipynb")
+    return root
+
+
+@pytest.mark.slow
+def test_a_kernel_that_dies_is_one_message_saying_what_was_kept(tmp_path):
+    """Was: nbclient's DeadKernelError traceback, exit 1. The kernel is killed as the OOM
+    killer would (SIGKILL)."""
+    root = _toy_book(tmp_path, "import os, signal\nos.kill(os.getpid(), signal.SIGKILL)")
+    proc = subprocess.run(
+        [sys.executable, "-m", "reportlib.cli", "run", "boom"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    (run,) = (root / "runs").iterdir()
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr == (
+        "reportlib: error: chapter 'boom' stopped because its Python kernel died, most likely "
+        f"out of memory or a crash inside llama.cpp; what it wrote is kept in {str(run)!r}\n"
+    )
+    assert "started" in (run / "boom.ipynb").read_text()  # the cells run before it are kept
+
+
+@pytest.mark.slow
+def test_ctrl_c_in_run_is_one_line_and_exit_130(tmp_path):
+    """Was: a KeyboardInterrupt traceback. SIGINT reaches the CLI while the kernel runs."""
+    import signal
+
+    root = _toy_book(tmp_path, "import time\ntime.sleep(120)")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "reportlib.cli", "run", "boom"],
+        cwd=root,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and "started" not in "".join(
+        p.read_text() for p in root.glob("runs/*/boom.ipynb")
+    ):
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    (run,) = (root / "runs").iterdir()
+    assert proc.returncode == 130
+    assert err == (
+        f"reportlib: interrupted: chapter 'boom' stopped; what it wrote is kept in {str(run)!r}\n"
+    )
+
+
+def test_ctrl_c_anywhere_is_one_line(tmp_path):
+    script = (
+        "import sys, papermill\n"
+        "def interrupted(*args, **kwargs):\n"
+        "    raise KeyboardInterrupt\n"
+        "papermill.execute_notebook = interrupted\n"
+        "from reportlib.cli import main\n"
+        "sys.exit(main(['run', 'environment', '--output-dir', sys.argv[1]]))\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", script, str(tmp_path)], capture_output=True, text=True, timeout=120
+    )
+    (run,) = tmp_path.iterdir()
+    assert proc.returncode == 130
+    assert proc.stderr == (
+        "reportlib: interrupted: chapter 'environment' stopped; what it wrote is kept in "
+        f"{str(run)!r}\n"
+    )

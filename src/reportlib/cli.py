@@ -430,7 +430,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point; returns the exit code (0 ok, 2 bad input)."""
+    """Entry point; returns the exit code (0 ok, 2 bad input, 130 interrupted)."""
     parser = _build_parser()
     args = parser.parse_args(argv)
     commands = {
@@ -444,6 +444,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return commands[args.command](args)
     except BrokenPipeError:  # output piped into `head`: not an error
         return 0
+    except KeyboardInterrupt as exc:  # Ctrl-C: one line, and the shell's code for SIGINT
+        if args.debug:
+            raise
+        print(f"reportlib: interrupted{f': {exc}' if str(exc) else ''}", file=sys.stderr)
+        return 130
     except ReportlibError as exc:
         if args.debug:
             raise

@@ -438,12 +438,27 @@ def new_run_dir(parent: Path, chapter: str) -> Path:
 KERNEL_TCP_WARNING = "Kernel is running over TCP without encryption"
 
 
+#: what a kernel logs as it shuts itself down when the process that started it has gone
+#: (after Ctrl-C in ``reportlib run``, which has already said so in one line)
+KERNEL_ORPHAN_WARNING = "Parent appears to have exited, shutting down"
+#: what nbclient logs (through papermill's logger) when the kernel dies; :func:`run_chapter`
+#: says it in its own message
+KERNEL_DIED_ERROR = "Kernel died while waiting for execute reply"
+
+
 class KernelLogFilter(logging.Filter):
-    """Drops the kernel's TCP-without-encryption warning, and nothing else. It runs in the
-    kernel process: :func:`kernel_arguments` installs it on the kernel's console handler."""
+    """Drops the kernel's TCP-without-encryption warning and its note that it shuts down
+    because its parent has gone, and nothing else. It runs in the kernel process:
+    :func:`kernel_arguments` installs it on the kernel's console handler."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return not record.getMessage().startswith(KERNEL_TCP_WARNING)
+        message = record.getMessage()
+        return not message.startswith((KERNEL_TCP_WARNING, KERNEL_ORPHAN_WARNING))
+
+
+class _KernelDiedFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith(KERNEL_DIED_ERROR)
 
 
 def kernel_arguments() -> list[str]:
@@ -466,7 +481,8 @@ def run_chapter(
 
     Parameters are validated, their relative paths (and those of ``$REPORTLIB_HOME`` and
     ``$REPORTLIB_MODEL``) made absolute against the caller's folder, and the run folder
-    created before papermill starts."""
+    created before papermill starts. A kernel that dies, and Ctrl-C, end the run with one
+    message that says which run folder keeps what the chapter wrote."""
     root = project_root()
     source = notebook_path(chapter, root)
     defaults = notebook_parameters(source)
@@ -477,19 +493,37 @@ def run_chapter(
     if "results_dir" in defaults and "results_dir" not in params:
         params["results_dir"] = str(out_dir.resolve())
     import papermill
+    from nbclient.exceptions import DeadKernelError
 
     output = out_dir / f"{chapter}.ipynb"
-    with environment_in(here):
-        papermill.execute_notebook(
-            str(source),
-            str(output),
-            parameters=params,
-            cwd=str(source.parent),
-            kernel_name="python3",
-            progress_bar=progress,
-            log_output=False,
-            extra_arguments=kernel_arguments(),
-        )
+    kept = f"what it wrote is kept in {str(out_dir)!r}"
+    said_here = _KernelDiedFilter()  # the message below says it, with what was kept
+    logging.getLogger("papermill").addFilter(said_here)
+    try:
+        with environment_in(here):
+            papermill.execute_notebook(
+                str(source),
+                str(output),
+                parameters=params,
+                cwd=str(source.parent),
+                kernel_name="python3",
+                progress_bar=progress,
+                log_output=False,
+                extra_arguments=kernel_arguments(),
+            )
+    except DeadKernelError:
+        raise ReportlibError(
+            f"chapter {chapter!r} stopped because its Python kernel died, most likely out of "
+            f"memory or a crash inside llama.cpp; {kept}"
+        ) from None
+    except KeyboardInterrupt:
+        raise KeyboardInterrupt(f"chapter {chapter!r} stopped; {kept}") from None
+    except papermill.PapermillExecutionError as exc:
+        if exc.ename == "KeyboardInterrupt":  # Ctrl-C reached the kernel too
+            raise KeyboardInterrupt(f"chapter {chapter!r} stopped; {kept}") from None
+        raise
+    finally:
+        logging.getLogger("papermill").removeFilter(said_here)
     return output
 
 
