@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import pandas as pd
 
 from reportlib.backends.cached_model import CachedModel
 from reportlib.backends.interface import display_name
+from reportlib.backends.llamacpp import LlamaCppModel
 from reportlib.backends.loading import load_model
 from reportlib.backends.specs import (
     LORA_MARK,
@@ -140,7 +141,8 @@ def measure_cost_claims(
 ) -> None:
     """KV-cache memory, prompt latency, input against output cost and a small model's speed,
     with the context and small-models chapters' settings (their cached timings)."""
-    big = load_model(model, n_ctx=context["n_ctx"]).model
+    # the costs are llama.cpp's own accounting: the ledger's model runs in process
+    big = cast(LlamaCppModel, load_model(model, n_ctx=context["n_ctx"]).model)
     kv = [costs.measure_kv_cache(big, n, True)["kv_mib"] for n in context["kv_contexts"]]
     timings = costs.summarize_latency(
         costs.measure_latency(big, context["latency_lengths"], context["repeats"])
