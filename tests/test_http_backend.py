@@ -615,6 +615,23 @@ def test_the_default_deadline_stops_a_run_against_a_trickling_server(tmp_path, w
     assert len(model.cache) == 0
 
 
+def test_concurrent_requests_stop_with_the_first_slow_answer(tmp_path):
+    """With four requests in flight, the prompts not yet sent are not sent once one has
+    missed the deadline (they were all sent, each waiting its own deadline)."""
+    server, spec = trickling_server("headers", 0.2)
+    try:
+        model = CachedModel(
+            OpenAIServerModel(spec, timeout=1.0, concurrency=4), ResultCache(tmp_path / "c")
+        )
+        start = time.monotonic()
+        with pytest.raises(ReportlibError, match="did not finish within the deadline of 1.5 s"):
+            list(model.complete_many([f"prompt {i}" for i in range(40)], max_tokens=4, seed=0))
+        assert time.monotonic() - start < 1.5 + 1
+    finally:
+        server.shutdown()
+    assert server.RequestHandlerClass.hits["/v1/completions"] == 4  # the first four only
+
+
 def test_the_default_deadline_is_proportionate():
     """With the default timeout (120 s), 180 s: a run against a server that sends a byte
     every 20 s stops within 5 minutes (it was 600 s per prompt)."""

@@ -38,7 +38,6 @@ import threading
 import time
 import urllib.parse
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from reportlib.backends.interface import (
@@ -47,6 +46,7 @@ from reportlib.backends.interface import (
     LoadSettings,
     TextModel,
     check_max_tokens,
+    map_concurrently,
     register_backend,
 )
 from reportlib.backends.specs import SERVER_PREFIX, ServerSpec, parse_spec
@@ -402,10 +402,11 @@ class OpenAIServerModel(TextModel):
         self, prompts: Sequence[str], *, max_tokens: int, seed: int, stop: Sequence[str] = ()
     ) -> Iterator[Completion]:
         """Several completions, at most ``concurrency`` requests in flight, in order."""
-        with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
-            yield from pool.map(
-                lambda p: self.complete(p, max_tokens=max_tokens, seed=seed, stop=stop), prompts
-            )
+        yield from map_concurrently(
+            lambda p: self.complete(p, max_tokens=max_tokens, seed=seed, stop=stop),
+            prompts,
+            self.concurrency,
+        )
 
 
 def _load(spec: str, settings: LoadSettings) -> TextModel:
