@@ -144,6 +144,11 @@ def _build_parser() -> argparse.ArgumentParser:
         "shipped Korean legal texts",
     )
     tune.add_argument("--output", default=None, help="the adapter's path (default: shipped one)")
+    tune.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace the adapter (.gguf) and its training record (.json) if they exist",
+    )
     defaults = FinetuneSettings()
     for name in ("rank", "steps", "context_length", "seed", "threads", "eval_every", "eval_blocks"):
         flag = f"--{name.replace('_', '-')}"
@@ -371,6 +376,24 @@ def _cmd_bench_book(args: argparse.Namespace) -> int:
     return 0
 
 
+def finetune_output(path: Path, overwrite: bool) -> Path:
+    """Where ``finetune`` writes the adapter (``NAME.gguf``) and its record (``NAME.json``),
+    checked before training: a .gguf name, writable, and replacing neither file that exists
+    unless ``overwrite``."""
+    if path.suffix != ".gguf":
+        raise ReportlibError(f"--output must be a .gguf file name, not {str(path)!r}")
+    existing = [p for p in (path, path.with_suffix(".json")) if p.exists()]
+    if existing and not overwrite:
+        names = " and ".join(repr(str(p)) for p in existing)
+        which = "them" if len(existing) > 1 else "it"
+        raise ReportlibError(
+            f"--output would replace {names}, which already exist"
+            f"{'' if len(existing) > 1 else 's'}; give --overwrite to replace {which}, or "
+            "another --output"
+        )
+    return checked_output(path)
+
+
 def _cmd_finetune(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
@@ -386,10 +409,12 @@ def _cmd_finetune(args: argparse.Namespace) -> int:
         eval_every=args.eval_every,
         eval_blocks=args.eval_blocks,
     ).validate()
-    require_extra()
-    base = resolve_model(args.base)
+    output = finetune_output(
+        Path(args.output).expanduser() if args.output else shipped_adapter_path(), args.overwrite
+    )
     text = text_from_file(args.data) if args.data else korean_training_text()
-    output = checked_output(Path(args.output) if args.output else shipped_adapter_path())
+    base = resolve_model(args.base)
+    require_extra()  # the user's inputs first: a wrong one is said before a missing extra
     with tqdm(total=settings.steps, desc="LoRA steps", unit="step", file=sys.stderr) as bar:
 
         def progress(step: int, total: int, loss: float) -> None:
@@ -430,7 +455,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point; returns the exit code (0 ok, 2 bad input)."""
+    """Entry point; returns the exit code (0 ok, 2 bad input, 130 interrupted)."""
     parser = _build_parser()
     args = parser.parse_args(argv)
     commands = {
@@ -444,6 +469,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return commands[args.command](args)
     except BrokenPipeError:  # output piped into `head`: not an error
         return 0
+    except KeyboardInterrupt as exc:  # Ctrl-C: one line, and the shell's code for SIGINT
+        if args.debug:
+            raise
+        print(f"reportlib: interrupted{f': {exc}' if str(exc) else ''}", file=sys.stderr)
+        return 130
     except ReportlibError as exc:
         if args.debug:
             raise

@@ -77,6 +77,8 @@ class FinetuneSettings:
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
                 raise ReportlibError(f"{name} must be a positive whole number, not {value!r}")
+        if not isinstance(self.seed, int) or isinstance(self.seed, bool) or self.seed < 0:
+            raise ReportlibError(f"seed must be a whole number >= 0, not {self.seed!r}")
         if self.context_length < 8:
             raise ReportlibError(
                 f"context_length must be at least 8 tokens, not {self.context_length}"
