@@ -56,7 +56,7 @@ $(FT_STAMP): $(STAMP)
 	touch $(FT_STAMP)
 
 finetune: $(FT_STAMP)
-	$(BIN)/reportlib finetune
+	$(BIN)/reportlib finetune --overwrite
 
 book: $(STAMP)
 	$(BIN)/jupyter-book build . -n -W --keep-going

@@ -467,3 +467,61 @@ def test_recording_gives_the_usage_records_of_the_block(fake_model, cache):
     model.complete("after", max_tokens=4, seed=0)
     assert [r["cached"] for r in inside] == [False, True]
     assert len(model.records) == 4
+
+
+# -- an adapter llama.cpp refuses (issue 28, item 8) ------------------------------------------
+#: the embedded model's attention projections as Gemma 3 1B has them: llama.cpp refuses the
+#: adapter for the 270M model (it checks the shapes), and llama-cpp-python used to install the
+#: NULL adapter it got back, which crashed at the first completion (SIGSEGV)
+ONE_B_ADAPTER = {"blk.0.attn_q.weight": (1152, 1024), "blk.0.attn_k.weight": (1152, 256)}
+UNCHECKED_ADAPTER = """
+import dataclasses, sys
+from pathlib import Path
+from reportlib.backends.llamacpp import LlamaCppModel
+from reportlib.backends.specs import AdapterFile, resolve_model
+from reportlib.core.errors import ReportlibError
+
+base = resolve_model("embedded")
+adapter = AdapterFile(Path(sys.argv[1]), "0" * 64, "LoRA for Gemma 3 1B")
+unchecked = dataclasses.replace(base, spec="embedded+lora:1b", adapter=adapter)
+try:
+    model = LlamaCppModel(unchecked, n_ctx=256)
+    print("answered:", model.complete("Hello", max_tokens=4, seed=0).text)
+except ReportlibError as exc:
+    print("refused:", exc)
+"""
+
+
+@pytest.mark.model
+def test_an_adapter_llama_cpp_refuses_is_an_error_not_a_crash(tmp_path):
+    """The single-stream backend loads the adapter itself and tests the pointer; the crash
+    is run in a subprocess (it was: exit -11 at the first completion)."""
+    from test_gguf import write_lora_adapter
+
+    path = write_lora_adapter(tmp_path / "1b.gguf", ONE_B_ADAPTER)
+    proc = subprocess.run(
+        [sys.executable, "-c", UNCHECKED_ADAPTER, str(path)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, (proc.returncode, proc.stderr[-2000:])
+    assert proc.stdout.startswith(
+        f"refused: llama.cpp could not load the LoRA adapter {str(path)!r} ("
+    )
+    assert "has incorrect shape" in proc.stdout
+    assert proc.stdout.rstrip().endswith("; give an adapter made for this base model")
+
+
+@pytest.mark.model
+def test_an_adapter_for_another_size_is_refused_before_llama_cpp_sees_it(capsys, tmp_path):
+    from test_gguf import write_lora_adapter
+
+    from fakes import one_line_error
+
+    path = write_lora_adapter(tmp_path / "1b.gguf", ONE_B_ADAPTER)
+    assert one_line_error(capsys, ["models", f"embedded+lora:{path}"]) == (
+        f"the LoRA adapter {str(path)!r} does not fit the base model: its "
+        "'blk.0.attn_k.weight' is for a 1152 x 256 weight, the base's is 640 x 256; it was "
+        "made for another size of 'gemma3': give the base model it was trained for"
+    )

@@ -351,3 +351,18 @@ def test_batched_comparison_takes_the_median_of_interleaved_rounds(monkeypatch, 
         bench.run_batched_benchmark(model, rounds=0)
     with pytest.raises(ReportlibError, match="at least one batch width"):
         bench.run_batched_benchmark(model, widths=())
+
+
+def test_the_server_comparison_refuses_an_adapter(capsys, tmp_path):
+    """Issue 28, item 1: every comparison handles adapters alike. The server runs its own
+    model, so a base with an adapter in process would be timed against another model (it
+    was: loaded, and compared)."""
+    from fakes import one_line_error
+
+    argv = ["bench", "--server", "openai+http://127.0.0.1:1/v1", "--model"]
+    output = ["--output", str(tmp_path / "b.json")]
+    assert one_line_error(capsys, [*argv, "embedded+lora:korean", *output]) == (
+        "the server comparison times the in-process model against the server's, which cannot "
+        "apply a LoRA adapter of ours; give the base model, not 'embedded+lora:korean'"
+    )
+    assert not (tmp_path / "b.json").exists()

@@ -99,7 +99,11 @@ def test_every_chapter_accepts_its_own_defaults(chapter):
         ("multilingual", {"models": ["a.gguf", "b.gguf"]}, {"models": ["a.gguf", "b.gguf"]}),
         ("multilingual", {"languages": "ko,ja", "seed": 7}, {"languages": "ko,ja", "seed": 7}),
         ("context", {"depths": [0, 1]}, {"depths": [0.0, 1.0]}),
-        ("context", {"ruler_samples": {"2048": 3}}, {"ruler_samples": {"2048": 3}}),
+        (
+            "context",
+            {"ruler_samples": {"1024": 3, "8192": 1}},
+            {"ruler_samples": {"1024": 3, "8192": 1}},
+        ),
         ("tokenization", {"tokenizers": "qwen"}, {"tokenizers": ["qwen"]}),
         ("context", {"lengths": [256]}, {"lengths": [256]}),
     ],
@@ -137,15 +141,15 @@ BAD_PARAMETERS = [
     (
         "context",
         {"ruler_samples": {"1024": 0}},
-        "parameter 'ruler_samples' must be a mapping from length to a whole number of "
-        'haystacks >= 1, not {"1024": 0}',
+        "parameter 'ruler_samples' must be a mapping from a length of ruler_lengths to a whole "
+        'number of haystacks >= 1, not {"1024": 0}',
     ),
     (
         "context",
         {"ruler_lengths": {"essays": [1024]}},
         "parameter 'ruler_lengths' must be a mapping from haystack",
     ),
-    ("context", {"model": 3}, "parameter 'model' must be text (like \"default\"), not 3"),
+    ("context", {"model": 3}, "parameter 'model' must be a model spec ('default', 'embedded', "),
     (
         "multilingual",
         {"models": []},
@@ -209,6 +213,7 @@ def _record(message: str, level: int = logging.WARNING) -> logging.LogRecord:
 def test_the_kernel_filter_drops_the_tcp_warning_and_nothing_else():
     keep = chapters.KernelLogFilter()
     assert not keep.filter(_record(chapters.KERNEL_TCP_WARNING + ". All communication ..."))
+    assert not keep.filter(_record(chapters.KERNEL_ORPHAN_WARNING + "."))  # after Ctrl-C
     assert keep.filter(_record("Kernel is running over IPC"))
     assert keep.filter(_record("Failed to load connection file", logging.ERROR))
 

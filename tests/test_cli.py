@@ -8,6 +8,7 @@ import os
 import struct
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -210,7 +211,8 @@ def test_cli_passes_normalised_values_to_papermill(capsys, tmp_path, fake_paperm
 
 def test_cli_keeps_text_parameters_as_text(tmp_path, fake_papermill):
     assert main(["run", "context", "-p", "model", "2024", "--output-dir", str(tmp_path)]) == 0
-    assert fake_papermill.calls[0]["parameters"]["model"] == "2024"  # a file named 2024
+    model = Path(fake_papermill.calls[0]["parameters"]["model"])
+    assert model == Path.cwd() / "2024"  # a file named 2024 (in the caller's folder)
 
 
 def test_simultaneous_runs_never_share_a_folder(tmp_path, monkeypatch, fake_papermill):
@@ -391,3 +393,226 @@ def test_reportlib_run_prints_no_tcp_warning(tmp_path):
     assert done.returncode == 0, done.stderr[-3000:]
     assert "without encryption" not in done.stderr, done.stderr[-3000:]
     assert done.stdout.strip().endswith("environment.ipynb")
+
+
+# -- issue 28: parameters checked before the kernel starts (items 1, 12, 13 and 14) ----------
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (
+            ["timeline", "-p", "model", "/nonexistent.gguf"],
+            "chapter 'timeline' has no parameter 'model'; it takes no parameters",
+        ),
+        (
+            ["context", "-p", "n_ctx", "2048", "-p", "lengths", "[1024, 4096]"],
+            "parameter 'lengths' has lengths that do not fit the window of n_ctx = 2,048 tokens "
+            "with the 16 tokens of the answer: [4096]; give lengths up to 2,032 or a larger n_ctx",
+        ),
+        (
+            ["context", "-p", "ruler_samples", '{"²": 1}'],
+            "parameter 'ruler_samples' must be a mapping from a length of ruler_lengths to a "
+            'whole number of haystacks >= 1, not {"²": 1}',
+        ),
+        (
+            ["context", "-p", "ruler_samples", '{"1024": 2, "99999": 1}'],
+            "parameter 'ruler_samples' gives haystacks for [99999], which are not lengths of "
+            "ruler_lengths ([1024, 2048, 4096, 8192, 16384, 32768]); use those lengths as its keys",
+        ),
+        (
+            ["context", "-p", "ruler_lengths", '{"filler": [512, 1024]}'],
+            "parameter 'ruler_samples' gives no number of haystacks for the ruler lengths [512] "
+            "(a key applies to its length and longer ones); add a key for 512",
+        ),
+        *(
+            (
+                ["context", "-p", "ruler_lengths", f'{{"filler": [{bad}]}}'],
+                "parameter 'ruler_lengths' must be a mapping from haystack (\"filler\", "
+                f'"flores-en", "flores-ko") to a list of lengths, not {{"filler": [{shown}]}}',
+            )
+            for bad, shown in (("1024.5", "1024.5"), ("true", "true"), ("1e300", "1e+300"))
+        ),
+        (
+            ["multilingual", "-p", "batch_width", "10000"],
+            "parameter 'batch_width' must be a whole number from 1 to 256 (the most sequences "
+            "llama.cpp decodes at once), not 10000",
+        ),
+        (
+            ["performance", "-p", "model", "embedded+lora:korean"],
+            "parameter 'model' must be a model without a LoRA adapter (the page compares the "
+            "harness with llama.cpp's own tools, which run the base model only), not "
+            '"embedded+lora:korean"',
+        ),
+        (
+            ["multilingual", "-p", "models", '["default", "m.gguf+lora:a+lora:b"]'],
+            "parameter 'models' must be a non-empty list of model specs, not "
+            '["default", "m.gguf+lora:a+lora:b"]: model spec \'m.gguf+lora:a+lora:b\' names 2 '
+            "adapters; one adapter is allowed (BASE+lora:ADAPTER)",
+        ),
+    ],
+)
+def test_run_refuses_what_the_chapter_cannot_use_before_papermill_starts(
+    capsys, tmp_path, fake_papermill, argv, message
+):
+    """Was: accepted, then ignored (timeline), an AttributeError or a late error after the
+    model had loaded (context), a refusal at cell 11 (batch_width), or the harness timed
+    with the adapter and llama.cpp without it (performance)."""
+    assert one_line_error(capsys, ["run", *argv, "--output-dir", str(tmp_path)]) == message
+    assert fake_papermill.calls == [] and list(tmp_path.iterdir()) == []
+
+
+def test_batch_width_limit_is_llama_cpps():
+    import llama_cpp
+
+    from reportlib.backends.llama_runtime import MAX_PARALLEL_SEQUENCES
+
+    assert llama_cpp.llama_max_parallel_sequences() == MAX_PARALLEL_SEQUENCES
+
+
+def test_needle_lengths_beyond_the_models_window_are_said(capsys):
+    """The trained window can be below n_ctx: what is dropped is printed, and nothing left
+    is one error, before the model loads (was: an AttributeError after it had)."""
+    from reportlib.experiments.context.needles import lengths_in_window
+
+    assert lengths_in_window([1024, 2048, 8192], 4096) == [1024, 2048]
+    assert capsys.readouterr().out == (
+        "not measured: needle lengths 8,192, beyond the window of 4,096 tokens (the model's "
+        "trained window, or n_ctx)\n"
+    )
+    with pytest.raises(ReportlibError) as error:
+        lengths_in_window([4096], 2048)
+    assert str(error.value) == (
+        "no needle length fits the window of 2,048 tokens (each needs 16 more for the answer): "
+        "4,096; give lengths up to 2,032 or a larger n_ctx"
+    )
+
+
+# -- issue 28, item 6: relative paths mean the caller's folder -------------------------------
+def test_relative_paths_given_to_run_mean_the_callers_folder(tmp_path, monkeypatch):
+    """Was: resolved in notebooks/, where the kernel runs (`-p model m.gguf` said "not
+    found"; REPORTLIB_HOME=relhome assembled the model into notebooks/relhome/)."""
+    import papermill
+
+    seen = {}
+
+    def fake(source, output, **kwargs):
+        seen.update(kwargs["parameters"])
+        seen["env"] = {k: os.environ.get(k) for k in ("REPORTLIB_HOME", "REPORTLIB_MODEL")}
+        Path(output).write_text("{}")
+
+    monkeypatch.setattr(papermill, "execute_notebook", fake)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("REPORTLIB_HOME", "relhome")
+    monkeypatch.setenv("REPORTLIB_MODEL", "models/m.gguf+lora:a.gguf")
+    argv = ["run", "context", "-p", "model", "m.gguf", "-p", "results_dir", "out"]
+    runs = ["--output-dir", "runs"]  # in tmp_path, like everything this test writes
+    assert main([*argv, *runs]) == 0
+    assert seen["model"] == str(tmp_path / "m.gguf")
+    assert seen["results_dir"] == str(tmp_path / "out")
+    assert seen["env"] == {
+        "REPORTLIB_HOME": str(tmp_path / "relhome"),
+        "REPORTLIB_MODEL": f"{tmp_path / 'models/m.gguf'}+lora:{tmp_path / 'a.gguf'}",
+    }
+    assert os.environ["REPORTLIB_HOME"] == "relhome"  # the caller's own setting is kept
+    specs = ["default", "embedded+lora:korean", "x.gguf+lora:/abs/a.gguf", "openai+http://h:1/v1"]
+    assert main(["run", "multilingual", "-p", "models", json.dumps(specs), *runs]) == 0
+    assert seen["models"] == [
+        "default",
+        "embedded+lora:korean",
+        f"{tmp_path / 'x.gguf'}+lora:/abs/a.gguf",
+        "openai+http://h:1/v1",
+    ]
+    assert main(["run", "tokenization", "-p", "corpus", "flores200", *runs]) == 0
+    assert seen["corpus"] == "flores200"  # a corpus name, not a folder
+    assert main(["run", "tokenization", "-p", "corpus", "my-corpus", *runs]) == 0
+    assert seen["corpus"] == str(tmp_path / "my-corpus")
+
+
+# -- issue 28, items 10 and 14: a dead kernel and Ctrl-C in `reportlib run` ------------------
+def _toy_book(root: Path, cell: str) -> Path:
+    """A book of one chapter, ``boom``, whose second cell is ``cell``."""
+    import nbformat
+
+    (root / "notebooks").mkdir(parents=True)
+    (root / "_toc.yml").write_text(
+        "format: jb-book\nroot: intro\nchapters:\n- file: notebooks/boom\n"
+    )
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    nb.cells = [
+        nbformat.v4.new_code_cell("seconds = 0", metadata={"tags": ["parameters"]}),
+        nbformat.v4.new_code_cell("print('started', flush=True)"),
+        nbformat.v4.new_code_cell(cell),
+    ]
+    nbformat.write(nb, root / "notebooks" / "boom.ipynb")
+    return root
+
+
+@pytest.mark.slow
+def test_a_kernel_that_dies_is_one_message_saying_what_was_kept(tmp_path):
+    """Was: nbclient's DeadKernelError traceback, exit 1. The kernel is killed as the OOM
+    killer would (SIGKILL)."""
+    root = _toy_book(tmp_path, "import os, signal\nos.kill(os.getpid(), signal.SIGKILL)")
+    proc = subprocess.run(
+        [sys.executable, "-m", "reportlib.cli", "run", "boom"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    (run,) = (root / "runs").iterdir()
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr == (
+        "reportlib: error: chapter 'boom' stopped because its Python kernel died, most likely "
+        f"out of memory or a crash inside llama.cpp; what it wrote is kept in {str(run)!r}\n"
+    )
+    assert "started" in (run / "boom.ipynb").read_text()  # the cells run before it are kept
+
+
+@pytest.mark.slow
+def test_ctrl_c_in_run_is_one_line_and_exit_130(tmp_path):
+    """Was: a KeyboardInterrupt traceback. SIGINT reaches the CLI while the kernel runs."""
+    import signal
+
+    root = _toy_book(tmp_path, "import time\ntime.sleep(120)")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "reportlib.cli", "run", "boom"],
+        cwd=root,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and "started" not in "".join(
+        p.read_text() for p in root.glob("runs/*/boom.ipynb")
+    ):
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    (run,) = (root / "runs").iterdir()
+    assert proc.returncode == 130
+    assert err == (
+        f"reportlib: interrupted: chapter 'boom' stopped; what it wrote is kept in {str(run)!r}\n"
+    )
+
+
+def test_ctrl_c_anywhere_is_one_line(tmp_path):
+    script = (
+        "import sys, papermill\n"
+        "def interrupted(*args, **kwargs):\n"
+        "    raise KeyboardInterrupt\n"
+        "papermill.execute_notebook = interrupted\n"
+        "from reportlib.cli import main\n"
+        "sys.exit(main(['run', 'environment', '--output-dir', sys.argv[1]]))\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", script, str(tmp_path)], capture_output=True, text=True, timeout=120
+    )
+    (run,) = tmp_path.iterdir()
+    assert proc.returncode == 130
+    assert proc.stderr == (
+        "reportlib: interrupted: chapter 'environment' stopped; what it wrote is kept in "
+        f"{str(run)!r}\n"
+    )

@@ -111,6 +111,7 @@ def test_text_from_file_bad_inputs(tmp_path):
         ({"learning_rate": 0}, "learning_rate must be a positive"),
         ({"learning_rate": float("nan")}, "learning_rate must be a positive"),
         ({"alpha": -1.0}, "alpha must be a positive"),
+        ({"seed": -1}, "seed must be a whole number >= 0"),
         ({"target_modules": ("q_proj", "lm_head")}, "target_modules"),
         ({"target_modules": ()}, "target_modules"),
     ],
@@ -514,3 +515,84 @@ def test_the_benchmark_refuses_an_adapter_spec(capsys):
 
     assert main(["bench", "--model", "default+lora:korean", "--output", "/tmp/x.json"]) == 2
     assert "without a LoRA adapter" in capsys.readouterr().err
+
+
+# -- the command's checks (issue 28, items 7 and 14) ------------------------------------------
+@pytest.fixture
+def fake_training(monkeypatch):
+    """`reportlib finetune` with a stand-in for training that writes what training writes
+    (the adapter and its record), so the checks before it are tested in a second."""
+    import reportlib.cli as cli
+
+    calls = []
+
+    def train(base, text, settings, output, **kwargs):
+        calls.append(output)
+        Path(output).write_bytes(b"new adapter")
+        Path(output).with_suffix(".json").write_text('{"new": "record"}')
+        return {
+            "held_out_loss": [(0, 2.0), (1, 1.0)],
+            "selected_step": 1,
+            "tokens_seen": 1,
+            "seconds": 1.0,
+            "tokens_per_second": 1,
+        }
+
+    monkeypatch.setattr(cli, "finetune", train)
+    return calls
+
+
+@pytest.mark.parametrize("existing", [["json"], ["gguf"], ["gguf", "json"]])
+def test_finetune_never_replaces_an_adapter_or_its_record_unasked(
+    capsys, tmp_path, fake_training, existing
+):
+    """Was: an existing NAME.json was silently replaced by the new training record."""
+    from fakes import one_line_error
+
+    data = tmp_path / "text.txt"
+    data.write_text("\n".join(f"문장 {i}입니다." for i in range(100)), "utf-8")
+    output = tmp_path / "out" / "mine.gguf"
+    output.parent.mkdir()
+    for suffix in existing:
+        output.with_suffix(f".{suffix}").write_text("kept")
+    argv = ["finetune", "--data", str(data), "--output", str(output), "--steps", "1"]
+    names = " and ".join(repr(str(output.with_suffix(f".{s}"))) for s in existing)
+    assert one_line_error(capsys, argv) == (
+        f"--output would replace {names}, which already exist{'' if len(existing) > 1 else 's'}; "
+        f"give --overwrite to replace {'them' if len(existing) > 1 else 'it'}, or another --output"
+    )
+    assert fake_training == []
+    assert all(output.with_suffix(f".{s}").read_text() == "kept" for s in existing)
+    from reportlib.cli import main
+
+    assert main([*argv, "--overwrite"]) == 0
+    assert output.with_suffix(".json").read_text() == '{"new": "record"}'
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (
+            ["--data", "/no/such/text.txt", "--output", "new.gguf"],
+            "cannot read training text '/no/such/text.txt'",
+        ),
+        (["--output", "adapter.bin"], "--output must be a .gguf file name, not 'adapter.bin'"),
+        (["--seed", "-1", "--output", "new.gguf"], "seed must be a whole number >= 0, not -1"),
+    ],
+)
+def test_finetune_checks_the_users_inputs_before_the_extra(
+    capsys, tmp_path, monkeypatch, fake_training, argv, message
+):
+    """Was: "fine-tuning needs 'gguf'" first, and --seed -1 passed validation (it would
+    have failed after loading the base)."""
+    import reportlib.cli as cli
+
+    from fakes import one_line_error
+
+    def missing():
+        raise ReportlibError("fine-tuning needs 'gguf': install the fine-tuning extra")
+
+    monkeypatch.setattr(cli, "require_extra", missing)
+    monkeypatch.chdir(tmp_path)
+    assert one_line_error(capsys, ["finetune", *argv]).startswith(message)
+    assert fake_training == [] and list(tmp_path.iterdir()) == []

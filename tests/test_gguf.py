@@ -50,22 +50,55 @@ def _string(text: str) -> bytes:
     return struct.pack("<Q", len(data)) + data
 
 
-def write_gguf(path: Path, kv: list[tuple[str, int, bytes]], tensors: list[list[int]]) -> Path:
+def write_gguf(
+    path: Path,
+    kv: list[tuple[str, int, bytes]],
+    tensors: list[list[int]] | dict[str, list[int]],
+    *,
+    data: bool = True,
+    tensor_type: int = 0,
+) -> Path:
     """A minimal GGUF v3 file: key/values given as (key, type, encoded value), then F32
-    tensors of the given shapes (zeros), aligned to 32 bytes as the format requires."""
-    out = b"GGUF" + struct.pack("<IQQ", 3, len(tensors), len(kv))
+    tensors of the given shapes (zeros; named ``t0``, ``t1``... unless given by name),
+    aligned to 32 bytes as the format requires; ``data=False`` leaves their data out, and
+    ``tensor_type`` gives them another 4-byte type (26: I32)."""
+    named = tensors if isinstance(tensors, dict) else {f"t{i}": d for i, d in enumerate(tensors)}
+    out = b"GGUF" + struct.pack("<IQQ", 3, len(named), len(kv))
     for key, kind, value in kv:
         out += _string(key) + struct.pack("<I", kind) + value
-    offset, data = 0, b""
-    for i, dims in enumerate(tensors):
-        out += _string(f"t{i}") + struct.pack("<I", len(dims))
-        out += b"".join(struct.pack("<Q", d) for d in dims) + struct.pack("<IQ", 0, offset)
-        size = 4 * math.prod(dims)
-        data += bytes(size)
-        offset += size
+    offset = 0
+    for name, dims in named.items():
+        out += _string(name) + struct.pack("<I", len(dims))
+        out += b"".join(struct.pack("<Q", d) for d in dims) + struct.pack(
+            "<IQ", tensor_type, offset
+        )
+        offset += 4 * math.prod(dims)
     out += bytes(-len(out) % 32)
-    path.write_bytes(out + data)
+    path.write_bytes(out + (bytes(offset) if data else b""))
     return path
+
+
+def write_lora_adapter(
+    path: Path,
+    shapes: dict[str, tuple[int, int]],
+    *,
+    rank: int = 8,
+    alpha: float = 16.0,
+    architecture: str = "gemma3",
+) -> Path:
+    """A GGUF LoRA adapter (F32 zeros) adapting weights of these shapes (ggml order: inputs,
+    outputs), as llama.cpp's converter writes one."""
+    kv = [
+        ("general.architecture", 8, _string(architecture)),
+        ("general.type", 8, _string("adapter")),
+        ("adapter.type", 8, _string("lora")),
+        ("adapter.lora.alpha", 6, struct.pack("<f", alpha)),
+    ]
+    tensors: dict[str, list[int]] = {}
+    for name, (n_in, n_out) in shapes.items():
+        tensors[f"{name}.lora_a"] = [n_in, rank]
+        tensors[f"{name}.lora_b"] = [rank, n_out]
+    return write_gguf(path, kv, tensors)
 
 
 def test_reads_metadata_arrays_and_parameter_count(tmp_path):

@@ -444,3 +444,200 @@ def test_a_malformed_model_listing_is_one_clear_error():
             OpenAIServerModel(f"openai+http://{LOOPBACK}:{port}/v1")
     finally:
         server.shutdown()
+
+
+# -- hostile servers, round three (issue 28, items 2, 3 and 9) --------------------------------
+class Elsewhere(Hostile):
+    """The host a redirect points to: it answers anything, a GET included."""
+
+    def do_GET(self):
+        type(self).hits += 1
+        body = json.dumps({"choices": [{"text": " from elsewhere"}], "data": []}).encode()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+def test_a_redirect_to_another_host_is_refused_not_followed(tmp_path):
+    """Was: followed as a GET without the prompt, and the other host's answer cached under
+    the first server's identity."""
+    port = free_port()
+    elsewhere = ThreadingHTTPServer(("127.0.0.2", port), type("E", (Elsewhere,), {"hits": 0}))
+    threading.Thread(target=elsewhere.serve_forever, daemon=True).start()
+    target = f"http://127.0.0.2:{port}/v1/completions"
+
+    class Redirecting(Hostile):
+        def do_POST(self):
+            self.rfile.read(int(self.headers["Content-Length"]))
+            self.send_response(302)
+            self.send_header("Location", target)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+    first = ThreadingHTTPServer((LOOPBACK, free_port()), Redirecting)
+    threading.Thread(target=first.serve_forever, daemon=True).start()
+    spec = f"openai+http://{LOOPBACK}:{first.server_port}/v1"
+    cache = ResultCache(tmp_path / "c")
+    try:
+        model = CachedModel(OpenAIServerModel(spec, retries=0), cache)
+        with pytest.raises(ReportlibError) as error:
+            model.complete("hi", max_tokens=4, seed=0)
+    finally:
+        first.shutdown()
+        elsewhere.shutdown()
+    assert str(error.value) == (
+        f"POST http://{LOOPBACK}:{first.server_port}/v1/completions answered 302, a redirect "
+        f"to {target!r}, which API calls do not follow (it would send the request elsewhere, "
+        "without its body); give the address that answers in the model spec"
+    )
+    assert elsewhere.RequestHandlerClass.hits == 0 and len(cache) == 0
+
+
+@pytest.mark.parametrize(
+    ("answer", "chat", "shown"),
+    [
+        ({"text": None}, False, "choices[0].text = null"),
+        ({"text": {"evil": 1}}, False, 'choices[0].text = {"evil": 1}'),
+        ({"text": 7}, False, "choices[0].text = 7"),
+        ({"message": {"role": "assistant", "content": None}}, True, "message.content = null"),
+    ],
+)
+def test_an_answer_that_is_not_text_is_refused_and_not_cached(tmp_path, answer, chat, shown):
+    """Was: null became "", an object its Python repr, both cached with finish "stop"."""
+    body = json.dumps({"choices": [{**answer, "finish_reason": "stop"}], "usage": {}}).encode()
+
+    class NotText(Hostile):
+        def do_POST(self):
+            self.rfile.read(int(self.headers["Content-Length"]))
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    server = ThreadingHTTPServer((LOOPBACK, free_port()), NotText)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    spec = f"openai+http://{LOOPBACK}:{server.server_port}/v1" + ("?chat=1" if chat else "")
+    cache = ResultCache(tmp_path / "c")
+    try:
+        model = CachedModel(OpenAIServerModel(spec, retries=0), cache)
+        prompt = model.format_chat([{"role": "user", "content": "hi"}]) if chat else "hi"
+        with pytest.raises(ReportlibError) as error:
+            model.complete(prompt, max_tokens=4, seed=0)
+    finally:
+        server.shutdown()
+    path = "chat/completions" if chat else "completions"
+    assert str(error.value).startswith(f"POST http://{LOOPBACK}:{server.server_port}/v1/{path} ")
+    assert f"{shown}, not text; refused, and nothing was cached: " in str(error.value)
+    assert json.dumps(answer)[1:-1] in str(error.value)  # what came back is quoted
+    assert len(cache) == 0
+
+
+class Trickling(BaseHTTPRequestHandler):
+    """Lists its model at once, then answers POSTs a byte every ``interval`` seconds: its
+    headers (``where = "headers"``) or its body; ``hits`` counts POSTs by path."""
+
+    where, interval, hits = "headers", 0.1, {}
+
+    def log_message(self, *args):
+        pass
+
+    def do_GET(self):
+        data = json.dumps({"data": [{"id": "fake"}]}).encode()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_POST(self):
+        cls = type(self)
+        cls.hits[self.path] = cls.hits.get(self.path, 0) + 1
+        self.rfile.read(int(self.headers["Content-Length"]))
+        body = b'{"choices": [{"text": " ok"}], "tokens": [1, 2]}'
+        head = f"HTTP/1.1 200 OK\r\nContent-Length: {len(body)}\r\nX-Pad: {'x' * 400}\r\n\r\n"
+        slow, fast = (head.encode(), body) if cls.where == "headers" else (body, head.encode())
+        if cls.where == "body":
+            self.wfile.write(fast)
+        try:
+            for byte in slow[:150]:  # at most 15 s: the old client waited for all of it
+                self.wfile.write(bytes([byte]))
+                time.sleep(cls.interval)
+        except OSError:  # the client gave up: what it should do
+            pass
+
+
+def trickling_server(where: str, interval: float) -> tuple[ThreadingHTTPServer, str]:
+    handler = type(f"Trickling_{where}", (Trickling,), {"where": where, "interval": interval})
+    handler.hits = {}
+    server = ThreadingHTTPServer((LOOPBACK, free_port()), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, f"openai+http://{LOOPBACK}:{server.server_port}/v1"
+
+
+def test_a_server_that_trickles_its_headers_is_stopped_at_the_deadline(tmp_path):
+    """Was: the deadline was checked only while the body was read (timeout=2, deadline=5:
+    still blocked at 40 s)."""
+    server, spec = trickling_server("headers", 0.1)
+    try:
+        model = OpenAIServerModel(spec, timeout=1.0, deadline=2.0, retries=0)
+        start = time.monotonic()
+        with pytest.raises(ReportlibError) as error:
+            model.complete("hi", max_tokens=4, seed=0)
+        elapsed = time.monotonic() - start
+    finally:
+        server.shutdown()
+    assert str(error.value) == (
+        f"POST {spec.removeprefix('openai+')}/completions did not finish within the deadline "
+        "of 2 s; refused (raise the deadline if the server is this slow)"
+    )
+    assert 1.9 < elapsed < 5
+
+
+@pytest.mark.parametrize("where", ["headers", "body"])
+def test_the_default_deadline_stops_a_run_against_a_trickling_server(tmp_path, where):
+    """A byte every 20 s against the default timeout of 120 s must stop a run within 5
+    minutes: the same proportions, scaled down (a byte every 0.2 s, a timeout of 1.2 s, the
+    run stopped within 2.5 timeouts). The first slow answer ends the run: no other prompt is
+    tried, and no fallback endpoint waits again."""
+    server, spec = trickling_server(where, 0.2)
+    try:
+        model = CachedModel(OpenAIServerModel(spec, timeout=1.2), ResultCache(tmp_path / "c"))
+        assert model.model.deadline == 1.5 * 1.2  # 180 s with the default timeout of 120 s
+        start = time.monotonic()
+        with pytest.raises(ReportlibError, match="did not finish within the deadline of 1.8 s"):
+            list(model.complete_many([f"prompt {i}" for i in range(5)], max_tokens=4, seed=0))
+        assert time.monotonic() - start < 2.5 * 1.2
+        with pytest.raises(ReportlibError, match="did not finish within the deadline"):
+            model.tokenize("hi")  # /tokenize is slow: /extras/tokenize is not tried
+    finally:
+        server.shutdown()
+    assert server.RequestHandlerClass.hits == {"/v1/completions": 1, "/tokenize": 1}
+    assert len(model.cache) == 0
+
+
+def test_concurrent_requests_stop_with_the_first_slow_answer(tmp_path):
+    """With four requests in flight, the prompts not yet sent are not sent once one has
+    missed the deadline (they were all sent, each waiting its own deadline)."""
+    server, spec = trickling_server("headers", 0.2)
+    try:
+        model = CachedModel(
+            OpenAIServerModel(spec, timeout=1.0, concurrency=4), ResultCache(tmp_path / "c")
+        )
+        start = time.monotonic()
+        with pytest.raises(ReportlibError, match="did not finish within the deadline of 1.5 s"):
+            list(model.complete_many([f"prompt {i}" for i in range(40)], max_tokens=4, seed=0))
+        assert time.monotonic() - start < 1.5 + 1
+    finally:
+        server.shutdown()
+    assert server.RequestHandlerClass.hits["/v1/completions"] == 4  # the first four only
+
+
+def test_the_default_deadline_is_proportionate():
+    """With the default timeout (120 s), 180 s: a run against a server that sends a byte
+    every 20 s stops within 5 minutes (it was 600 s per prompt)."""
+    import inspect
+
+    timeout = inspect.signature(OpenAIServerModel).parameters["timeout"].default
+    from reportlib.backends.http import DEADLINE_IN_TIMEOUTS
+
+    assert timeout * DEADLINE_IN_TIMEOUTS <= 300 - 20

@@ -31,6 +31,21 @@ def test_md_and_ipynb_are_in_sync(md):
 
 
 @pytest.mark.parametrize("md", SOURCES, ids=lambda p: p.stem)
+def test_every_parameter_is_used_by_its_chapter(md):
+    """A parameter its chapter never reads takes any value without a word (issue 28: the
+    timeline's unused `model` let `run timeline -p model /nonexistent.gguf` exit 0)."""
+    code = [c.source for c in jupytext.read(md).cells if c.cell_type == "code"]
+    declared = {target.id for node in ast.parse(code[0]).body for target in node.targets}
+    used = {
+        node.id
+        for source in code[1:]
+        for node in ast.walk(ast.parse(source))
+        if isinstance(node, ast.Name)
+    }
+    assert declared <= used, f"{md.name} never uses {sorted(declared - used)}"
+
+
+@pytest.mark.parametrize("md", SOURCES, ids=lambda p: p.stem)
 def test_first_code_cell_is_literal_parameters(md):
     code = [c for c in jupytext.read(md).cells if c.cell_type == "code"]
     assert "parameters" in code[0].metadata.get("tags", [])
@@ -40,12 +55,16 @@ def test_first_code_cell_is_literal_parameters(md):
 
 
 @pytest.mark.parametrize("md", SOURCES, ids=lambda p: p.stem)
-def test_every_chapter_takes_a_model(md):
-    """Every chapter runs on the default model (first, where it compares several), except
-    the fine-tune chapter, whose adapter was trained for the embedded model."""
+def test_every_chapter_that_runs_a_model_takes_one(md):
+    """Every chapter that runs a model runs the default model (first, where it compares
+    several), except the fine-tune chapter, whose adapter was trained for the embedded model;
+    the timeline runs none, so it takes no parameter at all."""
     params = notebook_parameters(md.with_suffix(".ipynb"))
     if md.stem == "finetune":
         assert params["base"] == "embedded"
+        return
+    if md.stem == "timeline":
+        assert params == {}
         return
     first = params.get("model") or (params.get("models") or [None])[0]
     assert first == "default"

@@ -206,3 +206,128 @@ def test_assembling_the_model_fails_cleanly_and_leaves_no_partial_file(
     with pytest.raises(ReportlibError, match=re.escape(message)):
         default_model_path()
     assert list((tmp_path / "models").iterdir()) == []
+
+
+# -- `reportlib models` on a file llama.cpp cannot load (issue 28, item 14) --------------------
+def test_models_refuses_a_gguf_whose_tensor_data_is_missing(capsys, tmp_path):
+    """Was: a card, exit 0 (a tensor type the reader did not know hid the missing data)."""
+    from test_gguf import _string, write_gguf
+
+    kv = [("general.architecture", 8, _string("gemma3"))]
+    path = write_gguf(tmp_path / "cut.gguf", kv, [[4096]], data=False, tensor_type=26)
+    assert one_line_error(capsys, ["models", str(path)]) == (
+        f"{str(path)!r}: truncated GGUF file (its tensors need 16,512 bytes, the file has 128): "
+        "its tensor data is missing, so it cannot be loaded; download or copy it again"
+    )
+
+
+def test_models_refuses_a_gguf_llama_cpp_cannot_load(capsys, tmp_path):
+    """As `bench` does: an architecture llama.cpp does not know is not shown as a model."""
+    from test_gguf import write_alien_gguf
+
+    path = write_alien_gguf(tmp_path / "alien.gguf")
+    assert (
+        one_line_error(capsys, ["models", str(path)]) == f"llama.cpp could not load {str(path)!r}"
+    )
+
+
+# -- one parser for specs (issue 28, items 4 and 11) -------------------------------------------
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        (
+            "openai+http://127.0.0.1:1/v1#m+lora:korean",
+            "model spec 'openai+http://127.0.0.1:1/v1#m+lora:korean': '+lora:' applies to GGUF "
+            "models, not to a server; load the adapter in the server and give the model id it "
+            "serves it under after '#'",
+        ),
+        ("openai+http://127.0.0.1:1/v1?chat=1+lora:x", "'+lora:' applies to GGUF models"),
+        (
+            "openai+http://127.0.0.1:1/v1?chat=yes#m",
+            "bad server spec 'openai+http://127.0.0.1:1/v1?chat=yes#m': chat must be 1 or true "
+            "(chat messages) or 0 or false (plain text, the default), not 'yes'",
+        ),
+        ("openai+http://127.0.0.1:1/v1?chat=1&chat=0", "chat must be 1 or true"),
+        (
+            "openai+http://[::1/v1",
+            "bad server spec 'openai+http://[::1/v1' (Invalid IPv6 URL); expected "
+            "openai+http://HOST:PORT/v1#MODEL",
+        ),
+        ("openai+http://127.0.0.1:port/v1", "bad server spec"),
+        (
+            "embedded+lora:korean+lora:korean",
+            "model spec 'embedded+lora:korean+lora:korean' names 2 adapters; one adapter is "
+            "allowed (BASE+lora:ADAPTER)",
+        ),
+    ],
+)
+def test_a_spec_the_parser_does_not_accept_is_one_clear_error(capsys, spec, message):
+    """Was: the adapter silently dropped into the model id, a bad chat flag meaning "off",
+    a ValueError traceback, "adapter not found: 'korean+lora:korean'"."""
+    assert message in one_line_error(capsys, ["models", spec])
+
+
+def test_the_chat_flag_takes_exactly_its_documented_values():
+    from reportlib.backends.specs import parse_spec
+
+    for value, chat in (("1", True), ("true", True), ("0", False), ("false", False)):
+        server = parse_spec(f"openai+http://h:1/v1?chat={value}#m").server
+        assert server is not None and server.chat is chat and server.model == "m"
+    for value in ("yes", "", "2", "True"):
+        with pytest.raises(ReportlibError, match="chat must be 1 or true"):
+            parse_spec(f"openai+http://h:1/v1?chat={value}")
+    assert parse_spec("echo:anything").base == "echo:anything"  # a plugin's spec passes
+
+
+# -- adapters are checked against their base (issue 28, items 5 and 8) ----------------------
+def _base_and_adapter(tmp_path, **adapter):
+    from test_gguf import _string, write_gguf, write_lora_adapter
+
+    base = write_gguf(
+        tmp_path / "base.gguf",
+        [("general.architecture", 8, _string("gemma3"))],
+        {"blk.0.attn_q.weight": [64, 128], "blk.0.attn_k.weight": [64, 32]},
+    )
+    shapes = adapter.pop("shapes", {"blk.0.attn_q.weight": (64, 128)})
+    return base, write_lora_adapter(tmp_path / "adapter.gguf", shapes, **adapter)
+
+
+@pytest.mark.parametrize(
+    ("adapter", "message"),
+    [
+        ({"alpha": float("nan")}, "has adapter.lora.alpha = nan; it must be a finite number"),
+        ({"alpha": 1e30}, "has adapter.lora.alpha = 1e+30; it must be a finite number"),
+        ({"alpha": -16.0}, "has adapter.lora.alpha = -16; it must be a finite number"),
+        (
+            {"shapes": {"blk.0.attn_q.weight": (96, 128)}},
+            "does not fit the base model: its 'blk.0.attn_q.weight' is for a 96 x 128 weight, "
+            "the base's is 64 x 128; it was made for another size of 'gemma3'",
+        ),
+        (
+            {"shapes": {"blk.7.attn_q.weight": (64, 128)}},
+            "it adapts 'blk.7.attn_q.weight', which the base does not have",
+        ),
+    ],
+)
+def test_an_adapter_that_does_not_fit_its_base_is_refused(capsys, tmp_path, adapter, message):
+    """Was: accepted, and every answer empty (alpha NaN or 1e30), or a crash in llama.cpp
+    (tensors of another model size)."""
+    base, path = _base_and_adapter(tmp_path, **adapter)
+    error = one_line_error(capsys, ["models", f"{base}+lora:{path}"])
+    assert error.startswith(f"the LoRA adapter {str(path)!r} ") and message in error
+
+
+def test_an_adapter_that_fits_passes_the_checks(tmp_path):
+    base, path = _base_and_adapter(tmp_path, alpha=0.0)  # 0: llama.cpp applies it unscaled
+    assert resolve_model(f"{base}+lora:{path}").adapter.path == path
+    base, path = _base_and_adapter(
+        tmp_path, shapes={"blk.0.attn_q.weight": (64, 128), "blk.0.attn_k.weight": (64, 32)}
+    )
+    assert resolve_model(f"{base}+lora:{path}").adapter.path == path
+
+
+def test_an_adapter_given_as_the_model_says_where_it_goes(capsys, tmp_path):
+    _, path = _base_and_adapter(tmp_path)
+    assert one_line_error(capsys, ["models", str(path)]) == (
+        f"{str(path)!r} is a LoRA adapter, not a model; give it after its base: BASE+lora:{path}"
+    )

@@ -402,6 +402,24 @@ def _cmd_bench_book(args: argparse.Namespace) -> int:
     return 0
 
 
+def finetune_output(path: Path, overwrite: bool) -> Path:
+    """Where ``finetune`` writes the adapter (``NAME.gguf``) and its record (``NAME.json``),
+    checked before training: a .gguf name, writable, and replacing neither file that exists
+    unless ``overwrite``."""
+    if path.suffix != ".gguf":
+        raise ReportlibError(f"--output must be a .gguf file name, not {str(path)!r}")
+    existing = [p for p in (path, path.with_suffix(".json")) if p.exists()]
+    if existing and not overwrite:
+        names = " and ".join(repr(str(p)) for p in existing)
+        which = "them" if len(existing) > 1 else "it"
+        raise ReportlibError(
+            f"--output would replace {names}, which already exist"
+            f"{'' if len(existing) > 1 else 's'}; give --overwrite to replace {which}, or "
+            "another --output"
+        )
+    return checked_output(path)
+
+
 def _finetune_plans(args: argparse.Namespace) -> list[tuple[TrainingPlan, Path]]:
     """The adapters to train and where each goes, checked before any training starts."""
     if args.data is not None:
@@ -411,11 +429,11 @@ def _finetune_plans(args: argparse.Namespace) -> list[tuple[TrainingPlan, Path]]
             raise ReportlibError("--data needs --output, the .gguf path of the new adapter")
         pairs = load_pairs(args.data)
         pool, held_out = split_pairs(pairs)
-        output = Path(args.output)
-        title = f"LoRA {output.stem}"
-        return [
-            (TrainingPlan(output.stem, title, args.language, tuple(pool), tuple(held_out)), output)
-        ]
+        output = Path(args.output).expanduser()
+        plan = TrainingPlan(
+            output.stem, f"LoRA {output.stem}", args.language, tuple(pool), tuple(held_out)
+        )
+        return [(plan, output)]
     if args.output:
         raise ReportlibError("--output goes with --data; shipped adapters go to their folder")
     plans = shipped_plans()
@@ -441,18 +459,10 @@ def _cmd_finetune(args: argparse.Namespace) -> int:
         eval_every=args.eval_every,
     ).validate()
     plans = _finetune_plans(args)
-    for _, output in plans:  # the user's inputs first, then the optional extra
-        if output.suffix != ".gguf":
-            raise ReportlibError(f"the adapter path must end in .gguf, not {str(output)!r}")
-        checked_output(output)
-        existing = [p for p in (output, output.with_suffix(".json")) if p.exists()]
-        if existing and not args.overwrite:
-            raise ReportlibError(
-                f"{str(existing[0])!r} exists; pass --overwrite to replace it (and its "
-                "adapter or record)"
-            )
-    require_extra()
+    for _, output in plans:
+        finetune_output(output, args.overwrite)
     base = resolve_model(args.base)
+    require_extra()  # the user's inputs first: a wrong one is said before a missing extra
     matched: dict[str, int] = {}
     for plan, output in plans:
         if plan.steps == -1:  # the control: as many steps as the largest Korean dose
@@ -498,7 +508,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point; returns the exit code (0 ok, 2 bad input)."""
+    """Entry point; returns the exit code (0 ok, 2 bad input, 130 interrupted)."""
     parser = _build_parser()
     args = parser.parse_args(argv)
     commands = {
@@ -512,6 +522,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return commands[args.command](args)
     except BrokenPipeError:  # output piped into `head`: not an error
         return 0
+    except KeyboardInterrupt as exc:  # Ctrl-C: one line, and the shell's code for SIGINT
+        if args.debug:
+            raise
+        print(f"reportlib: interrupted{f': {exc}' if str(exc) else ''}", file=sys.stderr)
+        return 130
     except ReportlibError as exc:
         if args.debug:
             raise

@@ -35,7 +35,6 @@ the other prompts decoded with it.
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import os
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -46,7 +45,7 @@ from typing import Any
 
 import numpy as np
 
-from reportlib.backends.llama_runtime import silence_llama_logs, token_bytes
+from reportlib.backends.llama_runtime import apply_lora_adapter, silence_llama_logs, token_bytes
 from reportlib.backends.sampling import Sampling, answer_rng, sample_token
 from reportlib.core.errors import ReportlibError
 
@@ -186,15 +185,7 @@ class BatchedGreedyDecoder:
 
     def _apply_adapter(self, path: Path) -> None:
         """Load a GGUF LoRA adapter and apply it (scale 1) to the context."""
-        llama_cpp = self._llama
-        adapter = llama_cpp.llama_adapter_lora_init(self._model, str(path).encode())
-        if not adapter:
-            raise ReportlibError(f"llama.cpp could not load the LoRA adapter {str(path)!r}")
-        adapters = (llama_cpp.llama_adapter_lora_p_ctypes * 1)(adapter)
-        scales = (ctypes.c_float * 1)(1.0)
-        if llama_cpp.llama_set_adapters_lora(self._ctx, adapters, 1, scales):
-            raise ReportlibError(f"llama.cpp could not apply the LoRA adapter {str(path)!r}")
-        # the adapter is freed with the model (llama.cpp frees loaded adapters in model_free)
+        apply_lora_adapter(self._model, self._ctx, path)
 
     def __enter__(self) -> BatchedGreedyDecoder:
         return self

@@ -20,11 +20,15 @@ import hashlib
 import threading
 import time
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any
 
-from reportlib.backends.interface import Completion, ContinuationScores, TextModel
+from reportlib.backends.interface import (
+    Completion,
+    ContinuationScores,
+    TextModel,
+    map_concurrently,
+)
 from reportlib.backends.llamacpp import decoder_version
 from reportlib.backends.sampling import Sampling
 from reportlib.backends.specs import reportlib_home
@@ -184,8 +188,7 @@ class CachedModel(TextModel):
         if self.concurrency <= 1:
             yield from map(one, prompts)
             return
-        with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
-            yield from pool.map(one, prompts)
+        yield from map_concurrently(one, prompts, self.concurrency)
 
     def _complete_chunk(
         self,

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import mmap
 import struct
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -89,23 +89,41 @@ FILE_TYPES = {
 }
 
 
-#: ggml tensor types: (elements per block, bytes per block), for the size check
+#: ggml tensor types: (elements per block, bytes per block), for the size check; a tensor of
+#: another type is refused, as llama.cpp refuses it (4, 5 and 31-33, 36-38 were removed)
 _TYPE_SIZES = {
-    0: (1, 4),
-    1: (1, 2),
-    2: (32, 18),
-    3: (32, 20),
-    6: (32, 22),
-    7: (32, 24),
-    8: (32, 34),
-    9: (32, 36),
-    10: (256, 84),
-    11: (256, 110),
-    12: (256, 144),
-    13: (256, 176),
-    14: (256, 210),
-    15: (256, 292),
-    30: (1, 2),
+    0: (1, 4),  # F32
+    1: (1, 2),  # F16
+    2: (32, 18),  # Q4_0
+    3: (32, 20),  # Q4_1
+    6: (32, 22),  # Q5_0
+    7: (32, 24),  # Q5_1
+    8: (32, 34),  # Q8_0
+    9: (32, 36),  # Q8_1
+    10: (256, 84),  # Q2_K
+    11: (256, 110),  # Q3_K
+    12: (256, 144),  # Q4_K
+    13: (256, 176),  # Q5_K
+    14: (256, 210),  # Q6_K
+    15: (256, 292),  # Q8_K
+    16: (256, 66),  # IQ2_XXS
+    17: (256, 74),  # IQ2_XS
+    18: (256, 98),  # IQ3_XXS
+    19: (256, 50),  # IQ1_S
+    20: (32, 18),  # IQ4_NL
+    21: (256, 110),  # IQ3_S
+    22: (256, 82),  # IQ2_S
+    23: (256, 136),  # IQ4_XS
+    24: (1, 1),  # I8
+    25: (1, 2),  # I16
+    26: (1, 4),  # I32
+    27: (1, 8),  # I64
+    28: (1, 8),  # F64
+    29: (256, 56),  # IQ1_M
+    30: (1, 2),  # BF16
+    34: (256, 54),  # TQ1_0
+    35: (256, 66),  # TQ2_0
+    39: (32, 17),  # MXFP4
 }
 
 
@@ -125,6 +143,9 @@ class GGUFInfo:
     metadata: dict[str, Any]
     tensor_count: int
     parameter_count: int
+    #: each tensor's dimensions, in ggml's order (``ne[0]`` first: a weight of ``n_out`` rows
+    #: of ``n_in`` values is ``(n_in, n_out)``)
+    tensors: dict[str, tuple[int, ...]] = field(default_factory=dict)
 
 
 class _Reader:
@@ -246,8 +267,10 @@ def _parse(reader: _Reader) -> GGUFInfo:
     ):
         raise reader.corrupt(f"general.alignment must be a power of two, not {alignment!r}")
     parameters, data_end = 0, 0
+    shapes: dict[str, tuple[int, ...]] = {}
     for _ in range(tensor_count):
-        tensor = f"tensor {reader.string('a tensor name', MAX_TENSOR_NAME_BYTES)!r}"
+        name = reader.string("a tensor name", MAX_TENSOR_NAME_BYTES)
+        tensor = f"tensor {name!r}"
         n_dims = reader.unpack("I", tensor)
         if n_dims > MAX_DIMS:
             raise reader.corrupt(f"{tensor} has {n_dims:,} dimensions, at most {MAX_DIMS}")
@@ -259,15 +282,19 @@ def _parse(reader: _Reader) -> GGUFInfo:
         if count > _MAX_ELEMENTS:
             raise reader.corrupt(f"{tensor} claims {count:,} elements")
         parameters += count
-        block, size = _TYPE_SIZES.get(kind, (1, 0))  # unknown type: check the offset only
+        if kind not in _TYPE_SIZES:
+            raise reader.corrupt(f"{tensor} has the unknown tensor type {kind}")
+        block, size = _TYPE_SIZES[kind]
         data_end = max(data_end, offset + count // block * size)
+        shapes[name] = tuple(dims)
     data_start = -(-reader.pos // alignment) * alignment
     if tensor_count and data_start + data_end > reader.size:
         raise ReportlibError(
             f"{reader.name}: truncated GGUF file (its tensors need {data_start + data_end:,} "
-            f"bytes, the file has {reader.size:,})"
+            f"bytes, the file has {reader.size:,}): its tensor data is missing, so it cannot be "
+            "loaded; download or copy it again"
         )
-    return GGUFInfo(version, metadata, tensor_count, parameters)
+    return GGUFInfo(version, metadata, tensor_count, parameters, shapes)
 
 
 def read_gguf(path: str | Path) -> GGUFInfo:

@@ -3,13 +3,22 @@ LM Studio, vLLM, llama-cpp-python's own server).
 
 Model spec: ``openai+http://HOST:PORT/v1#MODEL`` (or ``openai+https://...``). The
 part after ``#`` is the server's model id; without it the server's first model is
-used. Add ``?chat=1`` before the ``#`` for an instruction model: the probe then sends
-chat messages to ``/chat/completions`` instead of text to ``/completions``.
+used. Add ``?chat=1`` (or ``true``; ``0`` and ``false`` are the default, plain text) before
+the ``#`` for an instruction model: the probe then sends chat messages to
+``/chat/completions`` instead of text to ``/completions``. A server applies its own
+adapters: ``+lora:`` is refused on a server spec (:func:`reportlib.backends.specs.parse_spec`
+parses every spec).
 
 Requests use temperature 0 and a seed, a timeout per read and an overall deadline per
-request, a maximum response size, retries with exponential backoff on connection errors,
-responses cut mid-body and 5xx answers, and bounded concurrency (``concurrency``, 1 by
-default). A server that keeps the KV cache of a shared prompt prefix (llama.cpp
+request that covers connecting, the status line and headers, and the body (by default 1.5
+times the timeout: the server may compute for ``timeout`` seconds before its first byte,
+then has half as long again to send a few kilobytes), a maximum response size, retries with
+exponential backoff on connection errors, responses cut mid-body and 5xx answers, and
+bounded concurrency (``concurrency``, 1 by default). Redirects are not followed: a request
+redirected elsewhere would reach another server, as a GET without its prompt. An answer
+whose text is not text (``null``, an object) is refused, so it never enters the cache.
+
+A server that keeps the KV cache of a shared prompt prefix (llama.cpp
 and llama-cpp-python do) computes a prompt in a different batch split depending on
 what came before; with one request at a time the order, and so the answers, are
 reproducible; with more, greedy answers can differ where two tokens nearly tie.
@@ -21,15 +30,14 @@ otherwise reported as unavailable: never replaced by another tokenizer.
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
+import socket
+import threading
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from typing import Any
 
 from reportlib.backends.interface import (
@@ -38,12 +46,14 @@ from reportlib.backends.interface import (
     LoadSettings,
     TextModel,
     check_max_tokens,
+    map_concurrently,
     register_backend,
 )
 from reportlib.backends.sampling import Sampling
+from reportlib.backends.specs import SERVER_PREFIX, ServerSpec, parse_spec
 from reportlib.core.errors import ReportlibError
 
-PREFIX = "openai+"
+PREFIX = SERVER_PREFIX
 CHAT_PREFIX = "\x00reportlib-chat:"  #: marks a prompt that is a JSON list of chat messages
 
 
@@ -51,33 +61,25 @@ def is_server_spec(spec: str | None) -> bool:
     return bool(spec) and str(spec).startswith(PREFIX)
 
 
-@dataclass(frozen=True)
-class ServerSpec:
-    base_url: str  #: ends with /v1 (or whatever the server's API root is)
-    model: str | None
-    chat: bool
-
-
 def parse_server_spec(spec: str) -> ServerSpec:
-    """``openai+http://127.0.0.1:8080/v1?chat=1#name`` -> its parts (raises on a bad spec)."""
-    if not is_server_spec(spec):
+    """``openai+http://127.0.0.1:8080/v1?chat=1#name`` -> its parts (raises on a bad spec;
+    :func:`reportlib.backends.specs.parse_spec` is the parser)."""
+    parsed = parse_spec(spec)
+    if parsed.server is None:
         raise ReportlibError(f"not a server spec: {spec!r}; use openai+http://HOST:PORT/v1#MODEL")
-    url = urllib.parse.urlsplit(spec[len(PREFIX) :])
-    if url.scheme not in ("http", "https") or not url.netloc:
-        raise ReportlibError(f"bad server spec {spec!r}: expected openai+http://HOST:PORT/v1#MODEL")
-    query = urllib.parse.parse_qs(url.query)
-    unknown = set(query) - {"chat"}
-    if unknown:
-        raise ReportlibError(
-            f"bad server spec {spec!r}: unknown option(s) {sorted(unknown)}; "
-            "the only option is ?chat=1"
-        )
-    base = urllib.parse.urlunsplit((url.scheme, url.netloc, url.path.rstrip("/"), "", ""))
-    return ServerSpec(base, url.fragment or None, query.get("chat", ["0"])[0] in ("1", "true"))
+    return parsed.server
 
 
 #: a response larger than this is refused (a completion of a few hundred tokens is ~10 kB)
 MAX_RESPONSE_BYTES = 4 * 2**20
+#: the default deadline of a request, in read timeouts: the server may compute for one
+#: timeout before its first byte, then send its answer within half a timeout more
+DEADLINE_IN_TIMEOUTS = 1.5
+
+
+class ServerTooSlow(ReportlibError):
+    """A server that did not answer within the timeout or the deadline: asking another
+    endpoint of it (a fallback) would only wait again, so this is never swallowed."""
 
 
 class OpenAIServerModel(TextModel):
@@ -88,7 +90,7 @@ class OpenAIServerModel(TextModel):
         spec: str,
         *,
         timeout: float = 120.0,
-        deadline: float = 600.0,
+        deadline: float | None = None,
         max_response_bytes: int = MAX_RESPONSE_BYTES,
         retries: int = 3,
         backoff: float = 0.5,
@@ -97,10 +99,11 @@ class OpenAIServerModel(TextModel):
     ) -> None:
         self.spec = parse_server_spec(spec)
         self.timeout, self.retries, self.backoff = timeout, retries, backoff
-        self.deadline, self.max_response_bytes = deadline, max_response_bytes
+        self.deadline = DEADLINE_IN_TIMEOUTS * timeout if deadline is None else deadline
+        self.max_response_bytes = max_response_bytes
         if concurrency < 1:
             raise ReportlibError(f"concurrency must be at least 1, not {concurrency}")
-        if timeout <= 0 or deadline <= 0 or max_response_bytes <= 0:
+        if timeout <= 0 or self.deadline <= 0 or max_response_bytes <= 0:
             raise ReportlibError("timeout, deadline and max_response_bytes must be positive")
         self.concurrency = concurrency
         listing = self._request("GET", "/models").get("data", [])
@@ -150,33 +153,30 @@ class OpenAIServerModel(TextModel):
         started = time.monotonic()
         last: Exception | str | None = None
         for attempt in range(self.retries + 1):
-            request = urllib.request.Request(
-                url, data=data, method=method, headers={"Content-Type": "application/json"}
-            )
             try:
-                raw = self._read_within_deadline(request, started, method, url)
-            except urllib.error.HTTPError as exc:
-                if exc.code < 500:  # the request is wrong: retrying will not help
-                    detail = exc.read(300).decode("utf-8", errors="replace")
-                    raise ReportlibError(f"{method} {url} answered {exc.code}: {detail}") from None
-                last = exc
-            except TimeoutError as exc:
-                raise ReportlibError(
+                status, reason, location, raw = self._exchange(method, url, data, started)
+            except TimeoutError:
+                raise ServerTooSlow(
                     f"{method} {url} timed out after {self.timeout:g} s without a byte; raise "
                     "the timeout or check the server"
-                ) from exc
+                ) from None
             except http.client.IncompleteRead as exc:  # cut mid-body: try again
                 last = f"the response was cut after {len(exc.partial)} bytes"
-            except (urllib.error.URLError, ConnectionError, http.client.HTTPException) as exc:
-                if isinstance(getattr(exc, "reason", None), TimeoutError):
-                    raise ReportlibError(
-                        f"{method} {url} timed out after {self.timeout:g} s"
-                    ) from None
-                last = exc
-            except OSError as exc:
+            except (OSError, http.client.HTTPException) as exc:  # refused, reset, closed
                 last = exc
             else:
-                return self._parse_json(raw, method, url)
+                if 200 <= status < 300:
+                    return self._parse_json(raw, method, url)
+                if 300 <= status < 400:
+                    raise ReportlibError(
+                        f"{method} {url} answered {status}, a redirect to {location!r}, which "
+                        "API calls do not follow (it would send the request elsewhere, without "
+                        "its body); give the address that answers in the model spec"
+                    )
+                if status < 500:  # the request is wrong: retrying will not help
+                    detail = raw[:300].decode("utf-8", errors="replace")
+                    raise ReportlibError(f"{method} {url} answered {status}: {detail}")
+                last = f"HTTP Error {status}: {reason}"
             if attempt < self.retries:
                 if time.monotonic() - started + self.backoff * 2**attempt > self.deadline:
                     break  # no retry past the request's deadline
@@ -185,12 +185,56 @@ class OpenAIServerModel(TextModel):
             f"cannot reach the server at {url} after {self.retries + 1} attempts: {last}"
         )
 
-    def _read_within_deadline(
-        self, request: urllib.request.Request, started: float, method: str, url: str
-    ) -> bytes:
-        """The response body, read in chunks; refused past the size limit or the deadline
-        (a server that trickles a byte now and then cannot keep a run alive)."""
-        with urllib.request.urlopen(request, timeout=self.timeout) as response:
+    def _exchange(
+        self, method: str, url: str, data: bytes | None, started: float
+    ) -> tuple[int, str, str | None, bytes]:
+        """One request: (status, reason, the Location header, the body). The deadline
+        covers connecting, the status line and headers, and the body: a watchdog shuts the
+        socket when it passes, so a server that trickles a byte now and then, headers or
+        body, cannot keep a request (and a run) alive; each read also has ``timeout``."""
+        too_late = ServerTooSlow(
+            f"{method} {url} did not finish within the deadline of {self.deadline:g} s; "
+            "refused (raise the deadline if the server is this slow)"
+        )
+        remaining = self.deadline - (time.monotonic() - started)
+        if remaining <= 0:
+            raise too_late
+        parts = urllib.parse.urlsplit(url)
+        connection_class = (
+            http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
+        )
+        connection = connection_class(
+            parts.hostname or "", parts.port, timeout=min(self.timeout, remaining)
+        )
+        lock, state = threading.Lock(), {"done": False, "expired": False}
+        sockets: list[socket.socket] = []  # the connection's socket, once connected
+
+        def expire() -> None:
+            with lock:
+                if state["done"]:
+                    return
+                state["expired"] = True
+                for sock in sockets:  # wakes the read blocked on it
+                    with contextlib.suppress(OSError):
+                        sock.shutdown(socket.SHUT_RDWR)
+
+        watchdog = threading.Timer(remaining, expire)
+        watchdog.daemon = True
+        watchdog.start()
+        response: http.client.HTTPResponse | None = None
+        try:
+            connection.connect()
+            with lock:  # kept here: a response that closes the connection takes its socket
+                sockets.append(connection.sock)
+                if state["expired"]:
+                    raise too_late
+            target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+            headers = {"Content-Type": "application/json"} if data is not None else {}
+            connection.request(method, target, body=data, headers=headers)
+            response = connection.getresponse()
+            if not 200 <= response.status < 300:  # a few bytes of why, no more
+                out = (response.status, response.reason, response.getheader("Location"))
+                return (*out, response.read(300))
             chunks, size = [], 0
             while chunk := response.read1(65536):
                 size += len(chunk)
@@ -200,14 +244,25 @@ class OpenAIServerModel(TextModel):
                         "refused (raise max_response_bytes if this is expected)"
                     )
                 if time.monotonic() - started > self.deadline:
-                    raise ReportlibError(
-                        f"{method} {url} did not finish within the deadline of "
-                        f"{self.deadline:g} s; refused"
-                    )
+                    raise too_late
                 chunks.append(chunk)
             if response.length:  # the server closed before sending what it announced
                 raise http.client.IncompleteRead(b"".join(chunks), response.length)
-            return b"".join(chunks)
+            return response.status, response.reason, None, b"".join(chunks)
+        except (OSError, http.client.HTTPException):
+            if state["expired"]:  # the watchdog closed the socket: that is the reason
+                raise too_late from None
+            raise
+        finally:
+            with lock:
+                state["done"] = True
+                expired = state["expired"]
+            watchdog.cancel()
+            if response is not None:
+                response.close()
+            connection.close()
+            if expired:  # what was read after the socket was shut may be cut short
+                raise too_late
 
     @staticmethod
     def _parse_json(raw: bytes, method: str, url: str) -> dict[str, Any]:
@@ -228,7 +283,9 @@ class OpenAIServerModel(TextModel):
     def _server_context(self) -> int | None:
         try:
             props = self._request("GET", "/props", root=True)
-        except ReportlibError:
+        except ServerTooSlow:
+            raise
+        except ReportlibError:  # no such endpoint: the window is not known
             return None
         settings = props.get("default_generation_settings", {})
         return settings.get("n_ctx") or props.get("n_ctx")
@@ -279,6 +336,8 @@ class OpenAIServerModel(TextModel):
         for path, body, root in attempts:
             try:
                 return list(self._request("POST", path, body, root=root)["tokens"])
+            except ServerTooSlow:
+                raise
             except (ReportlibError, KeyError):
                 continue
         raise ReportlibError(
@@ -330,10 +389,17 @@ class OpenAIServerModel(TextModel):
         out = self._request("POST", path, body)
         try:
             choice = out["choices"][0]
-            text = choice["message"]["content"] if path == "/chat/completions" else choice["text"]
+            chat = path == "/chat/completions"
+            text = choice["message"]["content"] if chat else choice["text"]
+            if not isinstance(text, str):  # null, a number, an object: not an answer
+                field = "choices[0].message.content" if chat else "choices[0].text"
+                raise ReportlibError(
+                    f"POST {self._url(path)} answered {field} = {json.dumps(text)[:120]}, not "
+                    f"text; refused, and nothing was cached: {json.dumps(out)[:200]}"
+                )
             usage = out.get("usage") or {}
             return Completion(
-                str(text or ""),
+                text,
                 int(usage.get("prompt_tokens", -1)),
                 int(usage.get("completion_tokens", -1)),
                 str(choice.get("finish_reason") or "stop"),
@@ -361,8 +427,7 @@ class OpenAIServerModel(TextModel):
                 prompt, max_tokens=max_tokens, seed=seed, stop=stop, sampling=sampling
             )
 
-        with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
-            yield from pool.map(one, prompts)
+        yield from map_concurrently(one, prompts, self.concurrency)
 
 
 def _load(spec: str, settings: LoadSettings) -> TextModel:

@@ -10,8 +10,10 @@ the ``reportlib.backends.loading`` group naming that module).
 
 from __future__ import annotations
 
+import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -206,6 +208,30 @@ class TextModel(ABC):
                 if isinstance(result, ReportlibError):
                     raise result
                 yield result
+
+
+def map_concurrently(
+    function: Callable[[str], Completion], prompts: Sequence[str], concurrency: int
+) -> Iterator[Completion]:
+    """``function`` of each prompt, in order, with up to ``concurrency`` calls at once. After
+    a call fails no new one starts (a server that misses its deadline is not asked again for
+    every prompt left); the calls in flight finish, then the first failure raises."""
+    failed = threading.Event()
+
+    def call(prompt: str) -> Completion:
+        if failed.is_set():
+            raise ReportlibError("not sent: an earlier request failed")
+        try:
+            return function(prompt)
+        except BaseException:
+            failed.set()
+            raise
+
+    pool = ThreadPoolExecutor(max_workers=concurrency)
+    try:
+        yield from pool.map(call, prompts)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def display_name(model: TextModel) -> str:

@@ -17,6 +17,10 @@ from reportlib.core.errors import ReportlibError
 
 _SILENT_LOG: Any = None
 _LOG_SINK: list[str] | None = None
+#: llama.cpp's LLAMA_MAX_SEQ, the most sequences one context decodes at once
+#: (``llama_max_parallel_sequences()`` of the pinned llama.cpp; a test checks it): the
+#: largest ``batch_width``
+MAX_PARALLEL_SEQUENCES = 256
 
 
 def silence_llama_logs() -> None:
@@ -89,3 +93,28 @@ def check_loadable(path: str | Path) -> None:
     if not model:
         raise ReportlibError(f"llama.cpp could not load {str(path)!r}")
     llama_cpp.llama_model_free(model)
+
+
+def apply_lora_adapter(model: Any, ctx: Any, path: str | Path) -> None:
+    """Load a GGUF LoRA adapter for ``model`` (a ``llama_model`` pointer) and apply it, at
+    scale 1, to ``ctx`` (a ``llama_context`` pointer of that model).
+
+    llama.cpp answers an adapter it refuses (tensors of another model size, say) with a NULL
+    pointer; llama-cpp-python's ``Llama(lora_path=...)`` tests it with ``is None``, which a
+    NULL pointer object is not, installs it, and the first decode crashes (SIGSEGV). Here a
+    NULL pointer is one clear error. The adapter is freed with the model."""
+    import llama_cpp
+
+    with capture_llama_logs() as lines:
+        adapter = llama_cpp.llama_adapter_lora_init(model, str(path).encode())
+    if not adapter:
+        said = [line.strip() for line in lines if "error" in line.lower() or "fail" in line]
+        reason = f" ({said[-1]})" if said else ""
+        raise ReportlibError(
+            f"llama.cpp could not load the LoRA adapter {str(path)!r}{reason}; give an adapter "
+            "made for this base model"
+        )
+    adapters = (llama_cpp.llama_adapter_lora_p_ctypes * 1)(adapter)
+    scales = (ctypes.c_float * 1)(1.0)
+    if llama_cpp.llama_set_adapters_lora(ctx, adapters, 1, scales):
+        raise ReportlibError(f"llama.cpp could not apply the LoRA adapter {str(path)!r}")

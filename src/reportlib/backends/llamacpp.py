@@ -21,7 +21,13 @@ from reportlib.backends.interface import (
     register_backend,
     shared_prefix_length,
 )
-from reportlib.backends.llama_runtime import silence_llama_logs, token_bytes, vocab_of
+from reportlib.backends.llama_runtime import (
+    apply_lora_adapter,
+    check_loadable,
+    silence_llama_logs,
+    token_bytes,
+    vocab_of,
+)
 from reportlib.backends.sampling import Sampling, answer_rng, sample_token
 from reportlib.backends.specs import ModelFile, is_file_spec, model_card, resolve_model
 from reportlib.core.errors import ReportlibError
@@ -75,7 +81,6 @@ class LlamaCppModel(TextModel):
                 seed=0,
                 logits_all=False,
                 flash_attn=FLASH_ATTENTION,
-                lora_path=str(model.adapter.path) if model.adapter else None,
                 verbose=False,
             )
         except (ValueError, RuntimeError) as exc:
@@ -83,6 +88,8 @@ class LlamaCppModel(TextModel):
                 f"llama.cpp could not load {str(model.path)!r} "
                 f"(architecture {self._card['architecture']!r}): {exc}"
             ) from None
+        if model.adapter is not None:  # not Llama(lora_path=...), which installs a NULL adapter
+            apply_lora_adapter(self._llm.model, self._llm.ctx, model.adapter.path)
         self._vocab = vocab_of(self._llm)
 
     @property
@@ -486,11 +493,17 @@ def _load(spec: str, settings: LoadSettings) -> TextModel:
     )
 
 
+def _describe(spec: str) -> dict[str, Any]:
+    """The card of a GGUF model, once llama.cpp has shown it can load the file (its
+    vocabulary only: fast): a file whose tensor data is missing, or of an architecture
+    llama.cpp does not know, is refused as the benchmark refuses it. A header without any
+    tensor (a test file) is only described."""
+    model = resolve_model(spec)
+    if model.info.tensor_count:
+        check_loadable(model.path)
+    return model_card(model)
+
+
 LLAMA_CPP_BACKEND = register_backend(
-    Backend(
-        name="llama.cpp",
-        matches=is_file_spec,
-        load=_load,
-        describe=lambda spec: model_card(resolve_model(spec)),
-    )
+    Backend(name="llama.cpp", matches=is_file_spec, load=_load, describe=_describe)
 )

@@ -10,6 +10,7 @@ an entry point in the ``reportlib.backends`` group that names a module calling
 from __future__ import annotations
 
 from importlib.metadata import entry_points
+from pathlib import Path
 from typing import Any
 
 from reportlib.backends import http, llamacpp
@@ -21,7 +22,14 @@ from reportlib.backends.interface import (
     LoadSettings,
     backend_for,
 )
-from reportlib.backends.specs import resolve_spec
+from reportlib.backends.specs import (
+    DEFAULT_SPEC,
+    EMBEDDED_SPEC,
+    LORA_MARK,
+    SHIPPED_ADAPTER_NAME,
+    parse_spec,
+    resolve_spec,
+)
 from reportlib.core.cache import ResultCache
 from reportlib.core.errors import ReportlibError
 
@@ -57,6 +65,7 @@ def load_model(
     settings, and cache its completions."""
     load_plugins()
     spec = resolve_spec(spec)
+    parse_spec(spec)  # one clear error for a form no backend accepts
     settings = LoadSettings(
         n_ctx=n_ctx, n_threads=n_threads, n_batch=n_batch, batch_width=batch_width
     )
@@ -68,4 +77,24 @@ def model_card_for(spec: str | None) -> dict[str, Any]:
     what a server tells of its model), without loading weights."""
     load_plugins()
     spec = resolve_spec(spec)
+    parse_spec(spec)
     return backend_for(spec).describe(spec)
+
+
+def spec_in_folder(spec: str, folder: Path) -> str:
+    """``spec`` with the files it names (a GGUF model, a LoRA adapter) made absolute against
+    ``folder`` when relative, so that it means the same in a process that runs elsewhere (a
+    chapter's kernel runs in ``notebooks/``). ``default``, ``embedded``, ``korean``, servers
+    and the specs of other backends are left as they are."""
+    load_plugins()
+    parsed = parse_spec(spec)
+    base, adapter = parsed.base, parsed.adapter
+    try:
+        is_file = backend_for(base).name == llamacpp.LLAMA_CPP_BACKEND.name
+    except ReportlibError:  # no backend understands it: loading will say so
+        return spec
+    if is_file and base not in (DEFAULT_SPEC, EMBEDDED_SPEC):
+        base = str(folder / Path(base).expanduser())
+    if adapter is not None and adapter != SHIPPED_ADAPTER_NAME:
+        adapter = str(folder / Path(adapter).expanduser())
+    return base if adapter is None else f"{base}{LORA_MARK}{adapter}"

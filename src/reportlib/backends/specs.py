@@ -14,8 +14,10 @@ through :func:`resolve_spec`.
 from __future__ import annotations
 
 import hashlib
+import math
 import os
 import tempfile
+import urllib.parse
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from importlib.resources import files
@@ -40,10 +42,20 @@ CHAT_MODEL_SHA256 = "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea37372811
 CHAT_MODEL_TITLE = "SmolLM2 135M Instruct"
 LORA_MARK = "+lora:"
 #: the adapter the project ships for the Korean fine-tune (the largest dose; see the
-#: fine-tuning chapter); every adapter in data/finetune/ is named by its file's stem
+#: fine-tuning chapter); every adapter in data/finetune/ is named by its file's stem, and
+#: these short names stand for the largest Korean dose and its English control
 SHIPPED_ADAPTER_NAME = "korean"
+ADAPTER_ALIASES = {"korean": "korean-160", "english": "english-160"}
 MODEL_ENV = "REPORTLIB_MODEL"
 HOME_ENV = "REPORTLIB_HOME"
+#: what starts a server spec (``openai+http://HOST:PORT/v1#MODEL``)
+SERVER_PREFIX = "openai+"
+#: the values a server spec's ``?chat=`` takes, and what they mean
+CHAT_VALUES = {"1": True, "true": True, "0": False, "false": False}
+SPEC_FORMS = (
+    "'default', 'embedded', 'embedded-chat', a .gguf path, BASE+lora:ADAPTER or "
+    "openai+http://HOST:PORT/v1#MODEL"
+)
 
 
 def reportlib_home() -> Path:
@@ -214,31 +226,112 @@ def shipped_adapters_folder() -> Path:
 
 
 def shipped_adapter_path(name: str = SHIPPED_ADAPTER_NAME) -> Path:
-    """The shipped LoRA adapter called ``name`` (``korean``, ``english``, ...)."""
-    return shipped_adapters_folder() / f"{name}.gguf"
+    """The shipped LoRA adapter called ``name`` (``korean``, ``korean-20``, ``english``...)."""
+    return shipped_adapters_folder() / f"{ADAPTER_ALIASES.get(name, name)}.gguf"
 
 
 def shipped_adapter_names() -> list[str]:
-    """The names of the adapters the project ships."""
-    return sorted(p.stem for p in shipped_adapters_folder().glob("*.gguf"))
+    """The names of the adapters the project ships (and the short names that have one)."""
+    files = sorted(p.stem for p in shipped_adapters_folder().glob("*.gguf"))
+    return files + [alias for alias, name in ADAPTER_ALIASES.items() if name in files]
+
+
+@dataclass(frozen=True)
+class ServerSpec:
+    """The parts of a server spec."""
+
+    base_url: str  #: ends with /v1 (or whatever the server's API root is)
+    model: str | None  #: the server's model id (after ``#``); None: its first model
+    chat: bool  #: ``?chat=1``: send chat messages to /chat/completions
+
+
+@dataclass(frozen=True)
+class ParsedSpec:
+    """A model spec taken apart: the model (a file, ``default``, ``embedded``, a server or a
+    plugin's spec), its adapter, and a server's parts."""
+
+    spec: str
+    base: str
+    adapter: str | None
+    server: ServerSpec | None
+
+
+def parse_spec(spec: str) -> ParsedSpec:
+    """The one parser of model specs: every entry point takes specs apart here, so each form
+    it does not accept gets one clear error (it reads no file: ``default`` is not resolved).
+
+    ``BASE+lora:ADAPTER`` names one adapter, for a GGUF model; a server spec is
+    ``openai+http://HOST:PORT/v1`` with an optional ``?chat=1`` (or ``0``, ``true``,
+    ``false``) and ``#MODEL``; anything else is left to the backend that matches it."""
+    text = spec.strip()
+    if not text:
+        raise ReportlibError("the model spec is empty; give 'default' or the path to a .gguf file")
+    base, *adapters = (part.strip() for part in text.split(LORA_MARK))
+    if len(adapters) > 1:
+        raise ReportlibError(
+            f"model spec {text!r} names {len(adapters)} adapters; one adapter is allowed "
+            f"(BASE{LORA_MARK}ADAPTER)"
+        )
+    adapter = adapters[0] if adapters else None
+    if base.startswith(SERVER_PREFIX):
+        if adapter is not None:
+            raise ReportlibError(
+                f"model spec {text!r}: {LORA_MARK!r} applies to GGUF models, not to a server; "
+                "load the adapter in the server and give the model id it serves it under after '#'"
+            )
+        return ParsedSpec(text, base, None, _parse_server(base))
+    if adapter is not None and (not base or not adapter):
+        raise ReportlibError(
+            f"model spec {text!r}: write BASE{LORA_MARK}ADAPTER, e.g. "
+            f"'default{LORA_MARK}{SHIPPED_ADAPTER_NAME}' or 'model.gguf{LORA_MARK}adapter.gguf'"
+        )
+    return ParsedSpec(text, base, adapter, None)
+
+
+def _parse_server(spec: str) -> ServerSpec:
+    """``openai+http://127.0.0.1:8080/v1?chat=1#name`` -> its parts."""
+    expected = "expected openai+http://HOST:PORT/v1#MODEL"
+    try:
+        url = urllib.parse.urlsplit(spec[len(SERVER_PREFIX) :])
+        url.port  # noqa: B018 - a port that is not a number raises here
+    except ValueError as exc:
+        raise ReportlibError(f"bad server spec {spec!r} ({exc}); {expected}") from None
+    if url.scheme not in ("http", "https") or not url.hostname:
+        raise ReportlibError(f"bad server spec {spec!r}: {expected}")
+    query = urllib.parse.parse_qs(url.query, keep_blank_values=True)
+    unknown = set(query) - {"chat"}
+    if unknown:
+        raise ReportlibError(
+            f"bad server spec {spec!r}: unknown option(s) {sorted(unknown)}; "
+            "the only option is ?chat=1"
+        )
+    chat = query.get("chat", ["0"])
+    if len(chat) != 1 or chat[0] not in CHAT_VALUES:
+        raise ReportlibError(
+            f"bad server spec {spec!r}: chat must be 1 or true (chat messages) or 0 or false "
+            f"(plain text, the default), not {'&'.join(chat)!r}"
+        )
+    base = urllib.parse.urlunsplit((url.scheme, url.netloc, url.path.rstrip("/"), "", ""))
+    return ServerSpec(base, url.fragment or None, CHAT_VALUES[chat[0]])
 
 
 def split_adapter_spec(spec: str) -> tuple[str, str | None]:
     """``"default+lora:korean"`` -> ``("default", "korean")``; no adapter -> ``(spec, None)``."""
-    base, mark, adapter = spec.partition(LORA_MARK)
-    if not mark:
-        return spec, None
-    if not base.strip() or not adapter.strip():
-        raise ReportlibError(
-            f"model spec {spec!r}: write BASE{LORA_MARK}ADAPTER, e.g. "
-            f"'default{LORA_MARK}{SHIPPED_ADAPTER_NAME}' or 'model.gguf{LORA_MARK}adapter.gguf'"
-        )
-    return base.strip(), adapter.strip()
+    parsed = parse_spec(spec)
+    return parsed.base, parsed.adapter
+
+
+#: the largest scale (``adapter.lora.alpha`` / rank) an adapter may apply to its update:
+#: trained adapters use 0.5 to 16; far beyond that the answers are noise or empty
+MAX_LORA_SCALE = 100.0
+_LORA_PARTS = (".lora_a", ".lora_b")
 
 
 def resolve_adapter(adapter: str, base_info: GGUFInfo) -> AdapterFile:
     """A LoRA adapter by path or by the name of one the project ships (``korean``),
-    checked to be a GGUF LoRA adapter for the base's architecture."""
+    checked to be a GGUF LoRA adapter for the base: its architecture, its tensors (names
+    and shapes, as llama.cpp checks them; an adapter llama.cpp refuses would crash
+    llama-cpp-python) and its alpha."""
     shipped = shipped_adapter_names()
     path = shipped_adapter_path(adapter) if adapter in shipped else Path(adapter).expanduser()
     if not path.is_file():
@@ -246,7 +339,8 @@ def resolve_adapter(adapter: str, base_info: GGUFInfo) -> AdapterFile:
             f"LoRA adapter not found: {str(path)!r}; give a .gguf adapter file or the name of "
             f"one the project ships ({', '.join(shipped) or 'none: `make finetune` writes them'})"
         )
-    meta = read_gguf(path).metadata
+    info = read_gguf(path)
+    meta = info.metadata
     if meta.get("general.type") != "adapter" or meta.get("adapter.type") != "lora":
         raise ReportlibError(f"{str(path)!r} is not a GGUF LoRA adapter (general.type != adapter)")
     arch = meta.get("general.architecture")
@@ -255,7 +349,76 @@ def resolve_adapter(adapter: str, base_info: GGUFInfo) -> AdapterFile:
         raise ReportlibError(
             f"the LoRA adapter {str(path)!r} is for {arch!r} models, the base is {base_arch!r}"
         )
+    rank = _check_adapter_tensors(str(path), info, base_info)
+    _check_adapter_alpha(str(path), meta.get("adapter.lora.alpha"), rank)
     return AdapterFile(path, file_sha256(path), str(meta.get("general.name") or path.stem))
+
+
+def _check_adapter_tensors(name: str, adapter: GGUFInfo, base: GGUFInfo) -> int | None:
+    """Refuse an adapter whose tensors do not fit the base (what llama.cpp refuses); returns
+    its smallest rank (None when the base's tensors are not known)."""
+    pairs: dict[str, dict[str, tuple[int, ...]]] = {}
+    for tensor, shape in adapter.tensors.items():
+        target, dot, part = tensor.rpartition(".")
+        if f".{part}" not in _LORA_PARTS or not dot:
+            raise ReportlibError(
+                f"the LoRA adapter {name!r} has a tensor {tensor!r} that is not a LoRA matrix "
+                "(its name must end in .lora_a or .lora_b); it is not a llama.cpp LoRA adapter"
+            )
+        pairs.setdefault(target, {})[part] = shape
+    if not pairs:
+        raise ReportlibError(f"the LoRA adapter {name!r} has no LoRA tensors")
+    if not base.tensors:  # a header without tensors (a test file): nothing to compare with
+        return None
+    arch = base.metadata.get("general.architecture")
+    ranks = []
+    for target, parts in sorted(pairs.items()):
+        if len(parts) != 2:
+            raise ReportlibError(
+                f"the LoRA adapter {name!r} is incomplete: {target!r} has only its "
+                f"{next(iter(parts))} matrix"
+            )
+        if target not in base.tensors:
+            raise ReportlibError(
+                f"the LoRA adapter {name!r} does not fit the base model: it adapts {target!r}, "
+                "which the base does not have; give the base model it was trained for"
+            )
+        weight, a, b = base.tensors[target], parts["lora_a"], parts["lora_b"]
+        embedding = target.startswith("token_embd.")  # A and B swapped, as llama.cpp expects
+        fits = (
+            len(weight) >= 2
+            and len(a) == len(b) == 2
+            and (
+                (weight[0] == b[1] and weight[1] == a[1])
+                if embedding
+                else (weight[0] == a[0] and weight[1] == b[1] and a[1] == b[0])
+            )
+        )
+        if not fits:
+            adapted = f"{a[0]} x {b[1]}" if len(a) == len(b) == 2 else "differently shaped"
+            raise ReportlibError(
+                f"the LoRA adapter {name!r} does not fit the base model: its {target!r} is for "
+                f"a {adapted} weight, the base's is {' x '.join(map(str, weight))}; it was made "
+                f"for another size of {arch!r}: give the base model it was trained for"
+            )
+        ranks.append(b[0] if embedding else a[1])
+    return min(ranks)
+
+
+def _check_adapter_alpha(name: str, alpha: Any, rank: int | None) -> None:
+    """``adapter.lora.alpha`` (absent or 0: llama.cpp applies the update unscaled) must be a
+    finite number whose scale alpha / rank is at most :data:`MAX_LORA_SCALE`."""
+    if alpha is None:
+        return
+    number = isinstance(alpha, int | float) and not isinstance(alpha, bool)
+    scale = alpha / (rank or 1) if number and math.isfinite(alpha) else None
+    if scale is None or not 0 <= scale <= MAX_LORA_SCALE:
+        shown = f"{alpha:g}" if number else repr(alpha)
+        raise ReportlibError(
+            f"the LoRA adapter {name!r} has adapter.lora.alpha = {shown}; it must be a finite "
+            f"number from 0 to {MAX_LORA_SCALE:g} x its rank ({rank or 1}): the adapter is "
+            "damaged, export it again"
+        )
 
 
 def resolve_model(spec: str | os.PathLike[str] | None = None) -> ModelFile:
@@ -265,7 +428,10 @@ def resolve_model(spec: str | os.PathLike[str] | None = None) -> ModelFile:
     if adapter is not None:
         base = resolve_model(base_spec)
         if base.adapter is not None:
-            raise ReportlibError(f"model spec {spec!r} names more than one adapter")
+            raise ReportlibError(
+                f"model spec {spec!r} names two adapters (one in {MODEL_ENV}); one adapter is "
+                "allowed"
+            )
         return replace(base, spec=spec, adapter=resolve_adapter(adapter, base.info))
     if not is_file_spec(spec):
         raise ReportlibError(f"{spec!r} is not a GGUF file spec; give 'default' or a .gguf path")
@@ -283,6 +449,11 @@ def resolve_model(spec: str | os.PathLike[str] | None = None) -> ModelFile:
         if not path.is_file():
             raise ReportlibError(f"model spec {spec!r} is not a file; give a .gguf file")
     info = read_gguf(path)
+    if info.metadata.get("general.type") == "adapter":
+        raise ReportlibError(
+            f"{spec!r} is a LoRA adapter, not a model; give it after its base: "
+            f"BASE{LORA_MARK}{spec}"
+        )
     return ModelFile(spec, path, file_sha256(path), path.stat().st_size, info, title=title)
 
 

@@ -9,6 +9,7 @@ from reportlib.backends.http import OpenAIServerModel
 from reportlib.backends.interface import card_display_name
 from reportlib.backends.llamacpp import LlamaCppModel
 from reportlib.backends.specs import ModelFile, model_card
+from reportlib.core.errors import ReportlibError
 from reportlib.experiments.probe.prompts import build_probe_prompts, probe_language_codes
 
 
@@ -34,7 +35,14 @@ def compare_http_backend(
     n_threads: int = 2,
 ) -> dict[str, Any]:
     """The multilingual probe's prompts (every language, one style, one sample) answered
-    in-process and through an OpenAI-compatible server at each concurrency, no cache."""
+    in-process and through an OpenAI-compatible server at each concurrency, no cache. The
+    server runs its own model, without our adapter: a model with one is refused, as every
+    benchmark refuses it, rather than timed against a different model."""
+    if model.adapter is not None:
+        raise ReportlibError(
+            "the server comparison times the in-process model against the server's, which "
+            f"cannot apply a LoRA adapter of ours; give the base model, not {model.spec!r}"
+        )
     prompts = [
         build_probe_prompts(lang, "native_request", 1)[0] for lang in probe_language_codes("all")
     ]

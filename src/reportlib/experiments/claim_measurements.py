@@ -14,6 +14,7 @@ import pandas as pd
 
 from reportlib.backends.cached_model import CachedModel
 from reportlib.backends.interface import display_name
+from reportlib.backends.llamacpp import LlamaCppModel
 from reportlib.backends.loading import load_model
 from reportlib.backends.specs import (
     LORA_MARK,
@@ -140,7 +141,7 @@ def measure_cost_claims(
 ) -> None:
     """KV-cache memory, prompt latency, input against output cost and a small model's speed,
     with the context and small-models chapters' settings (their cached timings)."""
-    big = load_model(model, n_ctx=context["n_ctx"]).model
+    big = LlamaCppModel(resolve_model(model), n_ctx=context["n_ctx"])  # timings need llama.cpp
     kv = [costs.measure_kv_cache(big, n, True)["kv_mib"] for n in context["kv_contexts"]]
     timings = costs.summarize_latency(
         costs.measure_latency(big, context["latency_lengths"], context["repeats"])

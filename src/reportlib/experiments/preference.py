@@ -114,6 +114,7 @@ def measure_preference(
     ``groups``, from :func:`script_groups` of the model's vocabulary)."""
     end = reply_end(model)
     fmt = chat_formatter(model)
+    group_ids = None if groups is None else [int(g) for g in groups]
     rows = []
     for lang in languages:
         refs = references.get(lang.flores)
@@ -122,7 +123,7 @@ def measure_preference(
         texts = [t + end for r in refs for t in (r.native, r.english)]
         for style in styles:
             for sample, prompt in enumerate(build_probe_prompts(lang, style, samples, fmt)):
-                scores = model.score_continuations(prompt, texts, groups)
+                scores = model.score_continuations(prompt, texts, group_ids)
                 mass = target_mass(scores.group_mass, lang) if groups is not None else math.nan
                 for k, ref in enumerate(refs):
                     native, english = scores.nats[2 * k], scores.nats[2 * k + 1]

@@ -8,17 +8,24 @@ type of each default in the notebook's ``parameters`` cell, and against the rang
 from __future__ import annotations
 
 import ast
+import contextlib
 import json
 import logging
 import math
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from reportlib.backends.llama_runtime import MAX_PARALLEL_SEQUENCES
+from reportlib.backends.loading import spec_in_folder
+from reportlib.backends.specs import HOME_ENV, MODEL_ENV, SPEC_FORMS, parse_spec
 from reportlib.core.errors import ReportlibError
 from reportlib.core.languages import parse_language_list
+from reportlib.experiments.context.needles import ANSWER_ROOM
 from reportlib.experiments.context.ruler_tasks import HAYSTACKS
+from reportlib.text.corpus import BUNDLED, FLORES
 from reportlib.text.tokenization import TOKENIZER_NAMES
 
 
@@ -122,14 +129,30 @@ def _known_languages(codes: str) -> bool:
 
 
 def _positive_whole_numbers(values: list[Any]) -> bool:
-    return bool(values) and all(v >= 1 for v in values)
+    return bool(values) and all(_whole(v) and v >= 1 for v in values)
+
+
+def _length_key(key: Any) -> bool:
+    """A length as a mapping's key: a whole number, or its decimal digits (JSON keys are
+    text), not ``"²"`` (a digit to ``str.isdigit``, not to ``int``)."""
+    if isinstance(key, str) and key.isascii() and key.isdigit():
+        key = int(key)
+    return _whole(key) and key >= 1
+
+
+def _model_spec(spec: Any) -> bool:
+    parse_spec(spec)  # raises, saying what it does not accept
+    return True
+
+
+def _no_adapter(spec: Any) -> bool:
+    return parse_spec(spec).adapter is None
 
 
 _AT_LEAST_1 = (lambda v: v >= 1, "a whole number >= 1")
 _AT_LEAST_1_NAMES = (
     "eval_sentences",
     "eval_held_out_lines",
-    "batch_width",
     "max_tokens",
     "samples",
     "n_ctx",
@@ -148,6 +171,11 @@ _POSITIVE_LIST = (_positive_whole_numbers, "a non-empty list of whole numbers >=
 PARAMETER_RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "seed": (lambda v: v >= 0, "a whole number >= 0"),
     **dict.fromkeys(_AT_LEAST_1_NAMES, _AT_LEAST_1),
+    "batch_width": (
+        lambda v: 1 <= v <= MAX_PARALLEL_SEQUENCES,
+        f"a whole number from 1 to {MAX_PARALLEL_SEQUENCES} (the most sequences llama.cpp "
+        "decodes at once)",
+    ),
     **dict.fromkeys(
         (
             "lengths",
@@ -175,13 +203,14 @@ PARAMETER_RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "ruler_samples": (
         lambda v: (
             bool(v)
-            and all(str(k).isdigit() for k in v)
+            and all(_length_key(k) for k in v)
             and all(_whole(n) and n >= 1 for n in v.values())
         ),
-        "a mapping from length to a whole number of haystacks >= 1",
+        "a mapping from a length of ruler_lengths to a whole number of haystacks >= 1",
     ),
+    **dict.fromkeys(("model", "base"), (_model_spec, f"a model spec ({SPEC_FORMS})")),
     "models": (
-        lambda v: bool(v) and all(spec.strip() for spec in v),
+        lambda v: bool(v) and all(_model_spec(spec) for spec in v),
         "a non-empty list of model specs",
     ),
     "tokenizers": (
@@ -190,6 +219,49 @@ PARAMETER_RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
     ),
     "languages": (_known_languages, '"all" or language codes such as "ko,ja"'),
 }
+
+
+#: rules of one chapter's parameter, checked after those of :data:`PARAMETER_RULES`
+CHAPTER_RULES: dict[tuple[str, str], tuple[Callable[[Any], bool], str]] = {
+    ("performance", "model"): (
+        _no_adapter,
+        "a model without a LoRA adapter (the page compares the harness with llama.cpp's own "
+        "tools, which run the base model only)",
+    ),
+}
+
+
+def _check_together(defaults: dict[str, Any], checked: dict[str, Any]) -> None:
+    """The rules that involve two parameters, for those the caller gave (a chapter's
+    defaults agree): needle lengths fit the window, and ``ruler_samples`` gives a number of
+    haystacks for the lengths of ``ruler_lengths``."""
+    merged = {**defaults, **checked}
+    n_ctx = merged.get("n_ctx")
+    if "lengths" in checked and isinstance(n_ctx, int) and not isinstance(n_ctx, bool):
+        too_long = [n for n in checked["lengths"] if n + ANSWER_ROOM > n_ctx]
+        if too_long:
+            raise ReportlibError(
+                f"parameter 'lengths' has lengths that do not fit the window of n_ctx = "
+                f"{n_ctx:,} tokens with the {ANSWER_ROOM} tokens of the answer: "
+                f"{_show(too_long)}; give lengths up to {n_ctx - ANSWER_ROOM:,} or a larger n_ctx"
+            )
+    given = {"ruler_samples", "ruler_lengths"} & set(checked)
+    if given and {"ruler_samples", "ruler_lengths"} <= set(merged):
+        grid = sorted({n for sizes in merged["ruler_lengths"].values() for n in sizes})
+        keys = sorted(int(k) for k in merged["ruler_samples"])
+        unknown = [k for k in keys if k not in grid]
+        if "ruler_samples" in checked and unknown:
+            raise ReportlibError(
+                f"parameter 'ruler_samples' gives haystacks for {_show(unknown)}, which are not "
+                f"lengths of ruler_lengths ({_show(grid)}); use those lengths as its keys"
+            )
+        uncovered = [n for n in grid if n < keys[0]]
+        if uncovered:
+            raise ReportlibError(
+                f"parameter 'ruler_samples' gives no number of haystacks for the ruler lengths "
+                f"{_show(uncovered)} (a key applies to its length and longer ones); add a key "
+                f"for {uncovered[0]}"
+            )
 
 
 def _kind(default: Any) -> str:
@@ -239,42 +311,101 @@ def _conform(default: Any, value: Any) -> tuple[bool, Any]:
 
 
 def validate_parameters(
-    defaults: dict[str, Any], overrides: dict[str, Any], owner: str = "this notebook"
+    defaults: dict[str, Any],
+    overrides: dict[str, Any],
+    owner: str = "this notebook",
+    chapter: str | None = None,
 ) -> dict[str, Any]:
     """Check ``overrides`` against a notebook's ``defaults``; return them normalised.
 
     Each value must have the type of its default (a whole number is not ``true`` nor
     ``1.5``; a number may be whole; a bare string for a list of strings becomes a list of
     one) and pass the rule of :data:`PARAMETER_RULES` for its name (``seed >= 0``, known
-    language codes, ...). A pure function: a notebook can call it on its own parameters.
-    Raises one :class:`ReportlibError` naming the parameter, the value and what is
-    expected."""
+    language codes, ...), the rule of :data:`CHAPTER_RULES` for ``chapter``, and the rules
+    that involve two parameters (lengths that fit ``n_ctx``). A pure function: a notebook
+    can call it on its own parameters. Raises one :class:`ReportlibError` naming the
+    parameter, the value and what is expected."""
     unknown = sorted(set(overrides) - set(defaults))
     if unknown:
-        raise ReportlibError(
-            f"{owner} has no parameter {', '.join(map(repr, unknown))}; "
+        takes = (
             f"its parameters are: {', '.join(sorted(defaults))}"
+            if defaults
+            else "it takes no parameters"
         )
+        raise ReportlibError(f"{owner} has no parameter {', '.join(map(repr, unknown))}; {takes}")
     checked = {}
     for name, value in overrides.items():
         default = defaults[name]
-        rule = PARAMETER_RULES.get(name)
-        expected = rule[1] if rule else f"{_kind(default)} (like {_show(default)})"
+        general = PARAMETER_RULES.get(name)
+        rules = [r for r in (general, CHAPTER_RULES.get((chapter or "", name))) if r]
+        expected = general[1] if general else f"{_kind(default)} (like {_show(default)})"
         ok, normal = _conform(default, value)
         detail = ""
-        if ok and rule is not None:
+        for test, what in rules if ok else []:
             try:
-                ok = bool(rule[0](normal))
+                ok = bool(test(normal))
             except TypeError:  # a rule meant for another type of default
                 ok = False
             except ReportlibError as exc:  # the rule says what is wrong (an unknown code)
                 ok, detail = False, f": {exc}"
+            if not ok:
+                expected = what
+                break
         if not ok:
             raise ReportlibError(
                 f"parameter {name!r} must be {expected}, not {_show(value)}{detail}"
             )
         checked[name] = normal
+    _check_together(defaults, checked)
     return checked
+
+
+#: parameters that name model specs, and files or folders: given relative, they mean the
+#: caller's folder, not ``notebooks/`` where the kernel runs
+SPEC_PARAMETERS = ("model", "models", "base")
+PATH_PARAMETERS = (
+    "results_dir",
+    "corpus",
+    "book_bench_file",
+    "kernel_bench_file",
+    "batched_bench_file",
+)
+
+
+def in_folder(parameters: dict[str, Any], folder: Path) -> dict[str, Any]:
+    """``parameters`` with every relative path in them (model and adapter files, results
+    folders, corpus folders, input files) made absolute against ``folder``."""
+    out = dict(parameters)
+    for name, value in parameters.items():
+        if name in SPEC_PARAMETERS:
+            specs = value if isinstance(value, list) else [value]
+            absolute = [spec_in_folder(spec, folder) for spec in specs]
+            out[name] = absolute if isinstance(value, list) else absolute[0]
+        elif name in PATH_PARAMETERS and isinstance(value, str):
+            if not (name == "corpus" and value in (FLORES, BUNDLED)):
+                out[name] = str(folder / Path(value).expanduser())
+    return out
+
+
+@contextlib.contextmanager
+def environment_in(folder: Path) -> Iterator[None]:
+    """Within the block, ``$REPORTLIB_HOME`` and ``$REPORTLIB_MODEL`` name what they named
+    in ``folder``, made absolute when relative (a kernel started in the block inherits them)."""
+    saved = {name: os.environ.get(name) for name in (HOME_ENV, MODEL_ENV)}
+    home = os.environ.get(HOME_ENV, "").strip()
+    model = os.environ.get(MODEL_ENV, "").strip()
+    try:
+        if home:
+            os.environ[HOME_ENV] = str(folder / Path(home).expanduser())
+        if model:
+            os.environ[MODEL_ENV] = spec_in_folder(model, folder)
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def new_run_dir(parent: Path, chapter: str) -> Path:
@@ -307,12 +438,27 @@ def new_run_dir(parent: Path, chapter: str) -> Path:
 KERNEL_TCP_WARNING = "Kernel is running over TCP without encryption"
 
 
+#: what a kernel logs as it shuts itself down when the process that started it has gone
+#: (after Ctrl-C in ``reportlib run``, which has already said so in one line)
+KERNEL_ORPHAN_WARNING = "Parent appears to have exited, shutting down"
+#: what nbclient logs (through papermill's logger) when the kernel dies; :func:`run_chapter`
+#: says it in its own message
+KERNEL_DIED_ERROR = "Kernel died while waiting for execute reply"
+
+
 class KernelLogFilter(logging.Filter):
-    """Drops the kernel's TCP-without-encryption warning, and nothing else. It runs in the
-    kernel process: :func:`kernel_arguments` installs it on the kernel's console handler."""
+    """Drops the kernel's TCP-without-encryption warning and its note that it shuts down
+    because its parent has gone, and nothing else. It runs in the kernel process:
+    :func:`kernel_arguments` installs it on the kernel's console handler."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return not record.getMessage().startswith(KERNEL_TCP_WARNING)
+        message = record.getMessage()
+        return not message.startswith((KERNEL_TCP_WARNING, KERNEL_ORPHAN_WARNING))
+
+
+class _KernelDiedFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith(KERNEL_DIED_ERROR)
 
 
 def kernel_arguments() -> list[str]:
@@ -333,27 +479,51 @@ def run_chapter(
 ) -> Path:
     """Execute one chapter with papermill into ``runs/``; returns the executed notebook.
 
-    Parameters are validated and the run folder created before papermill starts."""
+    Parameters are validated, their relative paths (and those of ``$REPORTLIB_HOME`` and
+    ``$REPORTLIB_MODEL``) made absolute against the caller's folder, and the run folder
+    created before papermill starts. A kernel that dies, and Ctrl-C, end the run with one
+    message that says which run folder keeps what the chapter wrote."""
     root = project_root()
     source = notebook_path(chapter, root)
     defaults = notebook_parameters(source)
-    params = validate_parameters(defaults, parameters, owner=f"chapter {chapter!r}")
+    params = validate_parameters(defaults, parameters, f"chapter {chapter!r}", chapter)
+    here = Path.cwd()
+    params = in_folder(params, here)
     out_dir = new_run_dir(output_dir or root / "runs", chapter)
     if "results_dir" in defaults and "results_dir" not in params:
         params["results_dir"] = str(out_dir.resolve())
     import papermill
+    from nbclient.exceptions import DeadKernelError
 
     output = out_dir / f"{chapter}.ipynb"
-    papermill.execute_notebook(
-        str(source),
-        str(output),
-        parameters=params,
-        cwd=str(source.parent),
-        kernel_name="python3",
-        progress_bar=progress,
-        log_output=False,
-        extra_arguments=kernel_arguments(),
-    )
+    kept = f"what it wrote is kept in {str(out_dir)!r}"
+    said_here = _KernelDiedFilter()  # the message below says it, with what was kept
+    logging.getLogger("papermill").addFilter(said_here)
+    try:
+        with environment_in(here):
+            papermill.execute_notebook(
+                str(source),
+                str(output),
+                parameters=params,
+                cwd=str(source.parent),
+                kernel_name="python3",
+                progress_bar=progress,
+                log_output=False,
+                extra_arguments=kernel_arguments(),
+            )
+    except DeadKernelError:
+        raise ReportlibError(
+            f"chapter {chapter!r} stopped because its Python kernel died, most likely out of "
+            f"memory or a crash inside llama.cpp; {kept}"
+        ) from None
+    except KeyboardInterrupt:
+        raise KeyboardInterrupt(f"chapter {chapter!r} stopped; {kept}") from None
+    except papermill.PapermillExecutionError as exc:
+        if exc.ename == "KeyboardInterrupt":  # Ctrl-C reached the kernel too
+            raise KeyboardInterrupt(f"chapter {chapter!r} stopped; {kept}") from None
+        raise
+    finally:
+        logging.getLogger("papermill").removeFilter(said_here)
     return output
 
 

@@ -45,6 +45,27 @@ NEEDLE = "The special magic number is {value}."
 QUESTION = (
     "\n\nWhat is the special magic number mentioned in the text above? The special magic number is"
 )
+#: the tokens a needle prompt leaves free in the window: the 12-token answer and a margin
+ANSWER_ROOM = 16
+
+
+def lengths_in_window(lengths: Sequence[int], window: int) -> list[int]:
+    """The needle lengths that fit ``window`` with room for the answer; the others are said
+    (printed), and none fitting is one clear error, before the model loads."""
+    fitting = [n for n in lengths if n + ANSWER_ROOM <= window]
+    dropped = [n for n in lengths if n + ANSWER_ROOM > window]
+    if not fitting:
+        raise ReportlibError(
+            f"no needle length fits the window of {window:,} tokens (each needs {ANSWER_ROOM} "
+            f"more for the answer): {', '.join(f'{n:,}' for n in dropped)}; give lengths up to "
+            f"{window - ANSWER_ROOM:,} or a larger n_ctx"
+        )
+    if dropped:
+        print(
+            f"not measured: needle lengths {', '.join(f'{n:,}' for n in dropped)}, beyond the "
+            f"window of {window:,} tokens (the model's trained window, or n_ctx)"
+        )
+    return fitting
 
 
 def haystack_sentences(count: int, seed: int = 0) -> list[str]:

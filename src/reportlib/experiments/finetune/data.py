@@ -115,7 +115,8 @@ def split_pairs(pairs: Sequence[Pair]) -> tuple[list[Pair], list[Pair]]:
     """(training pool, held out): the first item of each topic is held out; the pool is in
     a fixed shuffled order, so that a dose of ``n`` items is ``pool[:n]``."""
     seen: set[str] = set()
-    pool, held_out = [], []
+    pool: list[Pair] = []
+    held_out: list[Pair] = []
     for pair in pairs:
         (pool if pair.topic in seen else held_out).append(pair)
         seen.add(pair.topic)

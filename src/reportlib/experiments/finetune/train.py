@@ -83,7 +83,7 @@ class FinetuneSettings:
         "down_proj",
     )
     block_tokens: int = 256  #: tokens per training step (items packed one after another)
-    learning_rate: float = 5e-4
+    learning_rate: float = 1e-3
     seed: int = 0
     threads: int = 2
     eval_every: int = 10  #: held-out loss every this many steps (and at 0 and the end)
