@@ -361,8 +361,8 @@ def test_the_server_comparison_refuses_an_adapter(capsys, tmp_path):
 
     argv = ["bench", "--server", "openai+http://127.0.0.1:1/v1", "--model"]
     output = ["--output", str(tmp_path / "b.json")]
-    assert one_line_error(capsys, [*argv, "embedded+lora:korean", *output]) == (
+    assert one_line_error(capsys, [*argv, "embedded-chat+lora:korean", *output]) == (
         "the server comparison times the in-process model against the server's, which cannot "
-        "apply a LoRA adapter of ours; give the base model, not 'embedded+lora:korean'"
+        "apply a LoRA adapter of ours; give the base model, not 'embedded-chat+lora:korean'"
     )
     assert not (tmp_path / "b.json").exists()

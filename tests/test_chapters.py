@@ -164,7 +164,7 @@ BAD_PARAMETERS = [
         "tokenization",
         {"tokenizers": ["gpt2"]},
         "parameter 'tokenizers' must be a non-empty list of tokenizer names "
-        '(llama3, qwen, qwen3.6, model), not ["gpt2"]',
+        '(llama3, qwen, qwen3.6, model, chat), not ["gpt2"]',
     ),
     (
         "multilingual",

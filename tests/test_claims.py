@@ -30,6 +30,10 @@ def bits(low, high):
     return PairedBits(3.2, 3.1, (low + high) / 2, low, high, 40)
 
 
+def shift(low, high):
+    return {"shift": (low + high) / 2, "low": low, "high": high}
+
+
 def probe_pair(verdict):
     rates = SimpleNamespace(base=0.1, tuned=0.3, prompts=30, p_value=0.01)
     return SimpleNamespace(korean=[rates, rates], verdict=verdict, models="T + LoRA against T")
@@ -66,9 +70,15 @@ MEASUREMENTS = {
     },
     "slm_training": {
         "bits": bits(-0.1, -0.05),
+        "pair": probe_pair(SUPPORTED),
         "machine": "AMD EPYC",
         "minutes": 9.3,
         "threads": 2,
+    },
+    "finetune_easy": {
+        "pair": probe_pair(SUPPORTED),
+        "shift": shift(0.1, 0.3),
+        "over_control": shift(0.05, 0.2),
     },
 }
 
@@ -122,9 +132,31 @@ def test_each_matched_pair_rule_gives_each_verdict(rule, smaller, verdict):
         ("slm_compute", dict(MEASUREMENTS["slm_compute"], parameters=8e9 / SLM_FACTOR), SUPPORTED),
         ("slm_compute", dict(MEASUREMENTS["slm_compute"], parameters=4e9), PARTLY),
         ("slm_compute", dict(MEASUREMENTS["slm_compute"], parameters=8e9), REFUTED),
-        ("slm_training", dict(MEASUREMENTS["slm_training"], bits=bits(-0.1, -0.05)), SUPPORTED),
-        ("slm_training", dict(MEASUREMENTS["slm_training"], bits=bits(0.05, 0.1)), REFUTED),
-        ("slm_training", dict(MEASUREMENTS["slm_training"], bits=bits(-0.05, 0.05)), NOT_DECIDED),
+        *[
+            ("slm_training", dict(MEASUREMENTS["slm_training"], bits=b, pair=probe_pair(v)), out)
+            for b, v, out in [
+                (bits(-0.1, -0.05), SUPPORTED, SUPPORTED),  # both improve
+                (bits(0.05, 0.1), REFUTED, REFUTED),  # both worsen
+                (bits(-0.05, 0.05), SUPPORTED, PARTLY),  # one improves, neither worsens
+                (bits(-0.1, -0.05), NOT_DECIDED, PARTLY),
+                (bits(-0.1, -0.05), REFUTED, NOT_DECIDED),  # they disagree
+                (bits(-0.05, 0.05), NOT_DECIDED, NOT_DECIDED),
+            ]
+        ],
+        *[
+            (
+                "finetune_easy",
+                dict(MEASUREMENTS["finetune_easy"], pair=probe_pair(v), shift=s, over_control=o),
+                out,
+            )
+            for v, s, o, out in [
+                (SUPPORTED, shift(0.1, 0.3), shift(0.05, 0.2), SUPPORTED),
+                (SUPPORTED, shift(0.1, 0.3), shift(-0.05, 0.2), PARTLY),  # not above the control
+                (NOT_DECIDED, shift(0.1, 0.3), shift(0.05, 0.2), PARTLY),
+                (NOT_DECIDED, shift(-0.1, 0.3), shift(0.05, 0.2), REFUTED),
+                (REFUTED, shift(-0.3, -0.1), shift(-0.3, -0.1), REFUTED),
+            ]
+        ],
     ],
 )
 def test_each_computed_rule_can_give_each_of_its_verdicts(rule, measurement, verdict):

@@ -112,7 +112,10 @@ def test_runner_rows_rates_and_observations(cache):
     assert ((rates.low <= rates.rate) & (rates.rate <= rates.high)).all()
     assert confusion_table(df).loc["Korean", "misses"] == 2
     russian = report_observations(df, "scripted")[-1]
-    assert russian.measured == "2 of 6 answers in English, 0 in Russian on scripted"
+    assert russian.measured == (
+        "2 of 2 answers in English, 0 in Russian, asked in English (every style: 2 of 6 in "
+        "English, 0 in Russian) on scripted"
+    )
     assert russian.verdict == "not decided"  # 2 vs 0 is not significant
     assert {"degenerate", "degenerate_reason", "self_intro", "good", "frame", "wording"} <= set(
         df.columns

@@ -18,17 +18,21 @@ from reportlib.experiments.probe.audit import agreement_table, judge_audit, load
 from reportlib.experiments.probe.prompts import PROMPT_STYLES, sample_design
 
 EASY = ["eng_Latn", "spa_Latn", "fra_Latn", "deu_Latn", "rus_Cyrl", "arb_Arab"]
+#: enough languages for the scripts test to be able to decide after Holm's adjustment
+MANY_EASY = [*EASY, "ita_Latn", "por_Latn", "pol_Latn", "ces_Latn", "slv_Latn"]
 CJK = ["zho_Hans", "jpn_Jpan", "kor_Hang"]
 
 
-def results(good, languages=EASY + CJK, samples=10, model="m", detected=None):
-    """Probe-like rows; ``good(language, style, sample)`` decides each answer."""
+def results(good, languages=EASY + CJK, samples=10, model="m", detected=None, in_script=None):
+    """Probe-like rows; ``good(language, style, sample)`` decides each answer (and whether it
+    is in the requested script, unless ``in_script`` decides that)."""
     rows = []
     for code in languages:
         lang = get_language(code)
         for style in PROMPT_STYLES:
             for sample in range(samples):
                 ok = bool(good(code, style, sample))
+                scripted = ok if in_script is None else bool(in_script(code, style, sample))
                 rows.append(
                     {
                         "model": model,
@@ -38,6 +42,7 @@ def results(good, languages=EASY + CJK, samples=10, model="m", detected=None):
                         "sample": sample,
                         "frame": sample_design(sample)[0],
                         "good": ok,
+                        "script_share": 1.0 if scripted else 0.0,
                         "on_language": ok,
                         "detected_language": (detected or {}).get(code, lang.iso if ok else "en"),
                     }
@@ -46,12 +51,38 @@ def results(good, languages=EASY + CJK, samples=10, model="m", detected=None):
 
 
 def test_scripts_observation_can_be_supported_refuted_or_undecided():
-    supported = report_observations(results(lambda c, s, i: c not in CJK), "Model X")[0]
+    many = MANY_EASY + CJK
+    supported = report_observations(results(lambda c, s, i: c not in CJK, many), "Model X")[0]
     assert supported.verdict == SUPPORTED and supported.measured.endswith("on Model X")
-    refuted = report_observations(results(lambda c, s, i: c in CJK))[0]
+    refuted = report_observations(results(lambda c, s, i: c in CJK, many))[0]
     assert refuted.verdict == REFUTED
-    even = report_observations(results(lambda c, s, i: i % 2 == 0))[0]
+    even = report_observations(results(lambda c, s, i: i % 2 == 0, many))[0]
     assert even.verdict == NOT_DECIDED
+
+
+def test_the_scripts_observation_is_about_producing_the_script_not_good_answers():
+    """The report said the scripts were easy or hard to *output*: equal good-answer rates
+    with script output only on the easy side is the report's claim (it was "not decided"
+    when the test read good answers)."""
+    produced = results(
+        lambda c, s, i: i < 2, MANY_EASY + CJK, in_script=lambda c, s, i: c not in CJK
+    )
+    scripts = report_observations(produced)[0]
+    assert scripts.verdict == SUPPORTED
+    assert "100% vs 0% of answers in the requested script" in scripts.measured
+    assert "good answers 20% vs 20%" in scripts.measured
+
+
+def test_english_is_not_on_the_easy_side_of_the_scripts_test():
+    """English is the frame language: its answers say nothing about producing a script."""
+    only_english = results(
+        lambda c, s, i: False,
+        MANY_EASY + CJK,
+        in_script=lambda c, s, i: c == "eng_Latn" or i % 2 == 0,
+    )
+    scripts = report_observations(only_english)[0]
+    assert scripts.verdict == NOT_DECIDED
+    assert "mean over 10 and 3 languages" in scripts.measured
 
 
 def test_russian_observation_both_ways():
@@ -61,6 +92,21 @@ def test_russian_observation_both_ways():
     assert report_observations(russian)[1].verdict == REFUTED
     half = results(lambda c, s, i: c != "rus_Cyrl" or i % 2 == 0)
     assert report_observations(half)[1].verdict == NOT_DECIDED
+
+
+def test_the_russian_case_is_tested_in_the_reports_setting_with_the_pooled_figure_beside():
+    """Asked in English, Russian is answered in English; asked in Russian, in Russian.
+    Pooling every style diluted the report's case; the style is fixed in the code."""
+    from reportlib.experiments.probe.analysis import REPORT_RUSSIAN_STYLE
+
+    assert REPORT_RUSSIAN_STYLE == "english_request"
+    data = results(lambda c, s, i: c != "rus_Cyrl" or s != REPORT_RUSSIAN_STYLE)
+    russian = report_observations(data)[1]
+    assert russian.verdict == SUPPORTED
+    assert russian.measured.startswith(
+        "10 of 10 answers in English, 0 in Russian, asked in English"
+    )
+    assert "(every style: 10 of 30 in English, 20 in Russian)" in russian.measured
 
 
 def test_style_comparisons_are_paired_and_decided_after_holm():

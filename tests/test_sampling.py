@@ -120,3 +120,37 @@ def test_sampled_chat_answers_are_reproducible_single_and_batched(tmp_path):
         )
     ][::-1]
     assert first == again
+
+
+class OldStyleModel:
+    """A backend written before sampling existed: ``complete`` has no ``sampling``."""
+
+    name = fingerprint = "old-style"
+    card: dict = {"name": "old-style"}
+    n_ctx, batch_width, concurrency = 512, 1, 1
+
+    def cache_identity(self):
+        return {"model": "old-style", "backend": "test"}
+
+    def tokenize(self, text, *, add_bos=True):
+        return list(text.encode())
+
+    def complete(self, prompt, *, max_tokens, seed, stop=(), reuse_prefix=False):
+        from reportlib.backends.interface import Completion
+
+        return Completion(prompt.upper(), 1, 1, "stop")
+
+
+def test_a_backend_without_sampling_still_answers_greedy_requests(tmp_path):
+    from reportlib.backends.cached_model import CachedModel
+    from reportlib.backends.interface import TextModel
+    from reportlib.core.cache import ResultCache
+    from reportlib.experiments.probe import prompts as probe
+    from reportlib.experiments.probe.runner import run_language_probe
+
+    old = type("Old", (OldStyleModel, TextModel), {})()
+    assert [c.text for c in old.complete_many(["a", "b"], max_tokens=4, seed=0)] == ["A", "B"]
+    cached = CachedModel(old, ResultCache(tmp_path))
+    assert [c.text for c in cached.complete_many(["a"], max_tokens=4, seed=0)] == ["A"]
+    rows = run_language_probe(cached, "old-style", probe.probe_language_codes("ko"), samples=1)
+    assert rows and all(r["decoding"] == "greedy" for r in rows)

@@ -28,6 +28,7 @@ from reportlib.backends.interface import (
     ContinuationScores,
     TextModel,
     map_concurrently,
+    sampling_arg,
 )
 from reportlib.backends.llamacpp import decoder_version
 from reportlib.backends.sampling import Sampling
@@ -174,7 +175,7 @@ class CachedModel(TextModel):
 
         def one(prompt: str) -> Completion:
             return self.complete(
-                prompt, max_tokens=max_tokens, seed=seed, stop=stop, sampling=sampling
+                prompt, max_tokens=max_tokens, seed=seed, stop=stop, **sampling_arg(sampling)
             )
 
         if self.batch_width > 1:
@@ -225,7 +226,7 @@ class CachedModel(TextModel):
             return
         start = time.perf_counter()
         results = self.model.complete_batch(
-            unique, max_tokens=max_tokens, seed=seed, stop=stop, sampling=sampling
+            unique, max_tokens=max_tokens, seed=seed, stop=stop, **sampling_arg(sampling)
         )
         share = (time.perf_counter() - start) / len(unique)  # each answer's share of the chunk
         by_prompt = dict(zip(unique, results, strict=True))
@@ -281,7 +282,7 @@ class CachedModel(TextModel):
             seed=seed,
             stop=stop,
             reuse_prefix=reuse_prefix,
-            sampling=sampling,
+            **sampling_arg(sampling),
         )
         seconds = time.perf_counter() - start
         self._store(key, result, seconds)

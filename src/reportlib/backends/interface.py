@@ -181,7 +181,11 @@ class TextModel(ABC):
             try:
                 out.append(
                     self.complete(
-                        prompt, max_tokens=max_tokens, seed=seed, stop=stop, sampling=sampling
+                        prompt,
+                        max_tokens=max_tokens,
+                        seed=seed,
+                        stop=stop,
+                        **sampling_arg(sampling),
                     )
                 )
             except ReportlibError as exc:
@@ -202,12 +206,18 @@ class TextModel(ABC):
         for start in range(0, len(prompts), max(1, self.batch_width)):
             chunk = prompts[start : start + max(1, self.batch_width)]
             results = self.complete_batch(
-                chunk, max_tokens=max_tokens, seed=seed, stop=stop, sampling=sampling
+                chunk, max_tokens=max_tokens, seed=seed, stop=stop, **sampling_arg(sampling)
             )
             for result in results:
                 if isinstance(result, ReportlibError):
                     raise result
                 yield result
+
+
+def sampling_arg(sampling: Sampling | None) -> dict[str, Sampling]:
+    """``sampling`` as a keyword argument, or none for greedy decoding: a backend written
+    before sampling existed (its ``complete`` without the keyword) still answers greedily."""
+    return {} if sampling is None else {"sampling": sampling}
 
 
 def map_concurrently(

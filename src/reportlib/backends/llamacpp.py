@@ -429,8 +429,7 @@ class LlamaCppModel(TextModel):
                 total = -float(first_log[tokens[0]])
                 if len(tokens) > 1:
                     rows = self._decode_rows(tokens[:-1], len(prompt_tokens), only_last=False)
-                    for k, row in enumerate(rows):
-                        total -= float(_log_softmax(row)[tokens[k + 1]])
+                    total += float(_token_nats(rows, tokens[1:]).sum())
                 llama_cpp.llama_memory_seq_rm(memory, 0, len(prompt_tokens), -1)
                 nats.append(total)
             return ContinuationScores(nats, [len(c) for c in conts], mass)
@@ -438,9 +437,23 @@ class LlamaCppModel(TextModel):
             llama_cpp.llama_memory_clear(memory, True)
             self._llm.reset()  # the high-level wrapper's own token bookkeeping
 
-    def _decode_rows(self, tokens: Sequence[int], start: int, *, only_last: bool) -> list[Any]:
+    def position_logits(self, tokens: Sequence[int]) -> Any:
+        """The logits at every position of ``tokens`` (rows x vocabulary, float64), from a
+        fresh state, leaving none (tests compare them with another implementation's)."""
+        import llama_cpp
+
+        memory = llama_cpp.llama_get_memory(self._llm.ctx)
+        llama_cpp.llama_memory_clear(memory, True)
+        try:
+            return self._decode_rows(tokens, 0, only_last=False)
+        finally:
+            llama_cpp.llama_memory_clear(memory, True)
+            self._llm.reset()
+
+    def _decode_rows(self, tokens: Sequence[int], start: int, *, only_last: bool) -> Any:
         """Decode ``tokens`` at positions ``start``.. (sequence 0) in batches of at most
-        ``n_batch``; the logits of every token (copies), or of the last one only."""
+        ``n_batch``; the logits of every token (a copy, rows x vocabulary), or of the last
+        one only (one row)."""
         import llama_cpp
         import numpy as np
 
@@ -463,10 +476,10 @@ class LlamaCppModel(TextModel):
                     continue  # no logits asked in this part
                 n_out = 1 if only_last else len(part)
                 out = np.ctypeslib.as_array(llama_cpp.llama_get_logits(ctx), shape=(n_out, n_vocab))
-                rows.extend(np.array(row, dtype=np.float64) for row in out)
+                rows.append(np.array(out, dtype=np.float64))
         finally:
             llama_cpp.llama_batch_free(batch)
-        return rows
+        return np.concatenate(rows)
 
     def greedy_next_token(self) -> int:
         """The argmax of the last evaluated position's logits, read from llama.cpp."""
@@ -481,6 +494,15 @@ def _log_softmax(row: Any) -> Any:
 
     top = float(np.max(row))
     return row - top - float(np.log(np.exp(row - top).sum()))
+
+
+def _token_nats(rows: Any, targets: Sequence[int]) -> Any:
+    """-log P of each target token under its row of logits (rows x vocabulary, float64)."""
+    import numpy as np
+
+    top = rows.max(axis=1, keepdims=True)
+    log_total = top[:, 0] + np.log(np.exp(rows - top).sum(axis=1))
+    return log_total - rows[np.arange(len(rows)), np.asarray(targets)]
 
 
 def _load(spec: str, settings: LoadSettings) -> TextModel:

@@ -100,8 +100,11 @@ def sample_token(
             penalised * sampling.repeat_penalty,
         )
     k = min(sampling.top_k, len(scores))
-    # the k best, highest first; ties broken by the lower token id (a stable order)
-    order = np.lexsort((np.arange(len(scores)), -scores))[:k]
+    # the k best, highest first (a partial sort: the vocabulary is large), ties broken by
+    # the lower token id; the threshold's ties are all kept, then cut in that order
+    kth = np.partition(scores, len(scores) - k)[len(scores) - k]
+    candidates = np.flatnonzero(scores >= kth)
+    order = candidates[np.lexsort((candidates, -scores[candidates]))][:k]
     kept = scores[order]
     probs = np.exp(kept - kept[0])
     probs /= probs.sum()

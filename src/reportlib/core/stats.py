@@ -175,3 +175,24 @@ def rate_text(rate: float, low: float | None = None, high: float | None = None) 
 def wilson_text(successes: int, trials: int) -> str:
     """The 95% Wilson interval of ``successes`` in ``trials`` as text ("—" without trials)."""
     return interval_text(*wilson_interval(successes, trials)) if trials else "—"
+
+
+def cohen_kappa(first: Sequence[bool], second: Sequence[bool]) -> float:
+    """Cohen's kappa of two yes/no labellings of the same items: agreement beyond what
+    their rates of "yes" give by chance (1: always agree; 0: chance; NaN: one constant
+    labelling that the other matches by chance only)."""
+    a, b = np.asarray(first, bool), np.asarray(second, bool)
+    if len(a) != len(b) or not len(a):
+        raise ValueError("kappa needs two labellings of the same, non-empty items")
+    observed = float((a == b).mean())
+    chance = float(a.mean() * b.mean() + (1 - a.mean()) * (1 - b.mean()))
+    return (observed - chance) / (1 - chance) if chance < 1 else float("nan")
+
+
+def kappa_interval(
+    first: Sequence[bool], second: Sequence[bool], draws: int = 2000, seed: int = 0
+) -> tuple[float, float]:
+    """A 95% bootstrap interval of :func:`cohen_kappa` over the items (seeded)."""
+    a, b = np.asarray(first, bool), np.asarray(second, bool)
+    reps = np.array([cohen_kappa(a[i], b[i]) for i in resample_indices(len(a), draws, seed)])
+    return percentile_interval(reps)

@@ -13,12 +13,11 @@ from typing import Any
 import pandas as pd
 
 from reportlib.backends.cached_model import CachedModel
-from reportlib.backends.interface import display_name
+from reportlib.backends.interface import display_name, model_labels
 from reportlib.backends.llamacpp import LlamaCppModel
 from reportlib.backends.loading import load_model
 from reportlib.backends.specs import (
     LORA_MARK,
-    SHIPPED_ADAPTER_NAME,
     resolve_model,
     shipped_adapter_path,
 )
@@ -27,11 +26,18 @@ from reportlib.core.errors import ReportlibError
 from reportlib.experiments import tokens
 from reportlib.experiments.context import costs
 from reportlib.experiments.finetune import analysis as finetune_analysis
-from reportlib.experiments.finetune.perplexity import paired_bits
+from reportlib.experiments.finetune.perplexity import paired_bits, score_lines
 from reportlib.experiments.finetune.record import load_record
+from reportlib.experiments.preference import (
+    load_references,
+    measure_preference,
+    paired_shift,
+    script_groups,
+)
 from reportlib.experiments.probe.analysis import report_observations
-from reportlib.experiments.probe.prompts import probe_language_codes
-from reportlib.experiments.probe.runner import run_language_probe
+from reportlib.experiments.probe.fluency import label_gibberish
+from reportlib.experiments.probe.prompts import CHAT_STYLES, probe_language_codes
+from reportlib.experiments.probe.runner import run_report_protocol
 from reportlib.text.corpus import flores_sentences, load_corpus
 from reportlib.text.tokenization import get_tokenizer
 
@@ -83,53 +89,99 @@ def compare_published_architectures(out: ClaimMeasurements, **_: Any) -> None:
         out.measured_on[key] = "published architectures"
 
 
-def measure_probe_claims(
-    out: ClaimMeasurements, model: str, multilingual: dict[str, Any], **_: Any
-) -> None:
-    """The report's scripts and Russian observations, on the multilingual chapter's probe,
-    and the model's trained window."""
-    llm = load_model(model, n_ctx=multilingual["n_ctx"], batch_width=multilingual["batch_width"])
-    answers = run_language_probe(
-        llm,
-        llm.name,
-        probe_language_codes(multilingual["languages"]),
-        samples=multilingual["samples"],
-        max_tokens=multilingual["max_tokens"],
-        seed=multilingual["seed"],
+def measure_probe_claims(out: ClaimMeasurements, multilingual: dict[str, Any], **_: Any) -> None:
+    """The report's scripts and Russian observations on the multilingual chapter's first chat
+    model (greedy answers, labelled as that chapter labels them), and its trained window."""
+    specs = multilingual["models"]
+    loaded = [
+        load_model(spec, n_ctx=multilingual["n_ctx"], batch_width=multilingual["batch_width"])
+        for spec in specs
+    ]
+    main = next((m for m in loaded if m.has_chat_template), loaded[0])
+    label = model_labels(loaded)[loaded.index(main)]
+    answers = pd.DataFrame(
+        run_report_protocol(
+            main,
+            label,
+            probe_language_codes(multilingual["languages"]),
+            multilingual["samples" if main.has_chat_template else "base_samples"],
+            multilingual["max_tokens"],
+            multilingual["seed"],
+            ["greedy"],
+        )
     )
-    out.book_model = display_name(llm)
-    scripts, russian = report_observations(pd.DataFrame(answers), out.book_model)
+    if main.has_chat_template:
+        answers = label_gibberish(answers, load_model(multilingual["scorer"], n_ctx=512))
+    out.book_model = display_name(main)
+    scripts, russian = report_observations(answers, out.book_model)
     out.values |= {
         "probe_scripts": scripts,
         "probe_russian": russian,
-        "trained_window": llm.card["trained_context"],
+        "trained_window": main.card["trained_context"],
     }
-    out.loaded.append(llm)
+    out.loaded.append(main)
 
 
 def measure_finetune_claims(out: ClaimMeasurements, finetune: dict[str, Any], **_: Any) -> None:
-    """The fine-tune's Korean probe and Korean bits per character, base against adapter,
-    with the fine-tuning chapter's settings."""
-    base = finetune["base"]
-    pair_models = [
+    """The chat model against its largest Korean adapter (and the English control) with the
+    fine-tuning chapter's settings: Korean asked in Korean, the Korean preference, and
+    Korean bits per character (its cached answers and scores are reused)."""
+    base, largest, control = finetune["base"], finetune["doses"][-1], finetune["control"]
+    specs = [base, *(f"{base}{LORA_MARK}{name}" for name in (largest, control))]
+    models = [
         load_model(spec, n_ctx=finetune["n_ctx"], batch_width=finetune["batch_width"])
-        for spec in (base, f"{base}{LORA_MARK}{SHIPPED_ADAPTER_NAME}")
+        for spec in specs
     ]
-    pair = finetune_analysis.probe_pair(
-        base, SHIPPED_ADAPTER_NAME, finetune, probe_language_codes("all"), pair_models
+    labels = model_labels(models)
+    scorer = load_model(finetune["scorer"], n_ctx=512)
+    results = finetune_analysis.probe_models(
+        models,
+        labels,
+        finetune["samples"],
+        finetune["max_tokens"],
+        finetune["seed"],
+        finetune["decodings"],
+        scorer,
     )
-    korean = {"ko": flores_sentences("kor_Hang", "devtest")[: finetune["eval_sentences"]]}
-    before, after = finetune_analysis.score_pair(pair_models, korean)["ko"]
-    record = load_record(shipped_adapter_path())
+    pair = finetune_analysis.probe_pair(results, labels[0], labels[1])
+    vocabulary = get_tokenizer("model", base)
+    groups = script_groups([vocabulary.token_bytes(i) for i in range(vocabulary.vocab_size)])
+    korean = probe_language_codes("ko")
+    rows = pd.DataFrame(
+        [
+            row
+            for model in models
+            for row in measure_preference(
+                model,
+                korean,
+                CHAT_STYLES,
+                finetune["preference_samples"],
+                load_references(),
+                groups,
+            )
+        ]
+    )
+    shift = paired_shift(rows, labels[1], labels[0], finetune_analysis.KOREAN)
+    over = paired_shift(rows, labels[1], labels[2], finetune_analysis.KOREAN)
+    sentences = flores_sentences("kor_Hang", "devtest")[: finetune["eval_sentences"]]
+    bits = paired_bits(score_lines(models[0], sentences), score_lines(models[1], sentences))
+    record = load_record(shipped_adapter_path(largest))
     out.values["finetune_korean"] = pair
+    out.values["finetune_easy"] = {
+        "pair": pair,
+        "shift": shift,
+        "over_control": over,
+    }
     out.values["slm_training"] = {
-        "bits": paired_bits(before, after),
+        "bits": bits,
+        "pair": pair,
         "machine": record["machine"],
         "minutes": record["seconds"] / 60,
         "threads": record["settings"]["threads"],
     }
-    out.measured_on |= {"finetune_korean": pair.models, "slm_training": pair.models}
-    out.loaded.extend(pair_models)
+    out.measured_on |= {key: pair.models for key in ("finetune_korean", "slm_training")}
+    out.measured_on["finetune_easy"] = f"{pair.models}, and {labels[2]}"
+    out.loaded.extend(models)
 
 
 def measure_cost_claims(
@@ -188,7 +240,7 @@ PRODUCERS: dict[str, Producer] = {
     ),
     **dict.fromkeys(("qwen_layers", "qwen_hidden", "qwen_ffn"), compare_published_architectures),
     **dict.fromkeys(("probe_scripts", "probe_russian", "trained_window"), measure_probe_claims),
-    **dict.fromkeys(("finetune_korean", "slm_training"), measure_finetune_claims),
+    **dict.fromkeys(("finetune_korean", "finetune_easy", "slm_training"), measure_finetune_claims),
     **dict.fromkeys(("kv_memory", "latency", "input_output", "slm_compute"), measure_cost_claims),
 }
 

@@ -24,6 +24,7 @@ from reportlib.core.sources import (
     homes_per_year,
 )
 from reportlib.core.verdicts import NOT_CHECKABLE, NOT_DECIDED, PARTLY, REFUTED, SUPPORTED
+from reportlib.experiments.finetune.analysis import EASY_RULE, easy_verdict
 from reportlib.experiments.ledger import BOOK_MODEL_COLUMN
 from reportlib.experiments.probe.analysis import RUSSIAN_RULE, SCRIPTS_RULE
 from reportlib.experiments.tokens import (
@@ -236,8 +237,19 @@ CLAIMS: tuple[Claim, ...] = (
         "than the base model.",
         "finetune_korean",
         "notebooks/finetune#finetune-korean-probe",
-        "The report's pair (Llama 3 8B vs Bllossom 8B) does not run offline; measured instead "
-        "on the book's model with a LoRA adapter trained here on Korean legal text.",
+        "The report's pair (LLaMA 3.2 against Bllossom 8B, itself a fine-tune of Llama 3 8B) "
+        "does not run offline; measured instead on the book's chat model of the Llama "
+        "architecture and a Korean instruction LoRA trained here (a 135M model, not LLaMA).",
+        about_report_model=True,
+    ),
+    _measured(
+        FINETUNE,
+        "Because LLaMA 3 is one multilingual model, fine-tuning it for another language is easy.",
+        "finetune_easy",
+        "notebooks/finetune#finetune-dose-response",
+        "About LLaMA 3; measured instead on the book's chat model (SmolLM2 135M, the Llama "
+        "architecture): a Korean instruction LoRA against the chat model and against an "
+        "English LoRA of the same size.",
         about_report_model=True,
     ),
     _cited(
@@ -528,14 +540,35 @@ def _slm_compute(m: dict[str, Any]) -> Decision:
 
 
 def _slm_training(m: dict[str, Any]) -> Decision:
-    bits = m["bits"]
-    verdict = SUPPORTED if bits.high < 0 else REFUTED if bits.low > 0 else NOT_DECIDED
+    bits, pair = m["bits"], m["pair"]
+    behaviour = pair.verdict  # Korean good answers, McNemar (the behaviour the report meant)
+    predicts = SUPPORTED if bits.high < 0 else REFUTED if bits.low > 0 else NOT_DECIDED
+    if behaviour == predicts:
+        verdict = behaviour
+    elif SUPPORTED in (behaviour, predicts) and REFUTED not in (behaviour, predicts):
+        verdict = PARTLY
+    else:
+        verdict = NOT_DECIDED
+    good = pair.korean[-1]
     shown = (
         f"LoRA trained in {m['minutes']:.1f} min on {m['threads']} CPU threads of "
-        f"{m['machine']}; Korean bits per character "
+        f"{m['machine']}; good Korean answers {good.base:.0%} → {good.tuned:.0%} "
+        f"(McNemar p {good.p_value:.2g}); Korean bits per character "
         f"{bits.change:+.3f} [{bits.low:+.3f}, {bits.high:+.3f}]"
     )
     return Decision(verdict, shown)
+
+
+def _finetune_easy(m: dict[str, Any]) -> Decision:
+    shift, over = m["shift"], m["over_control"]
+    good = m["pair"].korean[-1]
+    shown = (
+        f"good Korean answers {good.base:.0%} → {good.tuned:.0%} (McNemar p "
+        f"{good.p_value:.2g}); Korean preference shift {shift['shift']:+.3f} "
+        f"[{shift['low']:+.3f}, {shift['high']:+.3f}] bits/char, "
+        f"{over['shift']:+.3f} [{over['low']:+.3f}, {over['high']:+.3f}] over the English LoRA"
+    )
+    return Decision(easy_verdict(m["pair"], shift, over), shown)
 
 
 def _observation(observation: Any) -> Decision:
@@ -607,13 +640,14 @@ RULES: dict[str, Rule] = {
         _slm_compute,
     ),
     "slm_training": Rule(
-        "supported if the book's LoRA fine-tune of the SLM, trained on CPU threads (its record "
-        "names the machine), lowered the bits per character of held-out Korean text "
-        "(FLORES-200 devtest) "
-        "with a 95% bootstrap interval below zero; refuted if above zero; not decided "
-        "otherwise",
+        "the book's Korean LoRA of its chat SLM, trained on CPU threads (its record names the "
+        "machine), judged on the behaviour the report meant (good Korean answers, McNemar at "
+        "5%) and on held-out Korean bits per character (FLORES-200 devtest, 95% interval): "
+        "supported if both improve, partly true if one does and neither worsens, refuted if "
+        "both worsen, not decided otherwise",
         _slm_training,
     ),
+    "finetune_easy": Rule(EASY_RULE, _finetune_easy),
 }
 
 #: what a cited claim's row shows about the book's model, from a measurement

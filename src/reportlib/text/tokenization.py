@@ -22,10 +22,12 @@ from pathlib import Path
 from typing import Protocol
 
 from reportlib.backends.llama_runtime import silence_llama_logs, token_bytes, vocab_of
-from reportlib.backends.specs import cased_name, resolve_model
+from reportlib.backends.specs import EMBEDDED_CHAT_SPEC, cased_name, resolve_model
 from reportlib.core.errors import ReportlibError
 
-TOKENIZER_NAMES = ("llama3", "qwen", "qwen3.6", "model")
+#: ``model``: the tokenizer of the book's model (or ``--model``); ``chat``: the embedded chat
+#: model's (SmolLM2: the Llama architecture with a 49,152-token GPT-2-style vocabulary)
+TOKENIZER_NAMES = ("llama3", "qwen", "qwen3.6", "model", "chat")
 
 
 class Tokenizer(Protocol):
@@ -133,11 +135,10 @@ class QwenTokenizer:
 class GGUFTokenizer:
     """The tokenizer stored inside a GGUF file (loaded vocabulary-only, no weights)."""
 
-    name = "model"
-
-    def __init__(self, spec: str | None = None) -> None:
+    def __init__(self, spec: str | None = None, name: str = "model") -> None:
         from llama_cpp import Llama
 
+        self.name = name
         model = resolve_model(spec)
         size_label = model.info.metadata.get("general.size_label")
         self.label = f"{cased_name(model.name, size_label)} (GGUF)"
@@ -161,13 +162,16 @@ class GGUFTokenizer:
 
 
 def get_tokenizer(name: str, model_spec: str | None = None) -> Tokenizer:
-    """A tokenizer by name: ``llama3``, ``qwen``, ``qwen3.6`` or ``model`` (with a model spec)."""
+    """A tokenizer by name: ``llama3``, ``qwen``, ``qwen3.6``, ``model`` (with a model spec)
+    or ``chat`` (the embedded chat model's)."""
     if name == "llama3":
         return Llama3Tokenizer()
     if name in ("qwen", "qwen3.6"):
         return QwenTokenizer(name)
     if name == "model":
         return GGUFTokenizer(model_spec)
+    if name == "chat":
+        return GGUFTokenizer(EMBEDDED_CHAT_SPEC, name="chat")
     raise ReportlibError(f"unknown tokenizer {name!r}; choose one of {', '.join(TOKENIZER_NAMES)}")
 
 

@@ -38,6 +38,9 @@ ORDER_SEED = 0
 #: ("I", "my"): a training line that uses one speaks as a person
 SELF_REFERENCE_KO = ("저는", "저의", "제가", "나는", "내가", "나의")
 _SELF_REFERENCE = re.compile(r"(?<!\w)(?:" + "|".join(SELF_REFERENCE_KO) + r")(?!\w)")
+#: a reference self-introduction is in the training text when this share of its 12-character
+#: pieces is (the shipped pairs share at most a tenth: common phrases)
+NEAR_COPY = 0.5
 #: what a self-introduction or a statement of the assistant's identity says
 SELF_INTRODUCTION_MARKERS = (
     "자기소개",
@@ -183,9 +186,10 @@ def _shingles(text: str, size: int = 12) -> set[str]:
 
 def contamination_report(texts: Sequence[str], flores_sentences: Sequence[str]) -> Contamination:
     """FLORES sentences, probe prompts (every request and opening of every language, the
-    English requests in every language's name), reference self-introductions (any 12
-    characters in a row of one), self-introduction markers and Korean first-person lines
-    found in the training ``texts``."""
+    English requests in every language's name), reference self-introductions (near-copies:
+    :data:`NEAR_COPY` of a reference's 12-character pieces in the training text; common
+    phrases such as "I can answer" are not enough), self-introduction markers and Korean
+    first-person lines found in the training ``texts``."""
     flat = "\n".join(_squash(t) for t in texts)
     found_flores = [s for s in flores_sentences if len(s) >= 20 and _squash(s) in flat]
     prompts = [
@@ -203,7 +207,7 @@ def contamination_report(texts: Sequence[str], flores_sentences: Sequence[str]) 
         for refs in load_references().values()
         for ref in refs
         for text in (ref.native, ref.english)
-        if _shingles(text) & ours
+        if len(_shingles(text) & ours) >= NEAR_COPY * len(_shingles(text))
     ]
     markers = [m for m in SELF_INTRODUCTION_MARKERS if m in flat]
     first_person = [t for t in texts for line in t.split("\n") if speaks_as_a_person(line)]

@@ -241,61 +241,89 @@ class Observation:
 
 #: the verdict of an observation whose languages the run did not include
 NOT_MEASURED = "not measured"
+#: an answer "is in the script" when at least this share of its letters is in the script of
+#: the requested language (the report's claim is about producing the script at all)
+SCRIPT_MAJORITY = 0.5
+#: the language the requests of the probe's frames are written in: on the "easy" side it
+#: would count answering in English as producing the Latin script, so it is left out
+FRAME_LANGUAGE = "eng_Latn"
+#: the prompt style of the report's Russian case, fixed before looking at any answer: the
+#: report asked for Russian in another language (in a chat in Korean and English), which
+#: is the probe's request written in English
+REPORT_RUSSIAN_STYLE = "english_request"
 SCRIPTS_RULE = (
-    "difference of the mean per-language good-answer rates (in the language, not "
-    "degenerate), exact permutation test over which languages are on which side; "
-    "supported or refuted when its two-sided p-value, Holm-adjusted over the chapter's "
-    "five tests, is below 5%"
+    "difference of the mean per-language rates of answers in the requested script (at least "
+    "half of the letters), Latin, Cyrillic and Arabic languages other than English (the "
+    "frame language) against Chinese, Japanese and Korean; exact permutation test over which "
+    "languages are on which side; supported or refuted when its two-sided p-value, "
+    "Holm-adjusted over the chapter's tests, is below 5%"
 )
 RUSSIAN_RULE = (
-    "exact sign test of English against Russian answers among the answers to Russian "
-    "prompts; supported when significantly more are English, refuted when significantly "
-    "more are Russian (Holm-adjusted over the chapter's five tests, 5%)"
+    "exact sign test of English against Russian answers to the Russian request asked in "
+    "English (the report's setting, fixed in the code before looking); supported when "
+    "significantly more are English, refuted when significantly more are Russian "
+    "(Holm-adjusted over the chapter's tests, 5%); every style pooled is shown beside it"
 )
 
 
 def observation_tests(results: pd.DataFrame, seed: int = 0) -> list[PairedTest]:
     """The raw tests behind the report's two observations (those it can measure)."""
     tests = []
-    easy = results.script.isin(LATIN_CYRILLIC_ARABIC)
+    results = results.assign(in_script=results["script_share"] >= SCRIPT_MAJORITY)
+    easy = results.script.isin(LATIN_CYRILLIC_ARABIC) & (results.language != FRAME_LANGUAGE)
     cjk = results.language.isin(CJK)
     if easy.any() and cjk.any():
-        part = results[easy | cjk]
-        per_language = part.groupby("language", sort=False)["good"].mean()
-        is_cjk = per_language.index.isin(CJK)
-        a, b = per_language[~is_cjk].mean(), per_language[is_cjk].mean()
-        successes, totals, langs = _cluster_tables(part, "good")
-        groups = np.array(["cjk" if c in CJK else "easy" for c in langs])
-        reps = crossed_bootstrap(successes, totals, BOOTSTRAP_DRAWS, seed, groups=groups)
-        names = list(dict.fromkeys(groups.tolist()))
-        low, high = percentile_interval(reps[:, names.index("easy")] - reps[:, names.index("cjk")])
-        tests.append(
-            PairedTest(
-                "scripts",
-                "Latin, Cyrillic, Arabic vs Chinese, Japanese, Korean",
-                f"{a:.0%} vs {b:.0%} good answers, mean over {int((~is_cjk).sum())} and "
-                f"{int(is_cjk.sum())} languages (difference {a - b:+.0%}; 95% interval of the "
-                f"pooled difference {low:+.0%} to {high:+.0%})",
-                a - b,
-                permutation_p_value(per_language[~is_cjk].tolist(), per_language[is_cjk].tolist()),
-                "permutation test over languages",
-            )
-        )
+        tests.append(_scripts_test(results[easy | cjk], seed))
     russian = results[results.language == "rus_Cyrl"]
-    if len(russian):
-        english = int((russian.detected_language == "en").sum())
-        native = int(russian.on_language.sum())
+    setting = russian[russian["style"] == REPORT_RUSSIAN_STYLE]
+    if len(setting):
+        english, native = _english_and_russian(setting)
+        all_english, all_native = _english_and_russian(russian)
         tests.append(
             PairedTest(
                 "russian",
-                "English vs Russian answers to Russian prompts",
-                f"{english} of {len(russian)} answers in English, {native} in Russian",
-                (english - native) / len(russian),
+                "English vs Russian answers to the Russian request asked in English",
+                f"{english} of {len(setting)} answers in English, {native} in Russian, asked in "
+                f"English (every style: {all_english} of {len(russian)} in English, "
+                f"{all_native} in Russian)",
+                (english - native) / len(setting),
                 binomial_two_sided(english, english + native),
                 "exact sign test",
             )
         )
     return tests
+
+
+def _english_and_russian(answers: pd.DataFrame) -> tuple[int, int]:
+    """How many answers to Russian requests are in English, and how many in Russian."""
+    return int((answers.detected_language == "en").sum()), int(answers.on_language.sum())
+
+
+def _scripts_test(part: pd.DataFrame, seed: int) -> PairedTest:
+    """Script production, easy scripts against Chinese, Japanese and Korean, with the
+    good-answer rates of the same languages beside it."""
+    per_language = part.groupby("language", sort=False)[["in_script", "good"]].mean()
+    is_cjk = per_language.index.isin(CJK)
+    a, b = per_language["in_script"][~is_cjk].mean(), per_language["in_script"][is_cjk].mean()
+    good_a, good_b = per_language["good"][~is_cjk].mean(), per_language["good"][is_cjk].mean()
+    successes, totals, langs = _cluster_tables(part, "in_script")
+    groups = np.array(["cjk" if c in CJK else "easy" for c in langs])
+    reps = crossed_bootstrap(successes, totals, BOOTSTRAP_DRAWS, seed, groups=groups)
+    names = list(dict.fromkeys(groups.tolist()))
+    low, high = percentile_interval(reps[:, names.index("easy")] - reps[:, names.index("cjk")])
+    return PairedTest(
+        "scripts",
+        "Latin, Cyrillic, Arabic (not English) vs Chinese, Japanese, Korean",
+        f"{a:.0%} vs {b:.0%} of answers in the requested script, mean over "
+        f"{int((~is_cjk).sum())} and {int(is_cjk.sum())} languages (difference {a - b:+.0%}; "
+        f"95% interval of the pooled difference {low:+.0%} to {high:+.0%}); good answers "
+        f"{good_a:.0%} vs {good_b:.0%}",
+        a - b,
+        permutation_p_value(
+            per_language["in_script"][~is_cjk].tolist(), per_language["in_script"][is_cjk].tolist()
+        ),
+        "permutation test over languages",
+    )
 
 
 def report_observations(results: pd.DataFrame, model: str = "") -> list[Observation]:
@@ -311,7 +339,11 @@ def report_observations(results: pd.DataFrame, model: str = "") -> list[Observat
             "Latin, Cyrillic and Arabic script answers are easy; Chinese, Japanese and Korean poor",
             SCRIPTS_RULE,
         ),
-        ("russian", "Asked for Russian, the model answers in English", RUSSIAN_RULE),
+        (
+            "russian",
+            "Asked for Russian (in another language), the model answers in English",
+            RUSSIAN_RULE,
+        ),
     ):
         test = decided.get(key)
         if test is None:

@@ -29,9 +29,12 @@ from reportlib.text.judge import strip_markup
 #: characters of an answer (and of each reference sentence) that are scored
 PREFIX_CHARACTERS = 60
 #: reference sentences per language
-REFERENCE_SENTENCES = 40
-#: an answer this many times harder to predict than ordinary text is gibberish
-GIBBERISH_RATIO = 2.0
+REFERENCE_SENTENCES = 20
+#: the candidate ratios, tried on the development draw of the chat model's audit set
+GIBBERISH_CANDIDATES = (1.25, 1.5, 1.75, 2.0, 2.5)
+#: an answer this many times harder to predict than ordinary text is gibberish: the
+#: candidate with the highest Cohen's kappa on the development draw (a test checks it)
+GIBBERISH_RATIO = 1.75
 #: answers shorter than this many letters are not judged (the empty label covers them)
 MIN_LETTERS = 6
 

@@ -8,11 +8,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from reportlib.backends.interface import TextModel
+from reportlib.backends.interface import TextModel, sampling_arg
 from reportlib.backends.sampling import DECODINGS
 from reportlib.core.errors import ReportlibError
 from reportlib.core.languages import Language, get_language
 from reportlib.experiments.probe.prompts import (
+    CHAT_STYLES,
     PROBE_LANGUAGES,
     PROMPT_STYLES,
     build_probe_prompts,
@@ -70,7 +71,7 @@ def run_language_probe(
     prompts = [prompt for *_, prompt in plan]
     # cached; concurrent for a server, batched for a model loaded with batch_width > 1
     answers = model.complete_many(
-        prompts, max_tokens=max_tokens, seed=seed, sampling=DECODINGS[decoding]
+        prompts, max_tokens=max_tokens, seed=seed, **sampling_arg(DECODINGS[decoding])
     )
     path = "chat template" if fmt is not None else "text continuation"
     rows = []
@@ -179,6 +180,29 @@ def ask_which_languages(
     question = LANGUAGES_QUESTIONS[asked_in]
     prompt = LANGUAGES_FRAMES[asked_in].format(text=question) if fmt is None else fmt(question)
     answer = model.complete(
-        prompt, max_tokens=max_tokens, seed=seed, sampling=DECODINGS[decoding]
+        prompt, max_tokens=max_tokens, seed=seed, **sampling_arg(DECODINGS[decoding])
     ).text
     return LanguagesAnswer(asked_in, decoding, seed, prompt, answer, languages_named(answer))
+
+
+def run_report_protocol(
+    model: TextModel,
+    model_name: str,
+    languages: Iterable[Language],
+    samples: int,
+    max_tokens: int,
+    seed: int,
+    decodings: Iterable[str] = ("greedy",),
+) -> list[dict[str, Any]]:
+    """The probe as the report ran it, on any model: a chat model is asked as a chat user
+    asks (:data:`~reportlib.experiments.probe.prompts.CHAT_STYLES`) with every one of
+    ``decodings``; a base model, which cannot be asked, gets the text-continuation frames
+    of every style, decoded greedily."""
+    chat = model.has_chat_template
+    styles = CHAT_STYLES if chat else tuple(PROMPT_STYLES)
+    rows: list[dict[str, Any]] = []
+    for decoding in decodings if chat else ("greedy",):
+        rows += run_language_probe(
+            model, model_name, languages, styles, samples, max_tokens, seed, decoding=decoding
+        )
+    return rows

@@ -3,6 +3,9 @@ and escaped sample answers."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 import pandas as pd
 
 from reportlib.core.html import escape_text
@@ -10,45 +13,83 @@ from reportlib.core.languages import LANGUAGES
 from reportlib.core.stats import rate_text
 
 
-def quality_table(results: pd.DataFrame, style_labels: dict[str, str]) -> pd.DataFrame:
-    """Per prompt style: the share of answers that are empty, loops, echoes or real
-    continuations (rows: styles, in % of that style's answers)."""
-    reasons = results["degenerate_reason"].replace("", "real continuation")
-    table = pd.crosstab(results["style"], reasons, normalize="index") * 100
-    columns = [c for c in ("real continuation", "loop", "echo", "empty") if c in table]
-    table = table.reindex(columns=columns).reindex([s for s in style_labels if s in table.index])
-    table.index = [style_labels[s] for s in table.index]
+def quality_table(
+    results: pd.DataFrame, style_labels: dict[str, str], by: Sequence[str] = ("style",)
+) -> pd.DataFrame:
+    """Per prompt style (and whatever else ``by`` names, e.g. the decoding): the share of
+    answers that are real answers, loops, echoes, gibberish or empty (in % of the row's
+    answers)."""
+    reasons = results["degenerate_reason"].replace("", "answer")
+    keys = [results[k] for k in by]
+    table = pd.crosstab(keys, reasons, normalize="index") * 100
+    columns = [c for c in ("answer", "loop", "echo", "gibberish", "empty") if c in table]
+    table = table.reindex(columns=columns)
+    styles = [s for s in style_labels if s in set(results["style"])]
+    position = {s: i for i, s in enumerate(styles)}
+    order = sorted(
+        table.index,
+        key=lambda k: [position.get(v, -1) for v in (k if isinstance(k, tuple) else (k,))],
+    )
+    table = table.loc[order]
+    table.index = [
+        ", ".join(style_labels.get(v, str(v)) for v in (k if isinstance(k, tuple) else (k,)))
+        for k in table.index
+    ]
     table.columns.name = None
     return table.round(0).astype(int).astype(str) + "%"
 
 
-def sample_answers_html(results: pd.DataFrame, per_group: int = 2, limit: int = 160) -> str:
-    """A few answers per report group, escaped and truncated, as an HTML table with the
+def _answer_cell(text: str, limit: int) -> str:
+    """An answer as a table cell: escaped, cut to ``limit`` characters, line breaks kept."""
+    return escape_text(text, limit).replace("\n", "<br>")
+
+
+def sample_answers_html(
+    results: pd.DataFrame,
+    per_group: int = 1,
+    limit: int = 200,
+    by: Sequence[str] = ("style",),
+) -> str:
+    """Answers per report group and per value of each column of ``by`` (every style, and
+    the decoding when asked), escaped and cut, line breaks kept, as an HTML table with the
     judge's verdict and the quality labels."""
-    head = (
-        "<tr><th>group</th><th>language</th><th>style</th><th>answer</th><th>language "
-        "judged</th><th>quality</th></tr>"
-    )
+    columns = ["group", "language", *by, "answer", "language judged", "quality"]
+    head = "<tr>" + "".join(f"<th>{escape_text(c)}</th>" for c in columns) + "</tr>"
     body = []
     for group in dict.fromkeys(lang.report_group for lang in LANGUAGES):
-        part = results[results.group == group].iloc[::7].head(per_group)
-        for _, row in part.iterrows():
-            judged = f"{'on' if row.on_language else 'off'} ({row.detected_language})"
-            quality = row.get("degenerate_reason") or "real"
-            if row.get("self_intro"):
-                quality += ", first person"
-            body.append(
-                "<tr>"
-                + "".join(
-                    ("<td class='model-output'>" if k == 3 else "<td>")
-                    + f"{escape_text(str(v), limit)}</td>"
-                    for k, v in enumerate(
-                        (group, row["name"], row["style"], row["answer"], judged, quality)
-                    )
+        part = results[results.group == group]
+        for _, cell in part.groupby(list(by), sort=False):
+            for _, row in cell.iloc[::7].head(per_group).iterrows():
+                judged = f"{'on' if row.on_language else 'off'} ({row.detected_language})"
+                quality = row.get("degenerate_reason") or "answer"
+                if row.get("self_intro"):
+                    quality += ", first person"
+                values = [group, row["name"], *(row[k] for k in by)]
+                cells = [f"<td>{escape_text(str(v), limit)}</td>" for v in values]
+                cells.append(
+                    f"<td class='model-output'>{_answer_cell(str(row['answer']), limit)}</td>"
                 )
-                + "</tr>"
-            )
+                cells += [f"<td>{escape_text(v)}</td>" for v in (judged, quality)]
+                body.append("<tr>" + "".join(cells) + "</tr>")
     return f'<table class="probe-samples">{head}{"".join(body)}</table>'
+
+
+def languages_answers_html(asked: Sequence[Any], name_of: Any) -> Any:
+    """The answers to "which languages can you use?" as an HTML table: asked in, decoding
+    and seed, the answer (escaped, line breaks kept) and the probed languages it names."""
+    from IPython.display import HTML
+
+    head = "<tr><th>asked in</th><th>decoding</th><th>answer</th><th>languages named</th></tr>"
+    rows = []
+    for a in asked:
+        decoding = a.decoding if a.decoding == "greedy" else f"{a.decoding}, seed {a.seed}"
+        named = ", ".join(name_of(code).name for code in a.named) or "none"
+        rows.append(
+            f"<tr><td>{escape_text(name_of(a.asked_in).name)}</td><td>{escape_text(decoding)}"
+            f"</td><td class='model-output'>{_answer_cell(a.answer, 400)}</td>"
+            f"<td>{escape_text(named)}</td></tr>"
+        )
+    return HTML(f'<table class="languages-asked">{head}{"".join(rows)}</table>')
 
 
 def format_rates(

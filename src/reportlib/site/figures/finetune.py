@@ -1,67 +1,119 @@
-"""Figures of the fine-tuning chapter: training loss and bits per character."""
+"""Figures of the fine-tuning chapter: training and held-out loss per adapter, the dose and
+response of the Korean preference, and bits per character."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter
+
+COLOURS = ("#c6dbef", "#6baed6", "#2171b5", "#08306b", "#e6550d")
 
 
-def training_loss_figure(record: dict[str, Any], window: int = 10) -> Figure:
-    """Training loss per step (faint) with its running mean over ``window`` steps, and the
-    held-out loss at each evaluation, from a fine-tune's training record."""
-    train = pd.Series(record["train_loss"], index=range(1, len(record["train_loss"]) + 1))
-    held = pd.DataFrame(record["held_out_loss"], columns=["step", "loss"])
-    fig, ax = plt.subplots(figsize=(7, 3.6))
-    ax.plot(train.index, train, color="#9ecae1", linewidth=0.8, label="training loss, per step")
-    ax.plot(
-        train.index,
-        train.rolling(window, min_periods=1).mean(),
-        color="#08519c",
-        linewidth=2,
-        label=f"training loss, mean of {window} steps",
-    )
-    ax.plot(
-        held["step"], held["loss"], "o-", color="#e6550d", label="held-out loss (bills never seen)"
-    )
-    if record.get("selected_step"):
-        ax.axvline(
-            record["selected_step"],
-            color="black",
-            linestyle="--",
-            linewidth=1,
-            label="adapter kept (lowest held-out loss)",
+def _thousands(value: float, _: Any) -> str:
+    return f"{value / 1000:g}K" if value >= 1000 else f"{value:g}"
+
+
+def training_loss_figure(records: Sequence[dict[str, Any]], window: int = 10) -> Figure:
+    """Per adapter, the training loss (running mean over ``window`` steps) and the held-out
+    loss at each evaluation, against the tokens seen, stacked in two panels (readable on a
+    phone)."""
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(7, 6.4), sharex=True)
+    for record, colour in zip(records, COLOURS, strict=False):
+        per_step = record["tokens_seen"] / max(1, record["steps"])
+        train = pd.Series(record["train_loss"]).rolling(window, min_periods=1).mean()
+        top.plot(
+            (train.index + 1) * per_step, train, color=colour, linewidth=2, label=record["name"]
         )
-    ax.set_xlabel("training step (one block of Korean legal text each)")
-    ax.set_ylabel("cross-entropy (nats per token)")
+        held = pd.DataFrame(record["held_out_loss"], columns=["step", "loss"])
+        bottom.plot(held["step"] * per_step, held["loss"], "o-", color=colour, label=record["name"])
+    top.set_ylabel(f"training loss\n(mean of {window} steps)", fontsize=11)
+    bottom.set_ylabel("held-out loss\n(replies never trained on)", fontsize=11)
+    bottom.set_xlabel("training tokens seen", fontsize=11)
+    bottom.xaxis.set_major_formatter(FuncFormatter(_thousands))
+    for ax in (top, bottom):
+        ax.grid(alpha=0.3)
+        ax.tick_params(labelsize=10)
+    top.legend(fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def dose_response_figure(
+    doses: pd.DataFrame, control: pd.DataFrame, fit: Any, language: str = "Korean"
+) -> Figure:
+    """The paired shift of the preference for ``language`` of each Korean dose (``doses``:
+    columns tokens, shift, low, high) against its training tokens (log scale), the fitted
+    line, and the English control at its own tokens (``control``: the same columns)."""
+    fig, ax = plt.subplots(figsize=(7, 4.2))
+    ax.errorbar(
+        doses["tokens"],
+        doses["shift"],
+        yerr=[doses["shift"] - doses["low"], doses["high"] - doses["shift"]],
+        fmt="o",
+        color="#08519c",
+        capsize=4,
+        label="Korean LoRA (doses)",
+    )
+    x = np.geomspace(doses["tokens"].min(), doses["tokens"].max(), 50)
+    ax.plot(
+        x,
+        fit.intercept + fit.slope * np.log2(x),
+        color="#08519c",
+        linewidth=1,
+        alpha=0.6,
+        label="fit: shift against log2 tokens",
+    )
+    ax.errorbar(
+        control["tokens"],
+        control["shift"],
+        yerr=[control["shift"] - control["low"], control["high"] - control["shift"]],
+        fmt="s",
+        color="#e6550d",
+        capsize=4,
+        label="English LoRA (control)",
+    )
+    ax.axhline(0, color="black", linewidth=0.8)
+    ax.set_xscale("log", base=2)
+    ax.xaxis.set_major_formatter(FuncFormatter(_thousands))
+    ax.set_xlabel("training tokens (log scale)", fontsize=11)
+    ax.set_ylabel(f"shift of the {language} preference\n(bits per character)", fontsize=11)
+    ax.tick_params(labelsize=10)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize="small")
+    ax.legend(fontsize=9)
     fig.tight_layout()
     return fig
 
 
 def bits_change_figure(table: pd.DataFrame) -> Figure:
-    """The change in bits per character from base to fine-tune per evaluation text, with
-    95% bootstrap intervals (left of zero: the fine-tune predicts the text better)."""
-    order = table.index[::-1]
-    changes = table.loc[order, "change"]
-    low = [table.loc[t, "95% interval"][0] for t in order]
-    high = [table.loc[t, "95% interval"][1] for t in order]
-    fig, ax = plt.subplots(figsize=(7, 0.5 * len(order) + 1.4))
-    y = range(len(order))
-    ax.errorbar(
-        changes,
-        y,
-        xerr=[changes - low, [h - c for h, c in zip(high, changes, strict=True)]],
-        fmt="o",
-        color="#08519c",
-        capsize=4,
-    )
+    """The change in bits per character from the base to each fine-tune per evaluation text,
+    with 95% bootstrap intervals (left of zero: the fine-tune predicts the text better);
+    ``table`` has columns model, text, change, low, high."""
+    texts = list(dict.fromkeys(table["text"]))
+    models = list(dict.fromkeys(table["model"]))
+    fig, ax = plt.subplots(figsize=(7, 0.55 * len(texts) * len(models) ** 0.5 + 1.8))
+    for k, model in enumerate(models):
+        part = table[table["model"] == model].set_index("text").loc[texts]
+        y = [i + (k - (len(models) - 1) / 2) * 0.8 / len(models) for i in range(len(texts))]
+        ax.errorbar(
+            part["change"],
+            y,
+            xerr=[part["change"] - part["low"], part["high"] - part["change"]],
+            fmt="o",
+            color=COLOURS[k % len(COLOURS)] if k < len(COLOURS) else None,
+            capsize=3,
+            label=model,
+        )
     ax.axvline(0, color="black", linewidth=0.8)
-    ax.set_yticks(list(y), list(order))
-    ax.set_xlabel("change in bits per character, fine-tune minus base (left = better)")
+    ax.set_yticks(range(len(texts)), texts, fontsize=10)
+    ax.invert_yaxis()
+    ax.set_xlabel("change in bits per character, fine-tune minus base (left = better)", fontsize=10)
     ax.grid(axis="x", alpha=0.3)
+    ax.legend(fontsize=8, loc="best")
     fig.tight_layout()
     return fig

@@ -4,6 +4,7 @@ intervals."""
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
@@ -16,7 +17,8 @@ def probe_heatmap(
     label: str = "answers in the requested language",
 ) -> Figure:
     """A rate per language (rows, grouped as in the report) and prompt style, as % in each
-    cell (colour-blind-safe ``cividis`` scale)."""
+    cell (colour-blind-safe ``cividis`` scale, from 0 to the largest rate rounded up to
+    ten, so that low rates are not all one colour)."""
     from matplotlib.ticker import PercentFormatter
 
     order = [lang for lang in LANGUAGES if lang.flores in set(rates["language"])]
@@ -24,7 +26,8 @@ def probe_heatmap(
     wide = wide.loc[[lang.flores for lang in order], [s for s in style_labels if s in wide]]
     fig, ax = plt.subplots(figsize=(7, 0.36 * len(order) + 1.8))
     values = wide.to_numpy(dtype=float) * 100
-    image = ax.imshow(values, cmap="cividis", vmin=0, vmax=100, aspect="auto")
+    top = max(10.0, float(np.ceil(np.nanmax(values) / 10) * 10)) if values.size else 100.0
+    image = ax.imshow(values, cmap="cividis", vmin=0, vmax=top, aspect="auto")
     ticks = [style_labels[s].replace(" ", "\n", 1) for s in wide.columns]
     ax.set_xticks(range(wide.shape[1]), ticks, fontsize=10)
     ax.xaxis.tick_top()
@@ -32,7 +35,7 @@ def probe_heatmap(
         range(len(order)), [f"{lang.name} ({lang.report_group})" for lang in order], fontsize=10
     )
     for (i, j), value in pd.DataFrame(values).stack().items():
-        colour = "black" if value > 55 else "white"
+        colour = "black" if value > 0.55 * top else "white"
         ax.text(j, i, f"{value:.0f}%", ha="center", va="center", fontsize=9, color=colour)
     for i in range(1, len(order)):
         if order[i].report_group != order[i - 1].report_group:
@@ -69,5 +72,39 @@ def pooled_rates_figure(table: pd.DataFrame, style_labels: dict[str, str]) -> Fi
     ax.set_xlabel("share of answers, % (95% interval, clustered by language and frame)")
     ax.grid(axis="x", alpha=0.3)
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.28), ncol=2, fontsize=9, frameon=False)
+    fig.tight_layout()
+    return fig
+
+
+def preference_figure(summary: pd.DataFrame, style_labels: dict[str, str]) -> Figure:
+    """The judge-free preference per language (rows, grouped as in the report) and prompt
+    style (markers), with 95% intervals; ``summary`` has columns language, style,
+    preference, low, high (bits per native character)."""
+    order = [lang for lang in LANGUAGES if lang.flores in set(summary["language"])]
+    styles = [s for s in style_labels if s in set(summary["style"])]
+    fig, ax = plt.subplots(figsize=(7, 0.34 * len(order) + 1.6))
+    markers, colours = ("o", "s", "D"), ("#0072B2", "#E69F00", "#009E73")
+    for k, style in enumerate(styles):
+        part = summary[summary["style"] == style].set_index("language")
+        part = part.loc[[lang.flores for lang in order]]
+        y = [i + (k - (len(styles) - 1) / 2) * 0.28 for i in range(len(order))]
+        ax.errorbar(
+            part.preference,
+            y,
+            xerr=[part.preference - part.low, part.high - part.preference],
+            fmt=markers[k],
+            color=colours[k],
+            label=style_labels[style],
+            capsize=2,
+            markersize=4,
+        )
+    ax.axvline(0, color="black", linewidth=0.8)
+    ax.set_yticks(range(len(order)), [lang.name for lang in order], fontsize=10)
+    ax.invert_yaxis()
+    ax.set_xlabel(
+        "log2 P(native reply) - log2 P(English reply), bits per native character", fontsize=10
+    )
+    ax.legend(fontsize=9, loc="lower right")
+    ax.grid(axis="x", alpha=0.3)
     fig.tight_layout()
     return fig
