@@ -116,3 +116,32 @@ def test_audit_correction_scales_the_code_rate_by_precision_over_recall():
     low, high = row["audit-corrected (95%)"][5:-1].replace("%", "").split("–")
     assert float(low) <= 20 <= float(high)
     assert row["reader on the audit draw"] == "20% of 20"
+
+
+def test_the_shipped_loop_rule_is_the_development_sets_best():
+    """LONG_UNIT and LOOP_SHARE are the candidate with the highest kappa on the development
+    sets (the base audit and the chat model's first draw), never on the second draw."""
+    from reportlib.text import answer_quality
+
+    dev = audit.loop_development_set()
+    assert set(dev["set"]) == {"base audit", "chat, first draw"}
+    choice = audit.loop_choice(dev)
+    best = choice.loc[choice.kappa.idxmax()]
+    assert (best["unit"], best["share"]) == (answer_quality.LONG_UNIT, answer_quality.LOOP_SHARE)
+    first = choice[(choice.unit == 10) & (choice.share == 0.5)].kappa.iloc[0]
+    assert best["kappa"] > first  # the first version's rule agreed less
+
+
+def test_a_formulaic_but_real_answer_is_not_a_loop():
+    """The review's example: the same opening said three times, each sentence new."""
+    from reportlib.text.answer_quality import label_answer
+
+    text = (
+        "I am a student at the University of California, Berkeley. I am a member of the "
+        "Student Government Association. I am a member of the Student Council. I am a "
+        "member of the Student Union."
+    )
+    assert label_answer(text, "eng_Latn", "Introduce yourself.", False).reason == ""
+    assert label_answer(text, "eng_Latn", "Introduce yourself.", False, (10, 0.5)).reason == "loop"
+    said_again = "I am a student at Berkeley. " * 4
+    assert label_answer(said_again, "eng_Latn", "Introduce yourself.", False).reason == "loop"

@@ -84,6 +84,17 @@ def test_the_summary_and_the_paired_shift_recover_the_constructed_difference():
         paired_shift(rows, "tuned", "nobody", "kor_Hang")
 
 
+def test_a_base_and_its_adapter_of_one_name_are_told_apart_by_their_labels():
+    """A GGUF base and the same file with a LoRA adapter share a name: rows labelled by it
+    could not be paired (the fine-tune chapter failed on it)."""
+    tuned, base = ScoringModel(2.0, 5.0, "same"), ScoringModel(5.0, 5.0, "same")
+    rows = pd.DataFrame(
+        measure_preference(tuned, [KO], ["native_request"], 4, REFS, model_name="same + LoRA")
+        + measure_preference(base, [KO], ["native_request"], 4, REFS, model_name="same")
+    )
+    assert paired_shift(rows, "same + LoRA", "same", "kor_Hang")["shift"] > 0
+
+
 def test_the_script_mass_of_japanese_counts_its_three_scripts():
     mass = [0.0] * (len(SCRIPTS) + 1)
     for script in ("Han", "Hiragana", "Katakana", "Latin"):

@@ -244,3 +244,13 @@ def test_the_languages_question_is_asked_in_english_and_in_korean_through_the_te
     assert asked.named == ("eng_Latn", "spa_Latn", "kor_Hang")
     with pytest.raises(ReportlibError, match="asked in eng_Latn, kor_Hang"):
         ask_which_languages(model, asked_in="fra_Latn")
+
+
+def test_a_character_cut_by_the_token_limit_is_dropped_from_the_answer():
+    from reportlib.backends.interface import Completion
+    from reportlib.experiments.probe.runner import answer_text
+
+    cut = Completion("안녕하세요. 저는 학\ufffd", 3, 48, "length")
+    assert answer_text(cut) == "안녕하세요. 저는 학"
+    written = Completion("a \ufffd b\ufffd", 3, 10, "stop")  # the model wrote them: kept
+    assert answer_text(written) == written.text

@@ -107,8 +107,11 @@ def measure_preference(
     samples: int,
     references: dict[str, list[Reference]],
     groups: np.ndarray | None = None,
+    model_name: str | None = None,
 ) -> list[dict[str, Any]]:
-    """One row per (language, style, prompt sample, reference): the nats of the native and
+    """One row per (language, style, prompt sample, reference), labelled ``model_name``
+    (the model's own name by default; give each model of a comparison its own label, as
+    :func:`~reportlib.backends.interface.model_labels` makes): the nats of the native and
     the English reply given the prompt, their characters and tokens, the preference in bits
     per native character, and the first token's mass in the language's script (with
     ``groups``, from :func:`script_groups` of the model's vocabulary)."""
@@ -129,7 +132,7 @@ def measure_preference(
                     native, english = scores.nats[2 * k], scores.nats[2 * k + 1]
                     rows.append(
                         {
-                            "model": model.name,
+                            "model": model_name or model.name,
                             "language": lang.flores,
                             "name": lang.name,
                             "style": style,

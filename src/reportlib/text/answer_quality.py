@@ -10,11 +10,17 @@ punctuation. These rules label that, from the text alone:
     fewer than :data:`MIN_LETTERS` letters once markup is removed (one Chinese,
     Japanese, Korean or Ethiopic character is a syllable or a word: not empty);
 ``loop``
-    at least half of the answer (:data:`LOOP_SHARE`) is repetition: either one
-    stretch that repeats itself with a fixed period (two copies of a unit of 10 or
-    more characters, or three of a shorter one: "1. 1. 1. 1."), or characters
-    covered by 10-character pieces that occur more than once anywhere in the answer
-    (a sentence said again after a "User:" line);
+    at least :data:`LOOP_SHARE` of the answer is repetition: either one stretch that
+    repeats itself with a fixed period (two copies of a unit of :data:`PERIODIC_UNIT`
+    or more characters, or three of a shorter one: "1. 1. 1. 1."), or characters
+    covered by :data:`LONG_UNIT`-character pieces that occur more than once anywhere in
+    the answer (a sentence said again after a "User:" line). The piece and the share
+    are the third version's: the first (10 characters, half) called formulaic but real
+    answers loops ("I am a member of the Student Council. I am a member of the Student
+    Union."); the pair with the highest Cohen's kappa against a reader on two
+    development sets (the base model's audit set and the chat model's first draw,
+    :data:`LOOP_CANDIDATES`) replaced it, and the chat model's second draw, never used
+    to choose, measures it (the multilingual chapter);
 ``echo``
     the answer is mostly the prompt said again: it shares a run of at least half of
     the request's characters (at least 6) with the request, or contains the whole
@@ -48,8 +54,14 @@ from reportlib.core.errors import ReportlibError
 from reportlib.text.judge import char_script, strip_markup
 
 MIN_LETTERS = 2
-LOOP_SHARE = 0.5
-LONG_UNIT = 10
+#: (unit, share) pairs tried for the loop rule on the development sets
+LOOP_CANDIDATES = tuple((unit, share) for unit in (10, 15, 20, 25, 30) for share in (0.5, 0.6, 0.7))
+#: the unit of an exact periodic repetition ("저는 학생입니다. " is 10 characters)
+PERIODIC_UNIT = 10
+#: the width of the pieces that count as repeated anywhere in the answer, and the share
+#: of repetition that makes a loop (chosen on the development sets, see above)
+LONG_UNIT = 15
+LOOP_SHARE = 0.6
 ECHO_SHARE = 0.5
 ECHO_MIN_CHARS = 6
 ECHO_NEW_SHARE = 0.5
@@ -126,10 +138,10 @@ def _normalise(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
 
 
-def periodic_share(text: str) -> float:
+def periodic_share(text: str, unit: int = PERIODIC_UNIT) -> float:
     """The largest share of ``text`` covered by one stretch that repeats with a fixed
-    period, counting only stretches with two copies of a unit of at least
-    :data:`LONG_UNIT` characters or three copies of a shorter unit (0 if none)."""
+    period, counting only stretches with two copies of a unit of at least ``unit``
+    characters or three copies of a shorter unit (0 if none)."""
     s = _normalise(text)
     n = len(s)
     best = 0
@@ -139,7 +151,7 @@ def periodic_share(text: str) -> float:
             run = run + 1 if s[i] == s[i + period] else 0
             stretch = run + period  # the stretch text[i+1-run : i+1+period] has this period
             copies = stretch / period
-            if copies >= (2 if period >= LONG_UNIT else 3):
+            if copies >= (2 if period >= unit else 3):
                 best = max(best, stretch)
     return best / n if n else 0.0
 
@@ -214,13 +226,27 @@ def introduces_itself(answer: str, code: str) -> bool:
     return bool(_marker_pattern(code).search(text))
 
 
-def label_answer(answer: str, code: str, core_text: str, opening: bool) -> Quality:
-    """Label one answer to a prompt whose request (or opening) was ``core_text``."""
+def loop_share(text: str, unit: int = LONG_UNIT) -> float:
+    """The share of ``text`` that is repetition, by the larger of the two measures of the
+    loop rule: :func:`periodic_share`, and :func:`repeated_share` with pieces of ``unit``
+    characters."""
+    return max(periodic_share(text), repeated_share(text, unit))
+
+
+def label_answer(
+    answer: str,
+    code: str,
+    core_text: str,
+    opening: bool,
+    loop: tuple[int, float] = (LONG_UNIT, LOOP_SHARE),
+) -> Quality:
+    """Label one answer to a prompt whose request (or opening) was ``core_text``; ``loop``
+    is the loop rule's (unit, share)."""
     text = strip_markup(answer)
     reason = ""
     if is_empty(text):
         reason = "empty"
-    elif max(periodic_share(text), repeated_share(text)) >= LOOP_SHARE:
+    elif loop_share(text, loop[0]) >= loop[1]:
         reason = "loop"
     elif echo_of(text, core_text, opening):
         reason = "echo"

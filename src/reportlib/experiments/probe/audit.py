@@ -20,7 +20,7 @@ from reportlib.core.stats import (
 )
 from reportlib.experiments.probe.analysis import ANSWER_LABELS
 from reportlib.experiments.probe.prompts import probe_text, sample_design
-from reportlib.text.answer_quality import label_answer, letter_count
+from reportlib.text.answer_quality import LOOP_CANDIDATES, label_answer, letter_count
 from reportlib.text.corpus import bundled_document
 from reportlib.text.judge import CONFUSERS, judge_answer
 
@@ -291,6 +291,52 @@ def judge_chat_audit(audit: pd.DataFrame, fluency: Sequence[float], ratio: float
                 "reader_good": reader_on and reader_kind == "answer",
                 "judge_good": verdict.on_language and not (quality.degenerate or gibberish),
                 "fluency": flow,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def loop_development_set() -> pd.DataFrame:
+    """The answers the loop rule is chosen on: the base model's audit set (whole) and the
+    chat model's first draw, without the answers the reader calls gibberish (another
+    label). ``reader`` is the reader's "not an answer" (empty, loop, echo)."""
+    base = load_audit()
+    chat = load_chat_audit()
+    chat = chat[(chat["split"] == "dev") & (chat["reader_kind"] != "gibberish")]
+    columns = ["answer", "language", "style", "sample"]
+    return pd.concat(
+        [
+            base[columns].assign(reader=base["reader_degenerate"] == "yes", set="base audit"),
+            chat[columns].assign(reader=chat["reader_kind"] != "answer", set="chat, first draw"),
+        ],
+        ignore_index=True,
+    )
+
+
+def loop_choice(
+    dev: pd.DataFrame, candidates: Sequence[tuple[int, float]] = LOOP_CANDIDATES
+) -> pd.DataFrame:
+    """Cohen's kappa of the code's "not an answer" (empty, loop, echo) against the reader's
+    on ``dev`` (:func:`loop_development_set`) for each loop rule (unit, share)."""
+    cores = []
+    for _, row in dev.iterrows():
+        lang = get_language(row["language"])
+        cores.append(probe_text(lang, row["style"], sample_design(int(row["sample"]))[1]))
+    truth = dev["reader"].astype(bool).tolist()
+    rows = []
+    for unit, share in candidates:
+        guess = [
+            label_answer(answer, code, core, style == "native_opening", (unit, share)).degenerate
+            for answer, code, core, style in zip(
+                dev["answer"], dev["language"], cores, dev["style"], strict=True
+            )
+        ]
+        rows.append(
+            {
+                "unit": unit,
+                "share": share,
+                "kappa": cohen_kappa(truth, guess),
+                "flagged": sum(guess),
             }
         )
     return pd.DataFrame(rows)

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from reportlib.backends.interface import TextModel, sampling_arg
+from reportlib.backends.interface import Completion, TextModel, sampling_arg
 from reportlib.backends.sampling import DECODINGS
 from reportlib.core.errors import ReportlibError
 from reportlib.core.languages import Language, get_language
@@ -23,6 +23,15 @@ from reportlib.experiments.probe.prompts import (
 )
 from reportlib.text.answer_quality import label_answer
 from reportlib.text.judge import judge_answer
+
+
+def answer_text(answer: Completion) -> str:
+    """The answer as a reader sees it: an answer cut by the token limit can end inside a
+    character (a Hangul syllable is three bytes, several tokens of a small vocabulary), which
+    decodes as U+FFFD; that fragment is dropped. Other U+FFFD, which the model wrote, stay."""
+    if answer.finish_reason == "length":
+        return answer.text.rstrip("\ufffd")
+    return answer.text
 
 
 def run_language_probe(
@@ -82,10 +91,11 @@ def run_language_probe(
         disable=None if progress is None else not progress,
     )
     for (lang, style, sample, prompt), answer in zip(plan, answers, strict=True):
-        verdict = judge_answer(answer.text, lang)
+        text = answer_text(answer)
+        verdict = judge_answer(text, lang)
         frame, wording = sample_design(sample)
         quality = label_answer(
-            answer.text, lang.flores, probe_text(lang, style, wording), style == "native_opening"
+            text, lang.flores, probe_text(lang, style, wording), style == "native_opening"
         )
         rows.append(
             {
@@ -101,7 +111,7 @@ def run_language_probe(
                 "frame": frame,
                 "wording": wording,
                 "prompt": prompt,
-                "answer": answer.text,
+                "answer": text,
                 "finish_reason": answer.finish_reason,
                 "answer_tokens": answer.completion_tokens,
                 "detected_language": verdict.detected_language,
