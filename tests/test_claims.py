@@ -1,5 +1,6 @@
 """The claims ledger and the published facts behind it: every rule, every outcome."""
 
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -7,7 +8,14 @@ import pytest
 from reportlib.core.errors import ReportlibError
 from reportlib.core.sources import ARCHITECTURES, RELEASES, compare_matched_pairs, homes_per_year
 from reportlib.core.verdicts import NOT_CHECKABLE, NOT_DECIDED, PARTLY, REFUTED, SUPPORTED, VERDICTS
-from reportlib.experiments.claims import CLAIMS, COLUMNS, FACTS, RULES, SLM_FACTOR, build_ledger
+from reportlib.experiments.claims import (
+    CLAIMS,
+    COLUMNS,
+    FACTS,
+    RULES,
+    SLM_FACTOR,
+    build_ledger,
+)
 from reportlib.experiments.finetune.perplexity import PairedBits
 from reportlib.experiments.ledger import BOOK_MODEL_COLUMN, ledger_html
 from reportlib.experiments.probe.analysis import Observation
@@ -354,3 +362,20 @@ def test_a_section_link_keeps_its_label():
         ]
     )
     assert 'href="../notebooks/context.html#context-memory"' in html
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_the_timeline_continues_past_the_report_with_meta_s_model_cards():
+    names = [r.name for r in RELEASES]
+    assert names[-3:] == ["Llama 3.2", "Llama 3.3", "Llama 4"]
+    by_name = {r.name: r for r in RELEASES}
+    assert by_name["Llama 3.3"].date == "2024-12-06"
+    assert by_name["Llama 4"].date == "2025-04-05"
+    for name in ("Llama 3.3", "Llama 4"):
+        release = by_name[name]
+        assert release.source.startswith("https://github.com/meta-llama/llama-models/")
+        assert "Meta's model card" in release.note  # resting on Meta's word, it says so
+    page = (ROOT / "notebooks" / "timeline.md").read_text(encoding="utf-8")
+    assert "llama33card" in page and "llama4card" in page
