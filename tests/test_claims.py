@@ -15,9 +15,10 @@ from reportlib.experiments.claims import (
     RULES,
     SLM_FACTOR,
     build_ledger,
+    ledger_counts,
 )
 from reportlib.experiments.finetune.perplexity import PairedBits
-from reportlib.experiments.ledger import BOOK_MODEL_COLUMN, ledger_html
+from reportlib.experiments.ledger import BOOK_MODEL_COLUMN, DEFINITIONAL_MARK, ledger_html
 from reportlib.experiments.probe.analysis import Observation
 from reportlib.experiments.tokens import ClaimCheck, PremiumDifference
 
@@ -365,6 +366,59 @@ def test_a_section_link_keeps_its_label():
 
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def rows_by_claim(ledger=None):
+    return {r["claim"]: r for r in (ledger or build_ledger(MEASUREMENTS))}
+
+
+def test_the_rules_that_cannot_fail_are_marked_definitional():
+    """A rule that cannot fail is a definition, not a measurement: the KV cache is allocated per
+    token of the window, and BPE makes the commonest words of its language whole tokens."""
+    definitional = [c for c in CLAIMS if c.definitional]
+    assert {c.measure for c in definitional} == {"common_words", "kv_memory"}
+    for claim in definitional:
+        assert claim.kind == "measured", claim  # only a computed verdict can be definitional
+        assert "not counted as evidence" in claim.note, claim  # the note says why and what
+    rows = build_ledger(MEASUREMENTS)
+    assert {r["definitional"] for r in rows if r["how"] == "measured"} == {"yes", "no"}
+    assert {r["definitional"] for r in rows if r["how"] != "measured"} == {"—"}
+
+
+def test_the_supported_by_measurement_count_leaves_out_definitional_rows():
+    """Was: the page counted every measured row as a verdict computed from the measurements,
+    the two that could not fail included."""
+    ledger = build_ledger(MEASUREMENTS)
+    rows = rows_by_claim(ledger)
+    by_definition = ["Common English words are 1–2 tokens.", "A larger window costs more memory."]
+    assert all(rows[c]["verdict"] == SUPPORTED for c in by_definition)  # they would be counted
+    measured = [r for r in ledger if r["how"] == "measured"]
+    counts = ledger_counts(ledger)
+    assert counts["n_definitional"] == 2
+    assert counts["n_measured"] == len(measured) - 2
+    supported = sum(r["verdict"] == SUPPORTED for r in measured)
+    assert counts["n_measured_supported"] == supported - 2
+    assert counts["n_claims"] == len(CLAIMS)
+    assert sum(counts[f"n_{v.replace(' ', '_')}"] for v in VERDICTS) == len(CLAIMS)
+    assert counts["n_supported"] == sum(r["verdict"] == SUPPORTED for r in ledger)
+
+
+def test_the_claims_page_glues_its_counts_from_ledger_counts():
+    """Every count the claims page names comes from ledger_counts, so no page computes its own
+    (the old page counted measured rows inline)."""
+    import re
+
+    page = (ROOT / "notebooks" / "claims.md").read_text(encoding="utf-8")
+    assert "claims.ledger_counts(ledger)" in page
+    assert 'r["how"] == "measured"' not in page
+    named = set(re.findall(r"\{glue:text\}`(n_[a-z_]+)`", page))
+    assert named and named <= set(ledger_counts(build_ledger(MEASUREMENTS)))
+    assert {"n_measured_supported", "n_definitional"} <= named
+
+
+def test_the_ledger_table_marks_definitional_rows():
+    html = ledger_html(build_ledger(MEASUREMENTS))
+    assert html.count(DEFINITIONAL_MARK) == 2
 
 
 def test_the_timeline_continues_past_the_report_with_meta_s_model_cards():

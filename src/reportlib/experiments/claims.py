@@ -4,6 +4,10 @@ A claim is *cited* (the verdict comes from a primary source, named), *measured*
 (the verdict is computed here from a measurement of the book, never typed) or
 *not checkable* (a prediction, an opinion, or a fact this book cannot reach).
 
+A measured claim whose rule cannot fail (it checks how a thing is defined or built, not
+a fact that could have come out otherwise) is marked *definitional*: the ledger shows it as
+such and does not count it as a verdict supported by measurement (:func:`ledger_counts`).
+
 Every measured claim has a :class:`Rule`: the rule in words, shown next to the verdict,
 and the function that turns the measurement into the verdict and the number the reader
 sees. Compound claims of the report are split into their parts, one row each.
@@ -23,7 +27,14 @@ from reportlib.core.sources import (
     US_HOME_KWH_PER_YEAR,
     homes_per_year,
 )
-from reportlib.core.verdicts import NOT_CHECKABLE, NOT_DECIDED, PARTLY, REFUTED, SUPPORTED
+from reportlib.core.verdicts import (
+    NOT_CHECKABLE,
+    NOT_DECIDED,
+    PARTLY,
+    REFUTED,
+    SUPPORTED,
+    VERDICTS,
+)
 from reportlib.experiments.finetune.analysis import EASY_RULE, easy_verdict
 from reportlib.experiments.ledger import BOOK_MODEL_COLUMN
 from reportlib.experiments.probe.analysis import RUSSIAN_RULE, SCRIPTS_RULE
@@ -52,6 +63,9 @@ class Claim:
     about_report_model: bool = False
     #: for a cited claim: the key of a measurement shown beside it (see :data:`FACTS`)
     shows: str = ""
+    #: for a measured claim: its rule cannot fail (true by definition or by construction), so
+    #: its verdict is shown but not counted as evidence; the note says why
+    definitional: bool = False
 
 
 def _cited(
@@ -67,6 +81,7 @@ def _measured(
     evidence: str,
     note: str = "",
     about_report_model: bool = False,
+    definitional: bool = False,
 ) -> Claim:
     return Claim(
         section,
@@ -76,6 +91,7 @@ def _measured(
         measure=measure,
         note=note,
         about_report_model=about_report_model,
+        definitional=definitional,
     )
 
 
@@ -292,6 +308,11 @@ CLAIMS: tuple[Claim, ...] = (
         "Common English words are 1–2 tokens.",
         "common_words",
         "notebooks/tokenization#tokenization-claims",
+        "True by construction, so not counted as evidence: byte-pair encoding merges the most "
+        "frequent strings of its training text first, so in a 128k vocabulary trained largely "
+        "on English the 100 most common English words are whole tokens. The rule checks how "
+        "the vocabulary was built; it could not have failed.",
+        definitional=True,
     ),
     _measured(
         CONTEXT,
@@ -310,6 +331,11 @@ CLAIMS: tuple[Claim, ...] = (
         "A larger window costs more memory.",
         "kv_memory",
         "notebooks/context#context-memory",
+        "True by definition, so not counted as evidence: llama.cpp allocates a key and a value "
+        "for every token of the window (2 × layers × KV heads × head dim × window × bytes), "
+        "so the cache grows with the window by construction. The measurement shows how much; "
+        "it could not have refuted the claim.",
+        definitional=True,
     ),
     _measured(
         CONTEXT,
@@ -667,6 +693,7 @@ COLUMNS = (
     "verdict",
     BOOK_MODEL_COLUMN,
     "how",
+    "definitional",
     "rule",
     "measured",
     "model",
@@ -680,14 +707,15 @@ def build_ledger(
 ) -> list[dict[str, str]]:
     """The ledger rows; a measured claim without its measurement is an error, not a guess.
 
-    Every measured row carries its rule, the number it rests on, and the model (or
-    tokenizer) measured: ``models[measure]``, else ``model``. For a claim about the
-    report's model (the hosted LLaMA 3.2, Bllossom, Qwen), the verdict on the claim is "not
-    checkable" and the measured verdict goes, with the model's name, to the
-    :data:`BOOK_MODEL_COLUMN` column ("—" in the other rows)."""
+    Every measured row carries its rule, the number it rests on, whether the rule could
+    have failed ("definitional": "yes" if not), and the model (or tokenizer) measured:
+    ``models[measure]``, else ``model``. For a claim about the report's model (the hosted
+    LLaMA 3.2, Bllossom, Qwen), the verdict on the claim is "not checkable" and the measured
+    verdict goes, with the model's name, to the :data:`BOOK_MODEL_COLUMN` column ("—" in
+    the other rows)."""
     rows = []
     for number, claim in enumerate(CLAIMS, start=1):
-        shows, rule, measured, measured_on = "—", "—", "—", "—"
+        shows, rule, measured, measured_on, definitional = "—", "—", "—", "—", "—"
         key = claim.measure or claim.shows
         if key and key not in measurements:
             raise KeyError(f"no measurement {key!r} for claim {number}")
@@ -697,6 +725,7 @@ def build_ledger(
             decision = RULES[claim.measure].decide(measurements[claim.measure])
             verdict, rule = decision.verdict, RULES[claim.measure].text
             measured = decision.measured.removesuffix(f" on {measured_on}")  # named once
+            definitional = "yes" if claim.definitional else "no"
             if claim.about_report_model:
                 shows = f"{verdict} on {measured_on}"
                 verdict = NOT_CHECKABLE
@@ -712,6 +741,7 @@ def build_ledger(
                 "verdict": verdict,
                 BOOK_MODEL_COLUMN: shows,
                 "how": claim.kind,
+                "definitional": definitional,
                 "rule": rule,
                 "measured": measured,
                 "model": measured_on,
@@ -720,3 +750,20 @@ def build_ledger(
             }
         )
     return rows
+
+
+def ledger_counts(rows: list[dict[str, str]]) -> dict[str, int]:
+    """What the claims page says about the ledger, counted once: ``n_claims``, one
+    ``n_<verdict>`` per verdict (spaces as underscores), ``n_measured`` (verdicts computed from
+    a measurement that could have come out otherwise), ``n_measured_supported`` (those of them
+    supported) and ``n_definitional`` (measured rows whose rule cannot fail: shown, but kept
+    out of both measured counts)."""
+    counts = {f"n_{v.replace(' ', '_')}": sum(r["verdict"] == v for r in rows) for v in VERDICTS}
+    evidence = [r for r in rows if r["how"] == "measured" and r["definitional"] != "yes"]
+    return {
+        "n_claims": len(rows),
+        **counts,
+        "n_measured": len(evidence),
+        "n_measured_supported": sum(r["verdict"] == SUPPORTED for r in evidence),
+        "n_definitional": sum(r["definitional"] == "yes" for r in rows),
+    }
