@@ -421,6 +421,29 @@ def test_the_ledger_table_marks_definitional_rows():
     assert html.count(DEFINITIONAL_MARK) == 2
 
 
+def test_the_training_data_row_rests_on_llama_3s_own_card():
+    """Was: refuted from Meta's Llama 3 blog ('publicly available sources', which does not
+    exclude public posts) and the Llama 2 paper (which is not about Llama 3)."""
+    (claim,) = [c for c in CLAIMS if "family apps" in c.claim]
+    assert claim.kind == "cited" and claim.verdict == REFUTED
+    assert claim.evidence == "llama3card"
+    assert "Neither the pretraining nor the fine-tuning datasets include Meta user data" in (
+        claim.note
+    )
+    assert "Meta's own statement" in claim.note and "Llama 4" in claim.note
+
+
+def test_every_cited_key_is_in_the_bibliography():
+    bib = (ROOT / "book" / "references.bib").read_text(encoding="utf-8")
+    keys = {line.split("{", 1)[1].rstrip(",") for line in bib.splitlines() if line[:1] == "@"}
+    for claim in CLAIMS:
+        for evidence in claim.evidence.split():
+            if evidence.startswith(("https://", "http://", "notebooks/", "book/")):
+                continue
+            if evidence != "—":
+                assert evidence in keys, (claim.claim, evidence)
+
+
 def test_the_timeline_continues_past_the_report_with_meta_s_model_cards():
     names = [r.name for r in RELEASES]
     assert names[-3:] == ["Llama 3.2", "Llama 3.3", "Llama 4"]

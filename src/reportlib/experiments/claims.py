@@ -182,10 +182,13 @@ CLAIMS: tuple[Claim, ...] = (
         INTRO,
         "The training data includes Meta's family apps (Facebook, Instagram).",
         REFUTED,
-        "https://ai.meta.com/blog/meta-llama-3/",
-        "Meta states the pre-training data was "
-        "collected from publicly available sources; the Llama 2 paper says it includes no data "
-        "from Meta's products or services.",
+        "llama3card",
+        "Rests only on Meta's own statement (the data is not published): Llama 3's model card "
+        "says 'Neither the pretraining nor the fine-tuning datasets include Meta user data.' "
+        "That sentence is Llama 3's own: the Llama 2 paper's does not carry over, and "
+        "'publicly available sources', all that the model cards of Llama 3.1, 3.2 and 3.3 "
+        "say, would not exclude public posts. Llama 4's model card says its data includes "
+        "'publicly shared posts from Instagram and Facebook'.",
     ),
     _cited(
         INTRO,
