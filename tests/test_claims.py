@@ -421,6 +421,60 @@ def test_the_ledger_table_marks_definitional_rows():
     assert html.count(DEFINITIONAL_MARK) == 2
 
 
+#: the report's claims added from issue #30, each with its kind, verdict and sources
+ADDED = {
+    "LLaMA stands for Large Language Model Meta AI.": (
+        "cited",
+        SUPPORTED,
+        {"https://ai.meta.com/blog/large-language-model-llama-meta-ai/"},
+    ),
+    "A larger window lets the model remember more of a conversation.": (
+        "cited",
+        PARTLY,
+        {"ruler2024", "notebooks/context#context-ruler"},
+    ),
+    "A larger window keeps the model coherent over long passages.": (
+        NOT_CHECKABLE,
+        NOT_CHECKABLE,
+        {"notebooks/context#context-ruler"},
+    ),
+    "The amount of data used for training is already overtaking the amount produced.": (
+        "cited",
+        PARTLY,
+        {"villalobos2024"},
+    ),
+    "Training on AI-generated data leads to overfitting and makes models gradually less "
+    "human-like.": ("cited", PARTLY, {"shumailov2024", "llama33card"}),
+    "Figure, which works with OpenAI, is already trying to combine AI with robots.": (
+        "cited",
+        SUPPORTED,
+        None,  # two news reports, checked below
+    ),
+    "Training a large language model takes days to months, even on many GPUs.": (
+        "cited",
+        SUPPORTED,
+        {"llama1", "llama3herd2024"},
+    ),
+}
+
+
+@pytest.mark.parametrize("text", ADDED)
+def test_each_added_claim_has_its_verdict_and_its_source(text):
+    kind, verdict, sources = ADDED[text]
+    (claim,) = [c for c in CLAIMS if c.claim == text]
+    assert (claim.kind, claim.verdict) == (kind, verdict)
+    if sources is not None:
+        assert set(claim.evidence.split()) == sources
+    assert claim.note  # every added verdict is explained
+
+
+def test_figure_and_openai_rests_on_dated_reports_of_the_start_and_the_end():
+    (claim,) = [c for c in CLAIMS if c.claim.startswith("Figure, which works with OpenAI")]
+    start, end = claim.evidence.split()
+    assert "2024/02/29" in start and "figure" in start and "openai" in end
+    assert "4 February 2025" in claim.note and "no longer" in claim.note
+
+
 def test_the_training_data_row_rests_on_llama_3s_own_card():
     """Was: refuted from Meta's Llama 3 blog ('publicly available sources', which does not
     exclude public posts) and the Llama 2 paper (which is not about Llama 3)."""
@@ -431,6 +485,19 @@ def test_the_training_data_row_rests_on_llama_3s_own_card():
         claim.note
     )
     assert "Meta's own statement" in claim.note and "Llama 4" in claim.note
+
+
+@pytest.mark.parametrize(
+    "start",
+    [
+        "The 405B model is comparable",
+        "The training data includes",
+        "Training a large language model takes",
+    ],
+)
+def test_a_row_that_rests_only_on_metas_word_says_so(start):
+    (claim,) = [c for c in CLAIMS if c.claim.startswith(start)]
+    assert "Meta's own" in claim.note
 
 
 def test_every_cited_key_is_in_the_bibliography():

@@ -109,7 +109,26 @@ INTRO, LICENSE, MULTI, FINETUNE, CONTEXT, ALT, FUTURE = (
     "5. Future",
 )
 
+#: Figure and OpenAI: the collaboration (Reuters, 29 February 2024) and its end (4 February 2025)
+FIGURE_OPENAI_2024 = (
+    "https://www.thestar.com.my/tech/tech-news/2024/02/29/"
+    "robotics-startup-figure-raises-675-million-from-microsoft-nvidia-other-big-techs"
+)
+FIGURE_LEAVES_OPENAI_2025 = (
+    "https://www.benzinga.com/tech/25/02/43487564/tesla-rival-figure-ai-ends-collaboration-"
+    "with-openai-after-major-breakthrough-says-it-will-show-something-no"
+)
+
 CLAIMS: tuple[Claim, ...] = (
+    _cited(
+        INTRO,
+        "LLaMA stands for Large Language Model Meta AI.",
+        SUPPORTED,
+        "https://ai.meta.com/blog/large-language-model-llama-meta-ai/",
+        "Meta's announcement of the first model (24 February 2023): 'today we are publicly "
+        "releasing LLaMA (Large Language Model Meta AI)'. The report says it of LLaMA 3; "
+        "the later releases are titled 'Llama 2' and 'Llama 3'.",
+    ),
     _cited(INTRO, "LLaMA-1 was released on 24 February 2023.", SUPPORTED, "llama1"),
     _cited(
         INTRO,
@@ -291,6 +310,26 @@ CLAIMS: tuple[Claim, ...] = (
         "chapter).",
         shows="trained_window",
     ),
+    _cited(
+        CONTEXT,
+        "A larger window lets the model remember more of a conversation.",
+        PARTLY,
+        "ruler2024 notebooks/context#context-ruler",
+        "Text outside the window is not seen at all, so only a larger window can hold more of "
+        "a conversation; holding it is not using it. RULER finds that of 17 long-context "
+        "models, which 'all claim context sizes of 32K tokens or greater, only half of them "
+        "can maintain satisfactory performance at the length of 32K'. The context chapter runs "
+        "four of RULER's tasks on the book's small model and reports its effective length; "
+        "that model is not LLaMA, so no verdict is computed from it here.",
+    ),
+    _not_checkable(
+        CONTEXT,
+        "A larger window keeps the model coherent over long passages.",
+        "notebooks/context#context-ruler",
+        "Coherence over long text is not measured here, and RULER's tasks measure retrieval, "
+        "tracing and aggregation, not coherence; the context chapter shows what a longer "
+        "prompt does to retrieval.",
+    ),
     _measured(
         CONTEXT,
         "Text is split into sub-words: 토큰화 becomes 토큰 + 화.",
@@ -413,6 +452,31 @@ CLAIMS: tuple[Claim, ...] = (
     ),
     _cited(
         FUTURE,
+        "The amount of data used for training is already overtaking the amount produced.",
+        PARTLY,
+        "villalobos2024",
+        "Villalobos et al. project that 'if current LLM development trends continue, models "
+        "will be trained on datasets roughly equal in size to the available stock of public "
+        "human text data between 2026 and 2032' (median 2028). Training data is growing "
+        "towards the whole stock of public human text, but that is a projection: they do not "
+        "find that it has already been overtaken.",
+    ),
+    _cited(
+        FUTURE,
+        "Training on AI-generated data leads to overfitting and makes models gradually less "
+        "human-like.",
+        PARTLY,
+        "shumailov2024 llama33card",
+        "Shumailov et al. find that 'indiscriminately learning from data produced by other "
+        "models causes \"model collapse\"', a process whereby 'over time, models forget the true "
+        "underlying data distribution', first its tails. That is the report's 'gradually less "
+        "human-like', for models trained generation after generation on their predecessors' "
+        "output; the mechanism they describe is not overfitting. Synthetic data is not "
+        "excluded by it: Llama 3.3 was fine-tuned on 'over 25M synthetically generated "
+        "examples' (its model card; Llama 3.1's says the same).",
+    ),
+    _cited(
+        FUTURE,
         "By 2027 data centres will use as much electricity as Argentina, Sweden or the "
         "Netherlands.",
         PARTLY,
@@ -448,6 +512,16 @@ CLAIMS: tuple[Claim, ...] = (
         "slm_compute",
         "notebooks/small-models#small-models-measured",
     ),
+    _cited(
+        FUTURE,
+        "Training a large language model takes days to months, even on many GPUs.",
+        SUPPORTED,
+        "llama1 llama3herd2024",
+        "Meta's own figures for its own runs: LLaMA-65B on 2048 A100 GPUs, 'training over our "
+        "dataset containing 1.4T tokens takes approximately 21 days'; Llama 3 had 466 job "
+        "interruptions 'during a 54-day snapshot period of pre-training', so its "
+        "pre-training lasted at least 54 days.",
+    ),
     _measured(
         FUTURE,
         "Small language models can be trained and improved at small scale, by anyone.",
@@ -456,6 +530,17 @@ CLAIMS: tuple[Claim, ...] = (
     ),
     _not_checkable(
         FUTURE, "Multimodal models are the direction of the future.", "—", "A prediction."
+    ),
+    _cited(
+        FUTURE,
+        "Figure, which works with OpenAI, is already trying to combine AI with robots.",
+        SUPPORTED,
+        FIGURE_OPENAI_2024 + " " + FIGURE_LEAVES_OPENAI_2025,
+        "True when the report was written, no longer: on 29 February 2024 Figure 'signed a "
+        "collaboration with OpenAI to develop generative artificial intelligence for its "
+        "humanoid robots' (Reuters); on 4 February 2025 its CEO announced that Figure was "
+        "leaving the agreement for AI built in-house (Benzinga). Both are news reports; "
+        "Figure's own announcement could not be opened offline.",
     ),
 )
 
