@@ -316,11 +316,11 @@ CLAIMS: tuple[Claim, ...] = (
         PARTLY,
         "ruler2024 notebooks/context#context-ruler",
         "Text outside the window is not seen at all, so only a larger window can hold more of "
-        "a conversation; holding it is not using it. RULER finds that of 17 long-context "
-        "models, which 'all claim context sizes of 32K tokens or greater, only half of them "
-        "can maintain satisfactory performance at the length of 32K'. The context chapter runs "
-        "four of RULER's tasks on the book's small model and reports its effective length; "
-        "that model is not LLaMA, so no verdict is computed from it here.",
+        "a conversation; holding it is not using it. RULER tested 17 long-context models: "
+        "'While these models all claim context sizes of 32K tokens or greater, only half of "
+        "them can maintain satisfactory performance at the length of 32K.' The context chapter "
+        "runs four of RULER's tasks on the book's small model and reports its effective "
+        "length; that model is not LLaMA, so no verdict is computed from it here.",
     ),
     _not_checkable(
         CONTEXT,
@@ -351,9 +351,10 @@ CLAIMS: tuple[Claim, ...] = (
         "common_words",
         "notebooks/tokenization#tokenization-claims",
         "True by construction, so not counted as evidence: byte-pair encoding merges the most "
-        "frequent strings of its training text first, so in a 128k vocabulary trained largely "
-        "on English the 100 most common English words are whole tokens. The rule checks how "
-        "the vocabulary was built; it could not have failed.",
+        "frequent strings of its training text first, and the 100 most common English words "
+        "are among the most frequent strings of any text with much English in it, so a BPE "
+        "vocabulary of 128k tokens makes them whole tokens. The rule checks how the vocabulary "
+        "was built; it could not have failed.",
         definitional=True,
     ),
     _measured(
@@ -536,11 +537,12 @@ CLAIMS: tuple[Claim, ...] = (
         "Figure, which works with OpenAI, is already trying to combine AI with robots.",
         SUPPORTED,
         FIGURE_OPENAI_2024 + " " + FIGURE_LEAVES_OPENAI_2025,
-        "True when the report was written, no longer: on 29 February 2024 Figure 'signed a "
+        "True for the report's time, no longer: on 29 February 2024 Figure 'signed a "
         "collaboration with OpenAI to develop generative artificial intelligence for its "
         "humanoid robots' (Reuters); on 4 February 2025 its CEO announced that Figure was "
-        "leaving the agreement for AI built in-house (Benzinga). Both are news reports; "
-        "Figure's own announcement could not be opened offline.",
+        "leaving the agreement for AI built in-house (Benzinga). The report treats LLaMA 3.2 "
+        "(September 2024) as the latest release, so it was most likely written in between. "
+        "Both sources are news reports; Figure's own announcement could not be opened offline.",
     ),
 )
 
