@@ -1,5 +1,6 @@
 """The claims ledger and the published facts behind it: every rule, every outcome."""
 
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -7,9 +8,17 @@ import pytest
 from reportlib.core.errors import ReportlibError
 from reportlib.core.sources import ARCHITECTURES, RELEASES, compare_matched_pairs, homes_per_year
 from reportlib.core.verdicts import NOT_CHECKABLE, NOT_DECIDED, PARTLY, REFUTED, SUPPORTED, VERDICTS
-from reportlib.experiments.claims import CLAIMS, COLUMNS, FACTS, RULES, SLM_FACTOR, build_ledger
+from reportlib.experiments.claims import (
+    CLAIMS,
+    COLUMNS,
+    FACTS,
+    RULES,
+    SLM_FACTOR,
+    build_ledger,
+    ledger_counts,
+)
 from reportlib.experiments.finetune.perplexity import PairedBits
-from reportlib.experiments.ledger import BOOK_MODEL_COLUMN, ledger_html
+from reportlib.experiments.ledger import BOOK_MODEL_COLUMN, DEFINITIONAL_MARK, ledger_html
 from reportlib.experiments.probe.analysis import Observation
 from reportlib.experiments.tokens import ClaimCheck, PremiumDifference
 
@@ -354,3 +363,163 @@ def test_a_section_link_keeps_its_label():
         ]
     )
     assert 'href="../notebooks/context.html#context-memory"' in html
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def rows_by_claim(ledger=None):
+    return {r["claim"]: r for r in (ledger or build_ledger(MEASUREMENTS))}
+
+
+def test_the_rules_that_cannot_fail_are_marked_definitional():
+    """A rule that cannot fail is a definition, not a measurement: the KV cache is allocated per
+    token of the window, and BPE makes the commonest words of its language whole tokens."""
+    definitional = [c for c in CLAIMS if c.definitional]
+    assert {c.measure for c in definitional} == {"common_words", "kv_memory"}
+    for claim in definitional:
+        assert claim.kind == "measured", claim  # only a computed verdict can be definitional
+        assert "not counted as evidence" in claim.note, claim  # the note says why and what
+    rows = build_ledger(MEASUREMENTS)
+    assert {r["definitional"] for r in rows if r["how"] == "measured"} == {"yes", "no"}
+    assert {r["definitional"] for r in rows if r["how"] != "measured"} == {"—"}
+
+
+def test_the_supported_by_measurement_count_leaves_out_definitional_rows():
+    """Was: the page counted every measured row as a verdict computed from the measurements,
+    the two that could not fail included."""
+    ledger = build_ledger(MEASUREMENTS)
+    rows = rows_by_claim(ledger)
+    by_definition = ["Common English words are 1–2 tokens.", "A larger window costs more memory."]
+    assert all(rows[c]["verdict"] == SUPPORTED for c in by_definition)  # they would be counted
+    measured = [r for r in ledger if r["how"] == "measured"]
+    counts = ledger_counts(ledger)
+    assert counts["n_definitional"] == 2
+    assert counts["n_measured"] == len(measured) - 2
+    supported = sum(r["verdict"] == SUPPORTED for r in measured)
+    assert counts["n_measured_supported"] == supported - 2
+    assert counts["n_claims"] == len(CLAIMS)
+    assert sum(counts[f"n_{v.replace(' ', '_')}"] for v in VERDICTS) == len(CLAIMS)
+    assert counts["n_supported"] == sum(r["verdict"] == SUPPORTED for r in ledger)
+
+
+def test_the_claims_page_glues_its_counts_from_ledger_counts():
+    """Every count the claims page names comes from ledger_counts, so no page computes its own
+    (the old page counted measured rows inline)."""
+    import re
+
+    page = (ROOT / "notebooks" / "claims.md").read_text(encoding="utf-8")
+    assert "claims.ledger_counts(ledger)" in page
+    assert 'r["how"] == "measured"' not in page
+    named = set(re.findall(r"\{glue:text\}`(n_[a-z_]+)`", page))
+    assert named and named <= set(ledger_counts(build_ledger(MEASUREMENTS)))
+    assert {"n_measured_supported", "n_definitional"} <= named
+
+
+def test_the_ledger_table_marks_definitional_rows():
+    html = ledger_html(build_ledger(MEASUREMENTS))
+    assert html.count(DEFINITIONAL_MARK) == 2
+
+
+#: the report's claims added from issue #30, each with its kind, verdict and sources
+ADDED = {
+    "LLaMA stands for Large Language Model Meta AI.": (
+        "cited",
+        SUPPORTED,
+        {"https://ai.meta.com/blog/large-language-model-llama-meta-ai/"},
+    ),
+    "A larger window lets the model remember more of a conversation.": (
+        "cited",
+        PARTLY,
+        {"ruler2024", "notebooks/context#context-ruler"},
+    ),
+    "A larger window keeps the model coherent over long passages.": (
+        NOT_CHECKABLE,
+        NOT_CHECKABLE,
+        {"notebooks/context#context-ruler"},
+    ),
+    "The amount of data used for training is already overtaking the amount produced.": (
+        "cited",
+        PARTLY,
+        {"villalobos2024"},
+    ),
+    "Training on AI-generated data leads to overfitting and makes models gradually less "
+    "human-like.": ("cited", PARTLY, {"shumailov2024", "llama33card"}),
+    "Figure, which works with OpenAI, is already trying to combine AI with robots.": (
+        "cited",
+        SUPPORTED,
+        None,  # two news reports, checked below
+    ),
+    "Training a large language model takes days to months, even on many GPUs.": (
+        "cited",
+        SUPPORTED,
+        {"llama1", "llama3herd2024"},
+    ),
+}
+
+
+@pytest.mark.parametrize("text", ADDED)
+def test_each_added_claim_has_its_verdict_and_its_source(text):
+    kind, verdict, sources = ADDED[text]
+    (claim,) = [c for c in CLAIMS if c.claim == text]
+    assert (claim.kind, claim.verdict) == (kind, verdict)
+    if sources is not None:
+        assert set(claim.evidence.split()) == sources
+    assert claim.note  # every added verdict is explained
+
+
+def test_figure_and_openai_rests_on_dated_reports_of_the_start_and_the_end():
+    (claim,) = [c for c in CLAIMS if c.claim.startswith("Figure, which works with OpenAI")]
+    start, end = claim.evidence.split()
+    assert "2024/02/29" in start and "figure" in start and "openai" in end
+    assert "4 February 2025" in claim.note and "no longer" in claim.note
+
+
+def test_the_training_data_row_rests_on_llama_3s_own_card():
+    """Was: refuted from Meta's Llama 3 blog ('publicly available sources', which does not
+    exclude public posts) and the Llama 2 paper (which is not about Llama 3)."""
+    (claim,) = [c for c in CLAIMS if "family apps" in c.claim]
+    assert claim.kind == "cited" and claim.verdict == REFUTED
+    assert claim.evidence == "llama3card"
+    assert "Neither the pretraining nor the fine-tuning datasets include Meta user data" in (
+        claim.note
+    )
+    assert "Meta's own statement" in claim.note and "Llama 4" in claim.note
+
+
+@pytest.mark.parametrize(
+    "start",
+    [
+        "The 405B model is comparable",
+        "The training data includes",
+        "Training a large language model takes",
+    ],
+)
+def test_a_row_that_rests_only_on_metas_word_says_so(start):
+    (claim,) = [c for c in CLAIMS if c.claim.startswith(start)]
+    assert "Meta's own" in claim.note
+
+
+def test_every_cited_key_is_in_the_bibliography():
+    bib = (ROOT / "book" / "references.bib").read_text(encoding="utf-8")
+    keys = {line.split("{", 1)[1].rstrip(",") for line in bib.splitlines() if line[:1] == "@"}
+    for claim in CLAIMS:
+        for evidence in claim.evidence.split():
+            if evidence.startswith(("https://", "http://", "notebooks/", "book/")):
+                continue
+            if evidence != "—":
+                assert evidence in keys, (claim.claim, evidence)
+
+
+def test_the_timeline_continues_past_the_report_with_meta_s_model_cards():
+    names = [r.name for r in RELEASES]
+    assert names[-3:] == ["Llama 3.2", "Llama 3.3", "Llama 4"]
+    by_name = {r.name: r for r in RELEASES}
+    assert by_name["Llama 3.3"].date == "2024-12-06"
+    assert by_name["Llama 4"].date == "2025-04-05"
+    for name in ("Llama 3.3", "Llama 4"):
+        release = by_name[name]
+        assert release.source.startswith("https://github.com/meta-llama/llama-models/")
+        assert "Meta's model card" in release.note  # resting on Meta's word, it says so
+    page = (ROOT / "notebooks" / "timeline.md").read_text(encoding="utf-8")
+    assert "llama33card" in page and "llama4card" in page

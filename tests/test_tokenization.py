@@ -3,8 +3,15 @@
 import pytest
 
 from reportlib.core.errors import ReportlibError
+from reportlib.core.sources import architecture
 from reportlib.text.corpus import load_corpus
-from reportlib.text.tokenization import TokenPiece, character_groups, get_tokenizer, token_pieces
+from reportlib.text.tokenization import (
+    TokenPiece,
+    character_groups,
+    get_tokenizer,
+    token_pieces,
+    vocabulary_bytes,
+)
 
 NAMES = ["llama3", "qwen", "qwen3.6", pytest.param("model", marks=pytest.mark.model)]
 
@@ -29,8 +36,20 @@ def test_english_is_cheaper_than_kannada(tokenizer):
 
 
 def test_vocabulary_sizes_are_those_published():
-    assert get_tokenizer("llama3").vocab_size == 128_257  # 128,000 BPE + 256 special + <|image|>
+    llama3 = get_tokenizer("llama3")
+    assert llama3.vocab_size == 128_256  # 128,000 BPE + 256 special, as Llama 3's configs say
+    assert llama3.vocab_size == architecture("Llama 3.1 8B").vocabulary
     assert get_tokenizer("qwen").vocab_size == 151_643
+
+
+def test_the_llama3_vocabulary_leaves_out_the_vision_models_image_tag():
+    """Was 128,257: the tokenizer.json adds <|image|> (Llama 3.2 Vision's tag) as id 128,256,
+    one past Llama 3's vocabulary; every page that counted the vocabulary showed one too many."""
+    llama3 = get_tokenizer("llama3")
+    assert llama3.token_bytes(128_256) == b"<|image|>"  # the file does list it ...
+    vocabulary = vocabulary_bytes(llama3)  # ... but the vocabulary stops before it
+    assert b"<|image|>" not in vocabulary and len(vocabulary) == 128_256
+    assert llama3.token_bytes(128_000) == b"<|begin_of_text|>"  # the 256 special tokens stay
 
 
 def test_unknown_tokenizer():

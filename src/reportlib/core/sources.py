@@ -57,6 +57,24 @@ RELEASES: tuple[Release, ...] = (
         "small and multimodal models",
         "https://ai.meta.com/blog/llama-3-2-connect-2024-vision-edge-mobile-devices/",
     ),
+    # the two after the report: from Meta's model cards, Meta's own statements
+    Release(
+        "Llama 3.3",
+        "2024-12-06",
+        "70B",
+        "text only; 128k context; the same 8 supported languages; over 15T tokens "
+        "(Meta's model card)",
+        "https://github.com/meta-llama/llama-models/blob/main/models/llama3_3/MODEL_CARD.md",
+    ),
+    Release(
+        "Llama 4",
+        "2025-04-05",
+        "Scout 109B, Maverick 400B",
+        "mixture of experts, 17B parameters active per token; text and image input; "
+        "10M (Scout) and 1M (Maverick) context; 12 supported languages; data includes "
+        "public Instagram and Facebook posts (Meta's model card)",
+        "https://github.com/meta-llama/llama-models/blob/main/models/llama4/MODEL_CARD.md",
+    ),
 )
 
 

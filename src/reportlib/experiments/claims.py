@@ -4,6 +4,10 @@ A claim is *cited* (the verdict comes from a primary source, named), *measured*
 (the verdict is computed here from a measurement of the book, never typed) or
 *not checkable* (a prediction, an opinion, or a fact this book cannot reach).
 
+A measured claim whose rule cannot fail (it checks how a thing is defined or built, not
+a fact that could have come out otherwise) is marked *definitional*: the ledger shows it as
+such and does not count it as a verdict supported by measurement (:func:`ledger_counts`).
+
 Every measured claim has a :class:`Rule`: the rule in words, shown next to the verdict,
 and the function that turns the measurement into the verdict and the number the reader
 sees. Compound claims of the report are split into their parts, one row each.
@@ -23,7 +27,14 @@ from reportlib.core.sources import (
     US_HOME_KWH_PER_YEAR,
     homes_per_year,
 )
-from reportlib.core.verdicts import NOT_CHECKABLE, NOT_DECIDED, PARTLY, REFUTED, SUPPORTED
+from reportlib.core.verdicts import (
+    NOT_CHECKABLE,
+    NOT_DECIDED,
+    PARTLY,
+    REFUTED,
+    SUPPORTED,
+    VERDICTS,
+)
 from reportlib.experiments.finetune.analysis import EASY_RULE, easy_verdict
 from reportlib.experiments.ledger import BOOK_MODEL_COLUMN
 from reportlib.experiments.probe.analysis import RUSSIAN_RULE, SCRIPTS_RULE
@@ -52,6 +63,9 @@ class Claim:
     about_report_model: bool = False
     #: for a cited claim: the key of a measurement shown beside it (see :data:`FACTS`)
     shows: str = ""
+    #: for a measured claim: its rule cannot fail (true by definition or by construction), so
+    #: its verdict is shown but not counted as evidence; the note says why
+    definitional: bool = False
 
 
 def _cited(
@@ -67,6 +81,7 @@ def _measured(
     evidence: str,
     note: str = "",
     about_report_model: bool = False,
+    definitional: bool = False,
 ) -> Claim:
     return Claim(
         section,
@@ -76,6 +91,7 @@ def _measured(
         measure=measure,
         note=note,
         about_report_model=about_report_model,
+        definitional=definitional,
     )
 
 
@@ -93,7 +109,26 @@ INTRO, LICENSE, MULTI, FINETUNE, CONTEXT, ALT, FUTURE = (
     "5. Future",
 )
 
+#: Figure and OpenAI: the collaboration (Reuters, 29 February 2024) and its end (4 February 2025)
+FIGURE_OPENAI_2024 = (
+    "https://www.thestar.com.my/tech/tech-news/2024/02/29/"
+    "robotics-startup-figure-raises-675-million-from-microsoft-nvidia-other-big-techs"
+)
+FIGURE_LEAVES_OPENAI_2025 = (
+    "https://www.benzinga.com/tech/25/02/43487564/tesla-rival-figure-ai-ends-collaboration-"
+    "with-openai-after-major-breakthrough-says-it-will-show-something-no"
+)
+
 CLAIMS: tuple[Claim, ...] = (
+    _cited(
+        INTRO,
+        "LLaMA stands for Large Language Model Meta AI.",
+        SUPPORTED,
+        "https://ai.meta.com/blog/large-language-model-llama-meta-ai/",
+        "Meta's announcement of the first model (24 February 2023): 'today we are publicly "
+        "releasing LLaMA (Large Language Model Meta AI)'. The report says it of LLaMA 3; "
+        "the later releases are titled 'Llama 2' and 'Llama 3'.",
+    ),
     _cited(INTRO, "LLaMA-1 was released on 24 February 2023.", SUPPORTED, "llama1"),
     _cited(
         INTRO,
@@ -166,10 +201,13 @@ CLAIMS: tuple[Claim, ...] = (
         INTRO,
         "The training data includes Meta's family apps (Facebook, Instagram).",
         REFUTED,
-        "https://ai.meta.com/blog/meta-llama-3/",
-        "Meta states the pre-training data was "
-        "collected from publicly available sources; the Llama 2 paper says it includes no data "
-        "from Meta's products or services.",
+        "llama3card",
+        "Rests only on Meta's own statement (the data is not published): Llama 3's model card "
+        "says 'Neither the pretraining nor the fine-tuning datasets include Meta user data.' "
+        "That sentence is Llama 3's own: the Llama 2 paper's does not carry over, and "
+        "'publicly available sources', all that the model cards of Llama 3.1, 3.2 and 3.3 "
+        "say, would not exclude public posts. Llama 4's model card says its data includes "
+        "'publicly shared posts from Instagram and Facebook'.",
     ),
     _cited(
         INTRO,
@@ -272,6 +310,26 @@ CLAIMS: tuple[Claim, ...] = (
         "chapter).",
         shows="trained_window",
     ),
+    _cited(
+        CONTEXT,
+        "A larger window lets the model remember more of a conversation.",
+        PARTLY,
+        "ruler2024 notebooks/context#context-ruler",
+        "Text outside the window is not seen at all, so only a larger window can hold more of "
+        "a conversation; holding it is not using it. RULER tested 17 long-context models: "
+        "'While these models all claim context sizes of 32K tokens or greater, only half of "
+        "them can maintain satisfactory performance at the length of 32K.' The context chapter "
+        "runs four of RULER's tasks on the book's small model and reports its effective "
+        "length; that model is not LLaMA, so no verdict is computed from it here.",
+    ),
+    _not_checkable(
+        CONTEXT,
+        "A larger window keeps the model coherent over long passages.",
+        "notebooks/context#context-ruler",
+        "Coherence over long text is not measured here, and RULER's tasks measure retrieval, "
+        "tracing and aggregation, not coherence; the context chapter shows what a longer "
+        "prompt does to retrieval.",
+    ),
     _measured(
         CONTEXT,
         "Text is split into sub-words: 토큰화 becomes 토큰 + 화.",
@@ -292,6 +350,12 @@ CLAIMS: tuple[Claim, ...] = (
         "Common English words are 1–2 tokens.",
         "common_words",
         "notebooks/tokenization#tokenization-claims",
+        "True by construction, so not counted as evidence: byte-pair encoding merges the most "
+        "frequent strings of its training text first, and the 100 most common English words "
+        "are among the most frequent strings of any text with much English in it, so a BPE "
+        "vocabulary of 128k tokens makes them whole tokens. The rule checks how the vocabulary "
+        "was built; it could not have failed.",
+        definitional=True,
     ),
     _measured(
         CONTEXT,
@@ -310,6 +374,11 @@ CLAIMS: tuple[Claim, ...] = (
         "A larger window costs more memory.",
         "kv_memory",
         "notebooks/context#context-memory",
+        "True by definition, so not counted as evidence: llama.cpp allocates a key and a value "
+        "for every token of the window (2 × layers × KV heads × head dim × window × bytes), "
+        "so the cache grows with the window by construction. The measurement shows how much; "
+        "it could not have refuted the claim.",
+        definitional=True,
     ),
     _measured(
         CONTEXT,
@@ -384,6 +453,31 @@ CLAIMS: tuple[Claim, ...] = (
     ),
     _cited(
         FUTURE,
+        "The amount of data used for training is already overtaking the amount produced.",
+        PARTLY,
+        "villalobos2024",
+        "Villalobos et al. project that 'if current LLM development trends continue, models "
+        "will be trained on datasets roughly equal in size to the available stock of public "
+        "human text data between 2026 and 2032' (median 2028). Training data is growing "
+        "towards the whole stock of public human text, but that is a projection: they do not "
+        "find that it has already been overtaken.",
+    ),
+    _cited(
+        FUTURE,
+        "Training on AI-generated data leads to overfitting and makes models gradually less "
+        "human-like.",
+        PARTLY,
+        "shumailov2024 llama33card",
+        "Shumailov et al. find that 'indiscriminately learning from data produced by other "
+        "models causes \"model collapse\"', a process whereby 'over time, models forget the true "
+        "underlying data distribution', first its tails. That is the report's 'gradually less "
+        "human-like', for models trained generation after generation on their predecessors' "
+        "output; the mechanism they describe is not overfitting. Synthetic data is not "
+        "excluded by it: Llama 3.3 was fine-tuned on 'over 25M synthetically generated "
+        "examples' (its model card; Llama 3.1's says the same).",
+    ),
+    _cited(
+        FUTURE,
         "By 2027 data centres will use as much electricity as Argentina, Sweden or the "
         "Netherlands.",
         PARTLY,
@@ -419,6 +513,16 @@ CLAIMS: tuple[Claim, ...] = (
         "slm_compute",
         "notebooks/small-models#small-models-measured",
     ),
+    _cited(
+        FUTURE,
+        "Training a large language model takes days to months, even on many GPUs.",
+        SUPPORTED,
+        "llama1 llama3herd2024",
+        "Meta's own figures for its own runs: LLaMA-65B on 2048 A100 GPUs, 'training over our "
+        "dataset containing 1.4T tokens takes approximately 21 days'; Llama 3 had 466 job "
+        "interruptions 'during a 54-day snapshot period of pre-training', so its "
+        "pre-training lasted at least 54 days.",
+    ),
     _measured(
         FUTURE,
         "Small language models can be trained and improved at small scale, by anyone.",
@@ -427,6 +531,18 @@ CLAIMS: tuple[Claim, ...] = (
     ),
     _not_checkable(
         FUTURE, "Multimodal models are the direction of the future.", "—", "A prediction."
+    ),
+    _cited(
+        FUTURE,
+        "Figure, which works with OpenAI, is already trying to combine AI with robots.",
+        SUPPORTED,
+        FIGURE_OPENAI_2024 + " " + FIGURE_LEAVES_OPENAI_2025,
+        "True for the report's time, no longer: on 29 February 2024 Figure 'signed a "
+        "collaboration with OpenAI to develop generative artificial intelligence for its "
+        "humanoid robots' (Reuters); on 4 February 2025 its CEO announced that Figure was "
+        "leaving the agreement for AI built in-house (Benzinga). The report treats LLaMA 3.2 "
+        "(September 2024) as the latest release, so it was most likely written in between. "
+        "Both sources are news reports; Figure's own announcement could not be opened offline.",
     ),
 )
 
@@ -667,6 +783,7 @@ COLUMNS = (
     "verdict",
     BOOK_MODEL_COLUMN,
     "how",
+    "definitional",
     "rule",
     "measured",
     "model",
@@ -680,14 +797,15 @@ def build_ledger(
 ) -> list[dict[str, str]]:
     """The ledger rows; a measured claim without its measurement is an error, not a guess.
 
-    Every measured row carries its rule, the number it rests on, and the model (or
-    tokenizer) measured: ``models[measure]``, else ``model``. For a claim about the
-    report's model (the hosted LLaMA 3.2, Bllossom, Qwen), the verdict on the claim is "not
-    checkable" and the measured verdict goes, with the model's name, to the
-    :data:`BOOK_MODEL_COLUMN` column ("—" in the other rows)."""
+    Every measured row carries its rule, the number it rests on, whether the rule could
+    have failed ("definitional": "yes" if not), and the model (or tokenizer) measured:
+    ``models[measure]``, else ``model``. For a claim about the report's model (the hosted
+    LLaMA 3.2, Bllossom, Qwen), the verdict on the claim is "not checkable" and the measured
+    verdict goes, with the model's name, to the :data:`BOOK_MODEL_COLUMN` column ("—" in
+    the other rows)."""
     rows = []
     for number, claim in enumerate(CLAIMS, start=1):
-        shows, rule, measured, measured_on = "—", "—", "—", "—"
+        shows, rule, measured, measured_on, definitional = "—", "—", "—", "—", "—"
         key = claim.measure or claim.shows
         if key and key not in measurements:
             raise KeyError(f"no measurement {key!r} for claim {number}")
@@ -697,6 +815,7 @@ def build_ledger(
             decision = RULES[claim.measure].decide(measurements[claim.measure])
             verdict, rule = decision.verdict, RULES[claim.measure].text
             measured = decision.measured.removesuffix(f" on {measured_on}")  # named once
+            definitional = "yes" if claim.definitional else "no"
             if claim.about_report_model:
                 shows = f"{verdict} on {measured_on}"
                 verdict = NOT_CHECKABLE
@@ -712,6 +831,7 @@ def build_ledger(
                 "verdict": verdict,
                 BOOK_MODEL_COLUMN: shows,
                 "how": claim.kind,
+                "definitional": definitional,
                 "rule": rule,
                 "measured": measured,
                 "model": measured_on,
@@ -720,3 +840,20 @@ def build_ledger(
             }
         )
     return rows
+
+
+def ledger_counts(rows: list[dict[str, str]]) -> dict[str, int]:
+    """What the claims page says about the ledger, counted once: ``n_claims``, one
+    ``n_<verdict>`` per verdict (spaces as underscores), ``n_measured`` (verdicts computed from
+    a measurement that could have come out otherwise), ``n_measured_supported`` (those of them
+    supported) and ``n_definitional`` (measured rows whose rule cannot fail: shown, but kept
+    out of both measured counts)."""
+    counts = {f"n_{v.replace(' ', '_')}": sum(r["verdict"] == v for r in rows) for v in VERDICTS}
+    evidence = [r for r in rows if r["how"] == "measured" and r["definitional"] != "yes"]
+    return {
+        "n_claims": len(rows),
+        **counts,
+        "n_measured": len(evidence),
+        "n_measured_supported": sum(r["verdict"] == SUPPORTED for r in evidence),
+        "n_definitional": sum(r["definitional"] == "yes" for r in rows),
+    }

@@ -8,6 +8,9 @@ from reportlib.core.html import escape_text, link_html
 #: the ledger's column of what the book's own model shows, for claims about the report's model
 BOOK_MODEL_COLUMN = "this book's model shows"
 
+#: beside the verdict of a measured claim whose rule cannot fail (not counted as evidence)
+DEFINITIONAL_MARK = "by definition: its rule cannot fail, so it is not counted as evidence"
+
 
 def _evidence_link(evidence: str, citation_page: str) -> str:
     if evidence.startswith(("https://", "http://")):
@@ -33,7 +36,8 @@ _LEDGER_CELLS = ("number", "claim", "verdict", "decides", "source", "note")
 
 def ledger_html(rows: list[dict[str, str]], citation_page: str = "../book/references.html") -> str:
     """The claims ledger as an HTML table that wraps instead of scrolling: the claim, its
-    verdict (and what the book's model shows), what decides it (rule, number, model), the
+    verdict (marked where it holds by definition, and what the book's model shows), what
+    decides it (rule, number, model), the
     source and the note. Every cell escaped, every source linked."""
     head = "".join(
         f"<th>{escape_text(c)}</th>"
@@ -46,6 +50,8 @@ def ledger_html(rows: list[dict[str, str]], citation_page: str = "../book/refere
             f'<span style="background:{colour};padding:0 4px;white-space:nowrap">'
             f"{escape_text(row['verdict'])}</span>"
         )
+        if row.get("definitional") == "yes":
+            verdict += f"<br><small>{DEFINITIONAL_MARK}</small>"
         shows = row.get(BOOK_MODEL_COLUMN, "—")
         if shows != "—":
             verdict += f"<br><small>{escape_text(BOOK_MODEL_COLUMN)}: {escape_text(shows)}</small>"

