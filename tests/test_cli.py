@@ -49,6 +49,31 @@ def test_tokens_json(capsys):
     assert records[1]["code"] == "kan_Knda" and records[1]["premium"] > 2
 
 
+def test_tokens_joined(capsys):
+    """--joined encodes each language's whole text once: Petrov et al.'s published Qwen count
+    for English, no intervals, and not the sum over sentences encoded alone."""
+    assert main(["tokens", "--tokenizer", "qwen", "--langs", "ko", "--joined"]) == 0
+    rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    assert list(rows[0]) == [
+        "tokenizer",
+        "code",
+        "sentences",
+        "characters",
+        "tokens",
+        "chars_per_token",
+        "premium",
+    ]
+    english = rows[0]
+    assert (english["code"], english["tokens"], english["characters"]) == (
+        "eng_Latn",
+        "53726",  # Petrov et al. (2023), Qwen, FLORES-200 dev+devtest
+        "259170",  # their UTF-32 count: the same text
+    )
+    assert main(["tokens", "--tokenizer", "qwen", "--langs", "ko", "--format", "json"]) == 0
+    alone = json.loads(capsys.readouterr().out)[0]
+    assert alone["tokens"] != int(english["tokens"])
+
+
 @pytest.mark.parametrize(
     "argv, message",
     [

@@ -98,6 +98,43 @@ def test_real_flores_counts_match_the_qwen_reference(flores_dir):
     assert rows["kan_Knda"].premium > rows["deu_Latn"].premium > 1.0
 
 
+def test_joined_text_is_the_string_petrov_et_al_tokenize(flores_dir):
+    """Their compute_tokenizations.py reads each split's file, splits it at newlines and joins
+    every piece with one space; the joined text is that string, byte for byte."""
+    corpus = load_corpus(flores_dir, "ko,zh")
+    assert corpus.split_sizes == (997, 1012)
+    for code in corpus.lines:
+        pieces = []
+        for split in ("dev", "devtest"):
+            with open(flores_dir / split / f"{code}.{split}", encoding="utf-8") as file:
+                pieces += file.read().split("\n")
+        assert corpus.joined_text(code) == " ".join(pieces), code
+
+
+def test_joined_qwen_counts_are_petrov_et_al_s_published_counts():
+    """The chapter's outside check: Qwen on the joined FLORES-200 dev+devtest gives exactly
+    the counts Petrov et al. (2023) publish, in every language of the book, and the joined
+    text has as many characters as their UTF-32 count."""
+    from reportlib.experiments.tokens import count_joined_tokens, published_comparison
+    from reportlib.text.tokenization import get_tokenizer
+
+    corpus = load_corpus("flores200")
+    table = published_comparison(count_joined_tokens(get_tokenizer("qwen"), corpus))
+    assert len(table) == len(LANGUAGES)
+    assert (table["difference"] == 0).all(), table[table["difference"] != 0]
+    assert (table["characters"] == table["published_characters"]).all()
+
+
+def test_flores_layout_records_the_split_sizes(tmp_path):
+    root = _flores(tmp_path, ["eng_Latn", "kor_Hang"])
+    corpus = load_corpus(root, "ko")
+    assert corpus.split_sizes == (2, 2)
+    assert corpus.joined_text("kor_Hang") == "one two  one two "
+    assert load_corpus("bundled", "ko").joined_text("kor_Hang") == load_corpus(
+        "bundled", "ko"
+    ).text("kor_Hang")
+
+
 def test_flores_each_split_must_be_parallel_not_only_the_totals(tmp_path):
     root = _flores(tmp_path, ["eng_Latn", "kor_Hang"])  # 2 + 2 lines each
     (root / "dev" / "kor_Hang.dev").write_text("one\n")

@@ -11,8 +11,10 @@ from reportlib.experiments.tokens import (
     check_common_words,
     check_separation,
     check_split,
+    count_joined_tokens,
     count_language_tokens,
     premium_difference,
+    published_comparison,
     separation_stats,
     token_count_table,
     verdict_in_band,
@@ -220,3 +222,106 @@ def test_separation_can_give_each_verdict():
 
     space, punct = check_separation(Whole(), "Hi, you. Me too!")
     assert space.verdict == REFUTED and punct.verdict == REFUTED
+
+
+class LongestMatch:
+    """Greedy longest match over a fixed vocabulary (a BPE in miniature): ' cat' is one
+    token, but 'cat' at the start of a text is three, and ' ' next to '一' is its own."""
+
+    name = label = "longest"
+    VOCAB = (" cat", "c", "a", "t", ".", " ", "一", "二", "。")
+    vocab_size = len(VOCAB)
+
+    def encode(self, text):
+        ids, i = [], 0
+        while i < len(text):
+            piece = max((v for v in self.VOCAB if text.startswith(v, i)), key=len)
+            ids.append(self.VOCAB.index(piece))
+            i += len(piece)
+        return ids
+
+    def token_bytes(self, token_id):
+        return self.VOCAB[token_id].encode()
+
+
+def test_joined_counts_differ_where_a_merge_crosses_the_sentence_boundary():
+    lines = {"eng_Latn": ["cat.", "cat."], "zho_Hans": ["一。", "二。"]}
+    corpus = Corpus("t", lines)
+    alone = {r.code: r.tokens for r in count_language_tokens(LongestMatch(), corpus)}
+    joined = {r.code: r for r in count_joined_tokens(LongestMatch(), corpus)}
+    assert alone == {"eng_Latn": 4 + 4, "zho_Hans": 2 + 2}
+    # "cat. cat.": the joining space merges with the next word into " cat" (fewer tokens);
+    # "一。 二。": the joining space is a token of its own (more tokens)
+    assert joined["eng_Latn"].tokens == 4 + 2 and joined["zho_Hans"].tokens == 2 + 1 + 2
+    assert joined["eng_Latn"].characters == len("cat. cat.") and joined["eng_Latn"].sentences == 2
+    assert joined["zho_Hans"].premium == pytest.approx(5 / 6, abs=1e-4)
+    assert joined["eng_Latn"].chars_per_token == pytest.approx(9 / 6, abs=1e-4)
+
+
+def test_joined_counts_encode_the_text_as_petrov_et_al_join_it():
+    corpus = Corpus("t", {"eng_Latn": ["ab", "c", "de"]}, split_sizes=(2, 1))
+    assert corpus.joined_text("eng_Latn") == "ab c  de "  # each split's file ends in "\n"
+    (row,) = count_joined_tokens(CharTokenizer(), corpus)
+    assert row.characters == row.tokens == len("ab c  de ")
+    with pytest.raises(ReportlibError, match="no English"):
+        count_joined_tokens(CharTokenizer(), Corpus("x", {"kor_Hang": ["가"]}))
+
+
+def test_published_comparison_is_ours_minus_theirs():
+    import pandas as pd
+
+    class Named(CharTokenizer):
+        name = "qwen"
+
+    corpus = Corpus("t", {"eng_Latn": ["ab cd"], "kor_Hang": ["가나다 라"]})
+    published = pd.DataFrame(
+        {"Language": ["English", "Korean"], "Qwen": [4, 5], "UTF-32": [5, 6]},
+        index=pd.Index(["eng_Latn", "kor_Hang"], name="code"),
+    )
+    rows = count_joined_tokens(Named(), corpus)
+    table = published_comparison(rows, count_language_tokens(Named(), corpus), published)
+    assert table.loc["English", "difference"] == 5 - 4
+    assert table.loc["English", "relative_pct"] == pytest.approx(25.0)
+    assert table.loc["Korean", "difference"] == 0
+    assert table.loc["Korean", "characters"] - table.loc["Korean", "published_characters"] == -1
+    assert table.loc["English", "sentence_difference"] == 1  # one sentence: alone = joined
+    assert list(published_comparison(rows, published=published).columns)[-1] == (
+        "published_characters"
+    )
+    with pytest.raises(ReportlibError, match="publish counts for qwen.*got rows of chars$"):
+        published_comparison(count_joined_tokens(CharTokenizer(), corpus), published=published)
+    with pytest.raises(ReportlibError, match="has no kor_Hang"):
+        published_comparison(rows, published=published.drop(index="kor_Hang"))
+
+
+def test_published_agreement_says_whether_the_counts_agree():
+    import pandas as pd
+
+    from reportlib.experiments.tokens import published_agreement
+
+    table = pd.DataFrame(
+        {
+            "difference": [0, 0],
+            "relative_pct": [0.0, 0.0],
+            "characters": [5, 6],
+            "published_characters": [5, 6],
+            "sentence_difference": [3, -2],
+            "sentence_relative_pct": [1.5, -0.5],
+        },
+        index=pd.Index(["English", "Korean"], name="language"),
+    )
+    summary = published_agreement(table)
+    assert summary["measured_published_agreement"] == "agree exactly in all 2 languages"
+    assert summary["n_published_exact"] == summary["n_published_characters_exact"] == 2
+    assert (summary["n_sentence_more"], summary["n_sentence_fewer"]) == (1, 1)
+    assert (summary["measured_sentence_min_pct"], summary["measured_sentence_max_pct"]) == (
+        -0.5,
+        1.5,
+    )
+    table.loc["Korean", ["difference", "relative_pct"]] = [-7, -0.25]
+    off = published_agreement(table.drop(columns=["sentence_difference", "sentence_relative_pct"]))
+    assert (
+        off["measured_published_agreement"]
+        == "differ in 1 of 2 languages, by up to 7 tokens (0.25%)"
+    )
+    assert off["n_published_exact"] == 1 and "n_sentence_more" not in off

@@ -44,7 +44,7 @@ from reportlib.experiments.finetune.train import (
     require_extra,
     shipped_plans,
 )
-from reportlib.experiments.tokens import count_language_tokens
+from reportlib.experiments.tokens import count_joined_tokens, count_language_tokens
 from reportlib.site.chapters import (
     chapter_names,
     notebook_parameters,
@@ -62,6 +62,7 @@ examples:
   reportlib models ~/models/llama-3.2-3b.Q4_K_M.gguf
   reportlib tokens --tokenizer qwen --corpus bundled --langs eng_Latn,kor_Hang
   reportlib tokens --tokenizer llama3 --format json          # FLORES-200, shipped
+  reportlib tokens --tokenizer qwen --joined       # whole texts, as Petrov et al. count
   reportlib run tokenization -p model ~/models/qwen2.5-3b.gguf
 
 A model spec is 'default' (Gemma 3 270M, embedded) or a path to a GGUF file;
@@ -100,6 +101,12 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     tokens.add_argument("--langs", default="all", help="comma-separated codes (default: all)")
     tokens.add_argument("--format", choices=("csv", "json"), default="csv")
+    tokens.add_argument(
+        "--joined",
+        action="store_true",
+        help="encode each language's whole text at once, its sentences joined as Petrov et al. "
+        "(2023) join them, instead of each sentence alone (no intervals: nothing to resample)",
+    )
 
     bench = sub.add_parser("bench", help="the harness against raw llama.cpp (pp and tg tokens/s)")
     bench.add_argument("--model", default=None, help="model spec (default: default)")
@@ -240,22 +247,31 @@ def _cmd_models(args: argparse.Namespace) -> int:
     return 0
 
 
+#: the columns of ``reportlib tokens``, sentence by sentence and ``--joined``
+TOKENS_FIELDS = (
+    "tokenizer",
+    "code",
+    "sentences",
+    "characters",
+    "tokens",
+    "chars_per_token",
+    "chars_per_token_low",
+    "chars_per_token_high",
+    "premium",
+    "premium_low",
+    "premium_high",
+)
+JOINED_TOKENS_FIELDS = tuple(f for f in TOKENS_FIELDS if not f.endswith(("_low", "_high")))
+
+
 def _cmd_tokens(args: argparse.Namespace) -> int:
     corpus = load_corpus(args.corpus, args.langs)
-    rows = count_language_tokens(get_tokenizer(args.tokenizer, args.model), corpus)
-    fields = (
-        "tokenizer",
-        "code",
-        "sentences",
-        "characters",
-        "tokens",
-        "chars_per_token",
-        "chars_per_token_low",
-        "chars_per_token_high",
-        "premium",
-        "premium_low",
-        "premium_high",
-    )
+    tokenizer = get_tokenizer(args.tokenizer, args.model)
+    if args.joined:
+        rows: list[Any] = count_joined_tokens(tokenizer, corpus)
+        fields = JOINED_TOKENS_FIELDS
+    else:
+        rows, fields = count_language_tokens(tokenizer, corpus), TOKENS_FIELDS
     records = [{k: asdict(r)[k] for k in fields} for r in rows]
     if args.format == "json":
         print(json.dumps(records, indent=2, ensure_ascii=False))

@@ -5,6 +5,8 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
+from importlib.resources import files
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -137,6 +139,151 @@ def count_language_tokens(
 
 def _round(value: float | None) -> float | None:
     return None if value is None else round(value, 4)
+
+
+@dataclass(frozen=True)
+class JoinedTokenCount:
+    """Counts for one language's whole text encoded at once (:meth:`Corpus.joined_text`), as
+    Petrov et al. (2023) count: one text, so no sentences to resample and no interval."""
+
+    tokenizer: str
+    code: str
+    language: str
+    sentences: int
+    characters: int  #: of the joined text, the spaces that join the sentences included
+    tokens: int
+    chars_per_token: float
+    premium: float  #: tokens relative to English's joined text
+
+
+def count_joined_tokens(tokenizer: Tokenizer, corpus: Corpus) -> list[JoinedTokenCount]:
+    """Characters and tokens of every language's joined text (no special tokens). A merge
+    can cross the space that joins two sentences, so the count can differ from the sum of
+    :func:`count_language_tokens`, which encodes each sentence alone."""
+    if ENGLISH not in corpus.lines:
+        raise ReportlibError("the corpus has no English text, the reference for premiums")
+    texts = {code: corpus.joined_text(code) for code in corpus.lines}
+    tokens = {code: len(tokenizer.encode(text)) for code, text in texts.items()}
+    return [
+        JoinedTokenCount(
+            tokenizer=tokenizer.name,
+            code=code,
+            language=get_language(code).name,
+            sentences=len(corpus.lines[code]),
+            characters=len(text),
+            tokens=tokens[code],
+            chars_per_token=round(len(text) / max(tokens[code], 1), 4),
+            premium=round(tokens[code] / max(tokens[ENGLISH], 1), 4),
+        )
+        for code, text in texts.items()
+    ]
+
+
+#: Petrov et al.'s (2023) published counts for the book's languages (see its ``.md``)
+PUBLISHED_COUNTS_FILE = "petrov2023_token_counts.csv"
+#: our tokenizer's name -> the column of their table counted with the same vocabulary
+PUBLISHED_TOKENIZERS = {"qwen": "Qwen"}
+#: their one-token-per-code-point "tokenizer": the characters of the text they counted
+PUBLISHED_CHARACTERS = "UTF-32"
+
+
+def published_token_counts() -> pd.DataFrame:
+    """Petrov et al.'s published counts on FLORES-200 dev+devtest, joined, one row per
+    FLORES code: their language name, then one column per tokenizer of theirs."""
+    path = files("reportlib").joinpath("data", PUBLISHED_COUNTS_FILE)
+    with path.open("r", encoding="utf-8") as handle:
+        return pd.read_csv(handle, index_col="code")
+
+
+#: :func:`published_comparison`'s columns as a reader reads them
+COMPARISON_LABELS = {
+    "tokens": "ours, joined",
+    "published": "Petrov et al.",
+    "difference": "difference",
+    "relative_pct": "difference (%)",
+    "characters": "characters, ours",
+    "published_characters": "UTF-32, Petrov et al.",
+    "sentence_tokens": "ours, each sentence alone",
+    "sentence_difference": "its difference",
+    "sentence_relative_pct": "its difference (%)",
+}
+
+
+def published_comparison(
+    rows: Iterable[JoinedTokenCount],
+    per_sentence: Iterable[LanguageTokenCount] = (),
+    published: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """Our joined counts beside Petrov et al.'s for the same tokenizer, one row per language
+    (the book's name): ``difference`` is ours minus theirs, ``relative_pct`` that in percent
+    of theirs; our joined text's characters beside their UTF-32 count (the same text has
+    the same number). With ``per_sentence`` (the same tokenizer's :func:`count_language_tokens`)
+    also the sum of each sentence encoded alone, and its difference from theirs (``sentence_``)."""
+    table = published_token_counts() if published is None else published
+    rows = list(rows)
+    names = sorted({r.tokenizer for r in rows})
+    if len(names) != 1 or names[0] not in PUBLISHED_TOKENIZERS:
+        raise ReportlibError(
+            f"Petrov et al. publish counts for {', '.join(PUBLISHED_TOKENIZERS)} of the book's "
+            f"tokenizers; got rows of {', '.join(names) or 'none'}"
+        )
+    name = names[0]
+    column = PUBLISHED_TOKENIZERS[name]
+    alone = {r.code: r.tokens for r in per_sentence if r.tokenizer == name}
+    records = []
+    for r in rows:
+        if r.code not in table.index:
+            raise ReportlibError(f"Petrov et al.'s table has no {r.code}")
+        theirs = int(table.loc[r.code, column])
+        record = {
+            "language": r.language,
+            "tokens": r.tokens,
+            "published": theirs,
+            "difference": r.tokens - theirs,
+            "relative_pct": round(100 * (r.tokens - theirs) / theirs, 4),
+            "characters": r.characters,
+            "published_characters": int(table.loc[r.code, PUBLISHED_CHARACTERS]),
+        }
+        if alone:
+            record["sentence_tokens"] = alone[r.code]
+            record["sentence_difference"] = alone[r.code] - theirs
+            record["sentence_relative_pct"] = round(100 * (alone[r.code] - theirs) / theirs, 4)
+        records.append(record)
+    return pd.DataFrame(records).set_index("language")
+
+
+def published_agreement(table: pd.DataFrame) -> dict[str, Any]:
+    """What :func:`published_comparison`'s table says, as the glue names the chapter shows:
+    how many languages agree exactly (tokens, and characters with their UTF-32), the largest
+    difference, a sentence that says it, and (with the ``sentence_`` columns) the range of
+    the differences when each sentence is encoded alone."""
+    n, exact = len(table), int((table["difference"] == 0).sum())
+    largest = int(table["difference"].abs().max())
+    if exact == n:
+        sentence = f"agree exactly in all {n} languages"
+    else:
+        sentence = (
+            f"differ in {n - exact} of {n} languages, by up to {largest:,} tokens "
+            f"({table['relative_pct'].abs().max():.3g}%)"
+        )
+    out: dict[str, Any] = {
+        "n_published_languages": n,
+        "n_published_exact": exact,
+        "n_published_characters_exact": int(
+            (table["characters"] == table["published_characters"]).sum()
+        ),
+        "measured_published_max_difference": largest,
+        "measured_published_agreement": sentence,
+    }
+    if "sentence_difference" in table:
+        pct = table["sentence_relative_pct"]
+        out |= {
+            "n_sentence_more": int((table["sentence_difference"] > 0).sum()),
+            "n_sentence_fewer": int((table["sentence_difference"] < 0).sum()),
+            "measured_sentence_min_pct": float(pct.min()),
+            "measured_sentence_max_pct": float(pct.max()),
+        }
+    return out
 
 
 @dataclass(frozen=True)

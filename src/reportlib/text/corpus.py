@@ -11,12 +11,17 @@ languages):
 - a directory in FLORES-200 layout (``dev/<code>.dev``, ``devtest/<code>.devtest``): the dev
   and devtest sentences of each language. Each split must be parallel on its own (the same
   number of sentences in every language), and a UTF-8 byte-order mark is not counted as text.
+
+:meth:`Corpus.joined_text` rebuilds a language's whole text as Petrov et al. (2023) count it
+(the ``--joined`` mode of ``reportlib tokens``): their code reads each split's file, splits it
+at newlines and joins every piece with one space. A FLORES-200 file ends in a newline, so each
+split leaves one empty piece: two spaces between dev and devtest, and one at the end.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from importlib.resources import files
 from pathlib import Path
@@ -36,6 +41,8 @@ class Corpus:
 
     source: str
     lines: dict[str, list[str]]  #: FLORES code -> its sentences, line i parallel across codes
+    #: sentences in each file read (FLORES-200: dev, devtest); empty when not read from files
+    split_sizes: tuple[int, ...] = ()
 
     @property
     def texts(self) -> dict[str, str]:
@@ -49,6 +56,19 @@ class Corpus:
 
     def text(self, code: str) -> str:
         return " ".join(self.lines[code])
+
+    def joined_text(self, code: str) -> str:
+        """The whole text of ``code`` as Petrov et al. (2023) tokenize it: the pieces of each
+        split's file, split at newlines, joined by one space. Each file ends in a newline (as
+        every FLORES-200 file does), so each split adds one empty piece: ``"a b  c "`` for
+        dev ``a, b`` and devtest ``c``. Without splits, :meth:`text`."""
+        if not self.split_sizes:
+            return self.text(code)
+        lines, pieces, start = self.lines[code], [], 0
+        for size in self.split_sizes:
+            pieces += [*lines[start : start + size], ""]
+            start += size
+        return " ".join(pieces)
 
     @property
     def label(self) -> str:
@@ -124,7 +144,8 @@ def _load_flores(root: Path, languages: list[Language]) -> Corpus:
                 f"corpus {str(root)!r} is not parallel: its {split} files have different "
                 f"sentence counts ({shown}); line i of every file must translate the same sentence"
             )
-    return Corpus(str(root), lines_by_code)
+    sizes = tuple(next(iter(per_language.values())) for per_language in counts.values())
+    return Corpus(str(root), lines_by_code, sizes)
 
 
 def load_corpus(source: str | Path = FLORES, languages: str | list[str] | None = None) -> Corpus:
@@ -136,5 +157,5 @@ def load_corpus(source: str | Path = FLORES, languages: str | list[str] | None =
         sentences = bundled_document()["sentences"]
         return Corpus(BUNDLED, {lang.flores: list(sentences[lang.flores]) for lang in langs})
     if str(source) == FLORES:
-        return Corpus(FLORES, _load_flores(flores_folder(), langs).lines)
+        return replace(_load_flores(flores_folder(), langs), source=FLORES)
     return _load_flores(Path(source).expanduser(), langs)
