@@ -182,7 +182,8 @@ BAD_PARAMETERS = [
         "multilingual",
         {"modle": "x"},
         "chapter 'multilingual' has no parameter 'modle'; its parameters are: "
-        "batch_width, languages, max_tokens, models, n_ctx, results_dir, samples, seed",
+        "base_samples, batch_width, decodings, languages, max_tokens, models, n_ctx, "
+        "preference_samples, results_dir, samples, scorer, seed",
     ),
 ]
 

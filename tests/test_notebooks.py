@@ -54,17 +54,23 @@ def test_first_code_cell_is_literal_parameters(md):
         ast.literal_eval(node.value)  # raises if not a literal
 
 
+CHAT_CHAPTERS = {"multilingual", "alternatives"}
+
+
 @pytest.mark.parametrize("md", SOURCES, ids=lambda p: p.stem)
 def test_every_chapter_that_runs_a_model_takes_one(md):
-    """Every chapter that runs a model runs the default model (first, where it compares
-    several), except the fine-tune chapter, whose adapter was trained for the embedded model;
-    the timeline runs none, so it takes no parameter at all."""
+    """The chapters that re-run the report's chats ask the embedded chat model first and the
+    embedded base model beside it; the fine-tune chapter trains its adapters on the chat
+    model; the others run the default model; the timeline runs none, so takes no parameter."""
     params = notebook_parameters(md.with_suffix(".ipynb"))
     if md.stem == "finetune":
-        assert params["base"] == "embedded"
+        assert params["base"] == "embedded-chat"
         return
     if md.stem == "timeline":
         assert params == {}
+        return
+    if md.stem in CHAT_CHAPTERS:
+        assert params["models"][:2] == ["embedded-chat", "embedded"]
         return
     first = params.get("model") or (params.get("models") or [None])[0]
     assert first == "default"

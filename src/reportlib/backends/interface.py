@@ -15,7 +15,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypedDict
 
 from reportlib.backends.sampling import Sampling
 from reportlib.backends.specs import cased_name
@@ -214,10 +214,16 @@ class TextModel(ABC):
                 yield result
 
 
-def sampling_arg(sampling: Sampling | None) -> dict[str, Sampling]:
+class SamplingArg(TypedDict, total=False):
+    """The optional ``sampling`` keyword of ``complete``: absent means greedy decoding."""
+
+    sampling: Sampling
+
+
+def sampling_arg(sampling: Sampling | None) -> SamplingArg:
     """``sampling`` as a keyword argument, or none for greedy decoding: a backend written
     before sampling existed (its ``complete`` without the keyword) still answers greedily."""
-    return {} if sampling is None else {"sampling": sampling}
+    return SamplingArg() if sampling is None else SamplingArg(sampling=sampling)
 
 
 def map_concurrently(
