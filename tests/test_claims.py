@@ -222,6 +222,36 @@ def test_a_producer_that_makes_other_measurements_than_listed_is_an_error(monkey
         cm.gather_claim_measurements("default", "flores200", settings)
 
 
+def test_the_cost_rows_name_the_model_they_were_measured_on(monkeypatch):
+    """The cost rows are measured on the claims chapter's own model, not the probe's chat
+    model: each names it, so a reader never reads a Gemma timing as SmolLM2's."""
+    from reportlib.experiments import claim_measurements as cm
+
+    class TimedModel:
+        name = "Gemma 3 270m"
+        card = {"size_label": "270M", "quantization": "Q4_K_M", "parameters": 2.7e8}
+        has_chat_template = False
+
+        def __init__(self, *_, **__):
+            pass
+
+    monkeypatch.setattr(cm, "LlamaCppModel", TimedModel)
+    monkeypatch.setattr(cm, "resolve_model", lambda spec: spec)
+    monkeypatch.setattr(cm.costs, "measure_kv_cache", lambda *_: {"kv_mib": 1.0})
+    monkeypatch.setattr(cm.costs, "measure_latency", lambda *_: [])
+    monkeypatch.setattr(cm.costs, "summarize_latency", lambda rows: [])
+    monkeypatch.setattr(
+        cm.costs, "measure_small_model", lambda *_: {"generation_tokens_per_s": 9.0}
+    )
+    out = cm.ClaimMeasurements()
+    context = {"n_ctx": 512, "kv_contexts": [512], "latency_lengths": [8], "repeats": 1}
+    small = {"n_threads": 2, "n_batch": 8, "prompt_tokens": 8, "generate": 8}
+    cm.measure_cost_claims(out, "default", context, small)
+    cost_keys = {"kv_memory", "latency", "input_output", "slm_compute"}
+    assert set(out.values) == cost_keys
+    assert {out.measured_on[k] for k in cost_keys} == {"Gemma 3 270M base (Q4_K_M)"}
+
+
 def test_the_ledger_names_the_chapters_whose_settings_it_needs():
     from reportlib.experiments.claim_measurements import gather_claim_measurements
 

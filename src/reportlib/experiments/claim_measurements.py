@@ -150,7 +150,7 @@ def measure_finetune_claims(out: ClaimMeasurements, finetune: dict[str, Any], **
     rows = pd.DataFrame(
         [
             row
-            for model in models
+            for model, label in zip(models, labels, strict=True)
             for row in measure_preference(
                 model,
                 korean,
@@ -158,6 +158,7 @@ def measure_finetune_claims(out: ClaimMeasurements, finetune: dict[str, Any], **
                 finetune["preference_samples"],
                 load_references(),
                 groups,
+                model_name=label,
             )
         ]
     )
@@ -220,6 +221,8 @@ def measure_cost_claims(
             "tokens_per_s": slm["generation_tokens_per_s"],
         },
     }
+    cost_keys = ("kv_memory", "latency", "input_output", "slm_compute")
+    out.measured_on |= dict.fromkeys(cost_keys, display_name(big))
 
 
 Producer = Callable[..., None]
