@@ -22,6 +22,7 @@ from reportlib.experiments.tokens import (
     wide_table,
 )
 from reportlib.text.corpus import Corpus
+from reportlib.text.tokenization import TokenPiece, pieces_crossing_characters
 
 
 class CharTokenizer:
@@ -177,6 +178,30 @@ def test_split_verdicts():
     assert check_split(syllables).verdict == PARTLY
     assert check_split(merged).verdict == REFUTED
     assert check_split(syllables).measured == 3
+    word = "토큰화".encode()
+    single_bytes = Fixed([word[i : i + 1] for i in range(len(word))])
+    assert check_split(single_bytes).verdict == PARTLY  # bytes, each inside one syllable
+
+
+def test_a_byte_piece_across_two_syllables_is_not_a_sub_word_split():
+    """Llama 3's and Qwen's pieces of 토큰화: <ED><86> <A0><ED> <81> <B0> 화, where the
+    second holds the end of 토 and the start of 큰. A boundary falls before 화, but the
+    word is cut into bytes across syllables, not into sub-words: refuted."""
+
+    class Fixed(CharTokenizer):
+        def __init__(self, pieces):
+            self.pieces = pieces
+
+        def encode(self, text):
+            return list(range(len(self.pieces)))
+
+        def token_bytes(self, token_id):
+            return self.pieces[token_id]
+
+    llama3 = [b"\xed\x86", b"\xa0\xed", b"\x81", b"\xb0", "화".encode()]
+    assert b"".join(llama3) == "토큰화".encode()
+    assert pieces_crossing_characters([TokenPiece(i, r) for i, r in enumerate(llama3)]) == [1]
+    assert check_split(Fixed(llama3)).verdict == REFUTED
 
 
 def test_tables_keep_the_report_order():

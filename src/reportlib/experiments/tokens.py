@@ -17,7 +17,13 @@ from reportlib.core.languages import ENGLISH, LANGUAGES, get_language
 from reportlib.core.stats import percentile_interval, resample_indices
 from reportlib.core.verdicts import NOT_DECIDED, PARTLY, REFUTED, SUPPORTED
 from reportlib.text.corpus import Corpus
-from reportlib.text.tokenization import Tokenizer, TokenPiece, character_groups, token_pieces
+from reportlib.text.tokenization import (
+    Tokenizer,
+    TokenPiece,
+    character_groups,
+    pieces_crossing_characters,
+    token_pieces,
+)
 
 #: The 100 most common English words of the Oxford English Corpus, in rank order.
 COMMON_ENGLISH_WORDS: tuple[str, ...] = tuple(
@@ -412,7 +418,9 @@ SEPARATION_RULE = (
 )
 SPLIT_RULE = (
     "supported if the tokens are exactly 토큰 + 화; partly true if a token boundary falls "
-    "before 화 but 토큰 is split further; refuted otherwise"
+    "before 화 and 토큰 is split further into syllables or bytes of one syllable; refuted "
+    "otherwise, and when a piece straddles two syllables (a byte fragment across a syllable "
+    "boundary is not a sub-word split)"
 )
 
 
@@ -500,16 +508,16 @@ def check_split(
     """ "토큰화 is split into 토큰 + 화".
 
     Supported when the tokens are exactly the expected pieces; partly true when
-    a token boundary falls before the last piece but the rest is split further
-    (into syllables, or into UTF-8 byte fragments); refuted otherwise. The
-    measured value is the number of tokens.
+    a token boundary falls before the last piece and the rest is split further
+    into syllables or bytes of one syllable; refuted otherwise, including when
+    a piece straddles two syllables. The measured value is the number of tokens.
     """
     pieces = token_pieces(tokenizer, word)
     tokens = tuple(p.readable for p in pieces)
     groups = [text for _, text in character_groups(pieces)]
     if tokens == expected:
         verdict = SUPPORTED
-    elif groups and groups[-1] == expected[-1]:
+    elif groups and groups[-1] == expected[-1] and not pieces_crossing_characters(pieces):
         verdict = PARTLY
     else:
         verdict = REFUTED

@@ -234,6 +234,24 @@ def character_groups(pieces: list[TokenPiece]) -> list[tuple[int, str]]:
     return groups
 
 
+def pieces_crossing_characters(pieces: list[TokenPiece]) -> list[int]:
+    """Indexes of the pieces that hold bytes of two characters without holding both whole
+    (a byte-level piece such as ``<A0><ED>``, the end of 토 and the start of 큰)."""
+    text = b"".join(p.raw for p in pieces).decode("utf-8", errors="replace")
+    starts, offset = {0}, 0
+    for char in text:
+        offset += len(char.encode("utf-8"))
+        starts.add(offset)
+    crossing, start = [], 0
+    for index, piece in enumerate(pieces):
+        end = start + len(piece.raw)
+        inside = any(start < b < end for b in starts)
+        if inside and not (start in starts and end in starts):
+            crossing.append(index)
+        start = end
+    return crossing
+
+
 def vocabulary_bytes(tokenizer: Tokenizer) -> set[bytes]:
     """Every token of a vocabulary as the bytes it stands for (ids that fail are skipped)."""
     out = set()
