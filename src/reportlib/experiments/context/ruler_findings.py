@@ -82,7 +82,6 @@ def language_comparison(scores: pd.DataFrame) -> pd.DataFrame:
                 "prompt length (tokens)": f"{n:,}",
                 "English characters": f"{chars.loc[n, 'flores-en']:,.0f}",
                 "Korean characters": f"{chars.loc[n, 'flores-ko']:,.0f}",
-                "Korean / English": f"{chars.loc[n, 'flores-ko'] / chars.loc[n, 'flores-en']:.2f}",
                 "average score, English": f"{average.loc[n, 'flores-en']:.0%}",
                 "average score, Korean": f"{average.loc[n, 'flores-ko']:.0%}",
             }
@@ -113,80 +112,174 @@ def language_summary(scores: pd.DataFrame) -> dict[str, float] | None:
         return None
     chars, average = pair
     return {
-        "characters_ratio": float((chars["flores-ko"] / chars["flores-en"]).mean()),
         "english": float(average["flores-en"].mean()),
         "korean": float(average["flores-ko"].mean()),
         "lengths": len(chars),
     }
 
 
-def _score_text(row: pd.Series) -> str:
-    return rate_text(row["score"], row.get("low"), row.get("high"))  # the average has none
+def layout_finding(paired: pd.DataFrame) -> str:
+    """The two layouts compared in words from :func:`~.ruler_analysis.layout_paired_test`:
+    haystack by haystack, on the haystacks both carry (the same keys and numbers), the four
+    tasks' average difference and each task's sign test, and whether that many haystacks
+    could show a difference at all."""
+    if paired.empty:
+        return "The two layouts were not tested at a common length."
+    parts = []
+    for length, group in paired.groupby("length", sort=True):
+        rows = group.set_index("task")
+        n = int(rows["haystacks"].max())
+        average = rows.loc["average"]
+        text = (
+            f"at {int(length):,} tokens, on the {n} haystack{'s' if n != 1 else ''} both "
+            f"layouts carry, one task per haystack scores {_points(average['difference'])} "
+            f"points against four tasks per haystack on the four tasks' average"
+        )
+        decided = [t for t in TASKS if t in rows.index and rows.loc[t, "p"] < 0.05]
+        if rows["smallest_p"].min() >= 0.05:
+            text += (
+                f"; with {n} haystacks a two-sided sign test cannot fall below "
+                f"p = {rows['smallest_p'].min():.2f}, so no difference between the layouts, "
+                "whatever its size, is decided here"
+            )
+        elif decided:
+            text += "; the sign test over haystacks finds a difference for " + _and(decided)
+        else:
+            text += "; the sign test over haystacks finds no difference for any task"
+        parts.append(text)
+    found = "; ".join(parts)
+    return f"{found[0].upper()}{found[1:]}."
 
 
-def _task_cells(scores: pd.DataFrame, haystack: str, with_average: bool = False) -> pd.DataFrame:
-    """The four tasks' cells of one haystack (and their average), indexed by length, task."""
-    frame = scores[(scores["haystack"] == haystack) & scores["task"].isin(TASKS)]
-    if with_average:
-        frame = pd.concat([frame, average_scores(frame)], ignore_index=True)
-    return frame.set_index(["length", "task"]).sort_index()
+def layout_paired_table(paired: pd.DataFrame) -> pd.DataFrame:
+    """:func:`~.ruler_analysis.layout_paired_test` as a reader reads it."""
+    if paired.empty:
+        return pd.DataFrame()
+    shown = pd.DataFrame(
+        {
+            "prompt length (tokens)": [f"{n:,}" for n in paired["length"]],
+            "task": paired["task"],
+            "haystacks": paired["haystacks"],
+            "difference (points)": [_points(d) for d in paired["difference"]],
+            "one task higher / four higher": [
+                f"{a} / {b}"
+                for a, b in zip(paired["separate_higher"], paired["shared_higher"], strict=True)
+            ],
+            "sign test p": [f"{p:.2f}" for p in paired["p"]],
+        }
+    )
+    return shown.set_index(["prompt length (tokens)", "task"])
 
 
-def layout_comparison(
-    shared: pd.DataFrame, separate: pd.DataFrame, haystack: str = "flores-en"
-) -> pd.DataFrame:
-    """The same tasks on the same ``haystack`` at the lengths both layouts were tested at:
-    each task's score (95% Wilson interval) with all four tasks in one haystack and with
-    one task per haystack, and the difference in points; the four tasks' average last."""
-    left, right = _task_cells(shared, haystack, True), _task_cells(separate, haystack, True)
-    order = {t: i for i, t in enumerate((*TASKS, "average"))}
-    common = sorted(left.index.intersection(right.index), key=lambda k: (k[0], order[k[1]]))
+def _points(value: float) -> str:
+    return f"{value:+.0f}".replace("-", "−")
+
+
+def relative_effective_table(relative: pd.DataFrame) -> pd.DataFrame:
+    """:func:`~.ruler_analysis.relative_effective_lengths` as text: per task, the score with
+    no haystack and, per haystack, the effective length at RULER's threshold and held to
+    that share of the task's own floor."""
     rows = []
-    for key in common:
-        a, b = left.loc[key], right.loc[key]
+    for r in relative.to_dict("records"):
+        absolute = _short(r["effective length"], r["shortest tested"], r["longest tested"])
+        kept = (
+            "no floor"
+            if r["no floor"]
+            else _short(r["relative effective length"], r["shortest tested"], r["longest tested"])
+        )
         rows.append(
             {
-                "prompt length (tokens)": f"{key[0]:,}",
-                "task": key[1],
-                "four tasks per haystack": _score_text(a),
-                "one task per haystack": _score_text(b),
-                "difference (points)": f"{100 * (b['score'] - a['score']):+.0f}".replace("-", "−"),
+                "task": r["task"],
+                "no haystack": f"{r['control']:.0%}",
+                "haystack": HAYSTACKS.get(r["haystack"], r["haystack"]),
+                "threshold": absolute,
+                "share of no haystack": kept,
             }
         )
-    if not rows:
-        return pd.DataFrame()  # no length tested in both layouts: nothing to compare
-    return pd.DataFrame(rows).set_index(["prompt length (tokens)", "task"])
-
-
-def layout_finding(
-    shared: pd.DataFrame, separate: pd.DataFrame, haystack: str = "flores-en"
-) -> str:
-    """The two layouts compared in words, at the lengths both were tested at: the four tasks'
-    average in each, and which tasks' 95% intervals do not overlap."""
-    left, right = _task_cells(shared, haystack), _task_cells(separate, haystack)
-    common = sorted(set(left.index.get_level_values(0)) & set(right.index.get_level_values(0)))
-    if not common:
-        return "The two layouts were not tested at a common length."
-    parts, apart = [], []
-    for length in common:
-        a, b = left.loc[length], right.loc[length]
-        parts.append(
-            f"at {length:,} tokens the four tasks average {b['score'].mean():.0%} with one "
-            f"task per haystack against {a['score'].mean():.0%} with all four in one"
-        )
-        for task in a.index.intersection(b.index):
-            x, y = a.loc[task], b.loc[task]
-            if x["high"] < y["low"] or y["high"] < x["low"]:
-                better = "one task per haystack" if y["score"] > x["score"] else "all four in one"
-                apart.append(f"{task} at {length:,} tokens (higher with {better})")
-    found = "; ".join(parts)
-    verdict = (
-        "For every task the two intervals overlap: at these sample sizes the other tasks' "
-        "inserts make no difference that the test can see."
-        if not apart
-        else "The intervals do not overlap for " + "; ".join(apart) + "."
+    frame = pd.DataFrame(rows)
+    table = frame.pivot(
+        index=["task", "no haystack"],
+        columns="haystack",
+        values=["threshold", "share of no haystack"],
     )
-    return f"{found[0].upper()}{found[1:]}. {verdict}"
+    order = [t for t in (*TASKS, "average") if t in set(frame["task"])]
+    table = table.reindex(order, level=0)
+    heads = {"threshold": "at RULER's threshold", "share of no haystack": "at that share of it"}
+    table.columns = [f"{haystack}: {heads[kind]}" for kind, haystack in table.columns]
+    return table
+
+
+def control_finding(relative: pd.DataFrame, threshold: float = RULER_THRESHOLD) -> str:
+    """The zero-haystack control in words: the four tasks' average with no text around the
+    inserts, against RULER's threshold, and the effective length held to that share."""
+    average = relative[relative["task"] == "average"]
+    if average.empty:
+        return "No control was run."
+    floor = float(average["control"].iloc[0])
+    text = (
+        f"With no haystack at all, only the instructions, the inserts and the questions, the "
+        f"four tasks average {floor:.0%}, "
+        f"{'at or above' if floor >= threshold else 'below'} RULER's threshold of "
+        f"{threshold:.1%}"
+    )
+    if floor < threshold:
+        text += (
+            ": the model fails these tasks before any length is added, so an effective length "
+            "below the shortest tested says what it cannot do, not how far it can read"
+        )
+    kept = [
+        f"{HAYSTACKS.get(r['haystack'], r['haystack'])}: "
+        + describe_effective(
+            _int_or_none(r["relative effective length"]),
+            [r["shortest tested"], r["longest tested"]],
+            None,
+        )  # fmt: skip
+        for r in average.to_dict("records")
+        if not r["no floor"]
+    ]
+    if kept:
+        text += (
+            f". Held instead to {threshold:.1%} of its own no-haystack average "
+            f"({threshold * floor:.0%}), the average's effective length is " + "; ".join(kept)
+        )
+    return text + "."
+
+
+def _int_or_none(value: Any) -> int | None:
+    return None if value is None or value != value else int(value)
+
+
+def distance_table(table: pd.DataFrame) -> pd.DataFrame:
+    """:func:`~.ruler_analysis.recall_by_distance`'s table as a reader reads it."""
+    if table.empty:
+        return pd.DataFrame()
+    shown = table.assign(
+        recall=[
+            rate_text(r, lo, hi)
+            for r, lo, hi in zip(table["recall"], table["low"], table["high"], strict=True)
+        ]
+    )
+    return shown.set_index(["task", "distance (tokens)"])[["values", "recall"]]
+
+
+def distance_finding(test: dict[str, Any], window: int, table: pd.DataFrame) -> str:
+    """Recall inside against beyond the sliding window, in words."""
+    if not test["prompts"]:
+        return f"No prompt holds values both within and beyond {window:,} tokens of its question."
+    rows = table[table["task"] == "all four tasks"].set_index("distance (tokens)")
+    inside, beyond = rows.iloc[0], rows.iloc[1]
+    verdict = (
+        "a difference the sign test decides"
+        if test["p"] < 0.05
+        else "no difference the sign test decides"
+    )
+    return (
+        f"Over the {test['prompts']} prompts that hold values on both sides, the answers "
+        f"recall {inside['recall']:.0%} of the values placed within {window:,} tokens of the "
+        f"question and {beyond['recall']:.0%} of those beyond; recall inside was higher in "
+        f"{test['inside_better']} prompts and lower in {test['beyond_better']} "
+        f"(sign test p = {test['p']:.2g}): {verdict}."
+    )
 
 
 def shortest_length_finding(scores: pd.DataFrame, threshold: float = RULER_THRESHOLD) -> str:

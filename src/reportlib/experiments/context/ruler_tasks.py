@@ -6,7 +6,8 @@ RULER's own instructions for it, as RULER builds its prompts. The tasks:
 
 - **multi-key** (MK-NIAH): needles "One of the special magic numbers for {key} is: {value}."
   with different keys; each question asks for one key, the others are distractors;
-- **multi-query** (MQ-NIAH): two of those keys asked at once;
+- **multi-query** (MQ-NIAH): needles of the same form with keys of their own, several asked
+  at once (its own needles, so the multi-key needles are not asked twice);
 - **multi-value** (MV-NIAH): one key with several values, all asked for;
 - **variable tracking** (VT): a chain ``VAR A = 12345.``, ``VAR B = VAR A.``, …; the question
   asks for every variable that holds the value.
@@ -111,17 +112,17 @@ MIN_LENGTH = 128
 #: how a haystack carries the tasks: "shared", every task's inserts in one haystack (the
 #: questions reuse it), or "separate", one task per haystack, as RULER builds its prompts
 LAYOUTS = ("shared", "separate")
-#: the inserts each task reads (multi-query asks for the multi-key needles)
+#: the inserts each task reads
 TASK_INSERTS = {
     "multi-key": "multi-key",
-    "multi-query": "multi-key",
+    "multi-query": "multi-query",
     "multi-value": "multi-value",
     "variable tracking": "chain",
 }
 #: the answers each task's questions are made from (:func:`make_inserts`' groups)
 TASK_ANSWERS = {
     "multi-key": "multi-key",
-    "multi-query": "multi-key",
+    "multi-query": "multi-query",
     "multi-value": "multi-value",
     "variable tracking": "variable tracking",
 }
@@ -131,21 +132,22 @@ TASK_ANSWERS = {
 class TaskSizes:
     """How many inserts each haystack carries."""
 
-    keys: int = 4  #: multi-key needles (multi-query asks for them together)
+    keys: int = 4  #: multi-key needles, each asked on its own
     value_keys: int = 1  #: multi-value keys
     values: int = 4  #: values per multi-value key
     chains: int = 1  #: variable-tracking chains
     hops: int = 4  #: hops per chain: ``hops + 1`` variables hold the value, as in RULER
     queries: int = 4  #: keys asked in one multi-query question (RULER asks 4)
+    query_groups: int = 1  #: multi-query questions, each with ``queries`` needles of its own
 
     def validate(self) -> TaskSizes:
         for name, value in vars(self).items():
             if not isinstance(value, int) or value < 1:
                 raise ReportlibError(f"{name} must be a positive whole number, not {value!r}")
-        if not 2 <= self.queries <= self.keys:
+        if self.queries < 2:
             raise ReportlibError(
-                f"queries must be from 2 to keys ({self.keys}), not {self.queries}: "
-                "a multi-query question asks for several of the multi-key needles"
+                f"queries must be at least 2, not {self.queries}: a multi-query question "
+                "asks for several needles at once"
             )
         return self
 
@@ -219,6 +221,19 @@ def make_inserts(
         for previous, name in zip(names, names[1:], strict=False):
             inserts.append(Insert(CHAIN_LINK.format(name=name, previous=previous), "chain", i))
         answers["variable tracking"].append((value, tuple(names)))
+    # multi-query's own needles, drawn last so the other tasks' draws stay as they were
+    used = set(keys)
+    free = [w for w in words if w not in used]
+    answers["multi-query"] = []
+    for i in range(sizes.query_groups):
+        asked = rng.sample(free, sizes.queries)
+        free = [w for w in free if w not in asked]
+        values = tuple(_number(rng, 7) for _ in asked)
+        inserts += [
+            Insert(NEEDLE.format(key=key, value=value), "multi-query", i)
+            for key, value in zip(asked, values, strict=True)
+        ]
+        answers["multi-query"].append((", ".join(asked[:-1]) + ", and " + asked[-1], values))
     return inserts, answers
 
 
@@ -238,7 +253,7 @@ def place_inserts(inserts: list[Insert], seed: int) -> list[Insert]:
 
 
 def make_questions(
-    inserts: list[Insert], answers: dict[str, list[tuple[str, tuple[str, ...]]]], queries: int = 4
+    inserts: list[Insert], answers: dict[str, list[tuple[str, tuple[str, ...]]]]
 ) -> list[Question]:
     """The questions of every task, with their expected strings and depths."""
 
@@ -251,15 +266,11 @@ def make_questions(
         prompt = NEEDLE_QUESTION.format(keys=key)
         depth = depth_of("multi-key", i)
         questions.append(Question("multi-key", prompt, values, depth, ANSWER_TOKENS["multi-key"]))
-    pairs = answers["multi-key"]
-    for i in range(0, len(pairs) - queries + 1, queries):  # groups of keys, each asked once
-        group = pairs[i : i + queries]
-        keys = [key for key, _ in group]
-        prompt = NEEDLE_QUESTION.format(keys=", ".join(keys[:-1]) + ", and " + keys[-1])
-        expected = tuple(value for _, (value,) in group)
-        depth = sum(depth_of("multi-key", i + k) for k in range(queries)) / queries
+    for i, (keys, values) in enumerate(answers["multi-query"]):
+        prompt = NEEDLE_QUESTION.format(keys=keys)
+        depth = depth_of("multi-query", i)
         questions.append(
-            Question("multi-query", prompt, expected, depth, ANSWER_TOKENS["multi-query"])
+            Question("multi-query", prompt, values, depth, ANSWER_TOKENS["multi-query"])
         )
     for i, (key, values) in enumerate(answers["multi-value"]):
         prompt = NEEDLE_QUESTION.format(keys=key)
@@ -334,6 +345,49 @@ def build_case(
     return RulerCase(kind, length, sample, context, tokens, characters, questions, task)
 
 
+#: the haystack of a zero-haystack control case: the inserts and questions, no text around
+CONTROL_HAYSTACK = "none"
+
+
+def build_control_case(
+    tokenize: Callable[[str], list[int]],
+    sample: int,
+    sizes: TaskSizes = TaskSizes(),
+    seed: int = 0,
+    task: str | None = None,
+) -> RulerCase:
+    """The case of ``sample`` with no haystack text: the instructions, the inserts in their
+    order and the questions, exactly as in :func:`build_case` but with nothing around the
+    inserts. What a model scores here is its floor of competence at the task; what it loses
+    at a length beyond that is what the length costs. Its ``length`` is 0, no haystack text
+    (``context_tokens`` gives the prompt's size), so the controls of every sample score as one
+    cell."""
+    inserts, questions = _case_tasks(sizes, seed, sample, task)
+    context, _ = _assemble([], inserts, prefix_for(task))
+    tokens = len(tokenize(context))
+    return RulerCase(CONTROL_HAYSTACK, 0, sample, context, tokens, 0, questions, task)
+
+
+def build_control_grid(
+    tokenize: Callable[[str], list[int]],
+    samples: int,
+    sizes: TaskSizes = TaskSizes(),
+    seed: int = 0,
+    layout: str = "separate",
+) -> list[RulerCase]:
+    """The zero-haystack control of every sample, for the ``layout``'s cases (one per task
+    with "separate", one carrying every task with "shared")."""
+    if layout not in LAYOUTS:
+        raise ReportlibError(f"unknown layout {layout!r}; one of {', '.join(LAYOUTS)}")
+    tasks: tuple[str | None, ...] = (None,) if layout == "shared" else TASKS
+    count = samples_at(samples, MIN_LENGTH)
+    return [
+        build_control_case(tokenize, sample, sizes, seed, task)
+        for sample in range(count)
+        for task in tasks
+    ]
+
+
 def _case_tasks(
     sizes: TaskSizes, seed: int, sample: int, task: str | None = None
 ) -> tuple[list[Insert], tuple[Question, ...]]:
@@ -343,12 +397,12 @@ def _case_tasks(
     made, answers = make_inserts(sizes.validate(), case_seed)
     if task is None:
         inserts = place_inserts(made, case_seed)
-        return inserts, tuple(make_questions(inserts, answers, sizes.queries))
+        return inserts, tuple(make_questions(inserts, answers))
     if task not in TASK_INSERTS:
         raise ReportlibError(f"unknown task {task!r}; one of {', '.join(TASKS)}")
     inserts = place_inserts([x for x in made if x.task == TASK_INSERTS[task]], case_seed)
     own = {k: (v if k == TASK_ANSWERS[task] else []) for k, v in answers.items()}
-    questions = [q for q in make_questions(inserts, own, sizes.queries) if q.task == task]
+    questions = [q for q in make_questions(inserts, own) if q.task == task]
     return inserts, tuple(questions)
 
 
