@@ -433,6 +433,24 @@ def test_the_supported_by_measurement_count_leaves_out_definitional_rows():
     assert counts["n_supported"] == sum(r["verdict"] == SUPPORTED for r in ledger)
 
 
+def test_the_counts_include_what_the_books_model_shows():
+    """Was: the summary counted "not decided 0" while rows read "this book's model shows:
+    not decided": the second column is counted too."""
+    from reportlib.experiments.ledger import BOOK_MODEL_COLUMN
+
+    ledger = build_ledger(MEASUREMENTS)
+    counts = ledger_counts(ledger)
+    shown = [r[BOOK_MODEL_COLUMN] for r in ledger if r[BOOK_MODEL_COLUMN] != "—"]
+    for v in VERDICTS:
+        expected = sum(text.startswith(f"{v} on ") for text in shown)
+        assert counts[f"shows_{v.replace(' ', '_')}"] == expected
+    assert counts["n_shows"] == sum(counts[f"shows_{v.replace(' ', '_')}"] for v in VERDICTS)
+    assert counts["n_shows"] >= 1
+    undecided = [dict(r, **{BOOK_MODEL_COLUMN: "not decided on a model"}) for r in ledger[:2]]
+    assert ledger_counts(undecided)["shows_not_decided"] == 2
+    assert ledger_counts(undecided)["n_not_decided"] == 0
+
+
 def test_the_claims_page_glues_its_counts_from_ledger_counts():
     """Every count the claims page names comes from ledger_counts, so no page computes its own
     (the old page counted measured rows inline)."""

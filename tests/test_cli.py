@@ -95,8 +95,11 @@ def test_bad_input_exits_2_with_one_line(capsys, argv, message):
 @pytest.mark.model
 def test_models_json(capsys):
     assert main(["models", "--json"]) == 0
-    (card,) = json.loads(capsys.readouterr().out)
-    assert card["architecture"] == "gemma3"
+    cards = json.loads(capsys.readouterr().out)
+    assert [(c["architecture"], c["chat_template"]) for c in cards] == [
+        ("gemma3", False),  # the embedded base model
+        ("llama", True),  # the embedded chat model
+    ]
 
 
 def test_debug_shows_the_traceback():

@@ -317,9 +317,16 @@ def test_sequence_nats_equals_a_token_by_token_computation_and_leaves_no_state()
 
 
 @pytest.mark.model
-def test_continuation_scores_equal_the_difference_of_two_sequence_scores():
-    """-log P(reply | prompt), scored after the prompt's cached KV, is the score of prompt and
-    reply together minus the prompt's own (within the rounding of different batch shapes)."""
+def test_continuation_scores_equal_the_reply_part_of_one_whole_evaluation():
+    """-log P(reply | prompt), scored after the prompt's cached KV, is the sum over the
+    reply's positions of one evaluation of prompt and reply together. Not exactly: llama.cpp's
+    kernels give a token's log-probability to within a few hundredths of a nat depending on
+    the batch's length (the same 57 prompt tokens score 213.6 nats in a batch of 58 and 217.4
+    in one of 59 on the Intel machine, so "whole minus prompt" from two batches is off by
+    3.8), so the check allows 0.1 nats per reply token: a reply token scored at the wrong
+    position or left out costs more than that."""
+    import numpy as np
+
     from reportlib.backends.loading import load_model
 
     model = load_model("embedded-chat", n_ctx=512, cache=None).model
@@ -328,8 +335,14 @@ def test_continuation_scores_equal_the_difference_of_two_sequence_scores():
     scores = model.score_continuations(prompt, replies)
     head = model.tokenize(prompt)
     for reply, nats in zip(replies, scores.nats, strict=True):
-        whole = model.sequence_nats(head + model.tokenize(reply, add_bos=False))
-        assert nats == pytest.approx(whole - model.sequence_nats(head), rel=0.05)
+        tail = model.tokenize(reply, add_bos=False)
+        logits = model.position_logits(head + tail)
+        top = logits.max(axis=1, keepdims=True)
+        log_p = logits - top - np.log(np.exp(logits - top).sum(axis=1, keepdims=True))
+        whole = -sum(log_p[len(head) - 1 + k, token] for k, token in enumerate(tail))
+        assert abs(nats - whole) <= 0.1 * len(tail), (reply, nats, whole)
+        shifted = -sum(log_p[len(head) + k, token] for k, token in enumerate(tail[:-1]))
+        assert abs(nats - shifted) > 0.1 * len(tail)  # the check sees an off-by-one
     again = model.score_continuations(prompt, replies[::-1])
     assert again.nats[::-1] == pytest.approx(scores.nats, rel=1e-6)
 
@@ -518,7 +531,9 @@ def test_an_exported_adapter_gives_llama_cpp_the_logits_of_its_peft_model(tiny_a
         if name == "permuted":
             gap = np.abs(effect_hf - effect_cpp).max()
     assert np.abs(effect_hf).max() > quantization_gap / 4  # the adapter matters
-    assert agreement["permuted"] > 0.9 and gap <= quantization_gap
+    # effect_hf - effect_cpp = (tuned_hf - tuned_cpp) - (base_hf - base_cpp): two
+    # quantization gaps of one size, so at most twice the base's (it came to 1.6x once)
+    assert agreement["permuted"] > 0.9 and gap <= 2 * quantization_gap
     assert agreement["unpermuted"] < agreement["permuted"] - 0.1
 
 

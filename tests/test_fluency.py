@@ -52,6 +52,16 @@ def test_an_answer_much_harder_to_predict_than_ordinary_text_is_gibberish():
     assert labelled["fluency"].iloc[1] > 2.0 > labelled["fluency"].iloc[0]
 
 
+def test_an_answer_in_a_language_without_reference_bits_is_one_clear_error():
+    """Was: a KeyError from the multilingual chapter run on three languages, whose audit set
+    holds answers in all 22."""
+    from reportlib.core.errors import ReportlibError
+
+    rows = answers("hello there friend", language="hau_Latn")
+    with pytest.raises(ReportlibError, match="no reference bits per character for hau_Latn"):
+        fluency.fluency_ratios(LetterScorer(), rows, {"eng_Latn": 1.0})
+
+
 def test_an_answer_already_degenerate_keeps_its_reason():
     rows = answers("xxxxxx xxxxxx xxxx", degenerate=True).assign(degenerate_reason="loop")
     labelled = fluency.label_gibberish(rows, LetterScorer(), ratio=2.0)

@@ -310,6 +310,12 @@ def test_context_chapter_runs_against_a_server(llama_server, tmp_path):
         "latency_lengths": [128],
         "kv_contexts": [1024],
         "n_ctx": 2048,
+        # RULER's grids at their smallest: the point is the chapter over HTTP, not the grid
+        "ruler_lengths": {"flores-en": [1024], "filler": [1024]},
+        "ruler_samples": 1,
+        "separate_lengths": [640, 1024],
+        "separate_samples": 1,
+        "control_samples": 1,
     }
     executed = run_chapter("context", params, tmp_path, progress=False)
     grid = pd.read_csv(executed.parent / "context-needles.csv")

@@ -847,12 +847,22 @@ def ledger_counts(rows: list[dict[str, str]]) -> dict[str, int]:
     ``n_<verdict>`` per verdict (spaces as underscores), ``n_measured`` (verdicts computed from
     a measurement that could have come out otherwise), ``n_measured_supported`` (those of them
     supported) and ``n_definitional`` (measured rows whose rule cannot fail: shown, but kept
-    out of both measured counts)."""
+    out of both measured counts); and ``shows_<verdict>``, the rows whose column "this
+    book's model shows" gives that verdict (a claim about a model the book cannot run is
+    *not checkable*, while the book's own model may show it not decided)."""
     counts = {f"n_{v.replace(' ', '_')}": sum(r["verdict"] == v for r in rows) for v in VERDICTS}
+    shows = {
+        f"shows_{v.replace(' ', '_')}": sum(
+            r[BOOK_MODEL_COLUMN].startswith(f"{v} on ") for r in rows
+        )
+        for v in VERDICTS
+    }
     evidence = [r for r in rows if r["how"] == "measured" and r["definitional"] != "yes"]
     return {
         "n_claims": len(rows),
         **counts,
+        **shows,
+        "n_shows": sum(shows.values()),
         "n_measured": len(evidence),
         "n_measured_supported": sum(r["verdict"] == SUPPORTED for r in evidence),
         "n_definitional": sum(r["definitional"] == "yes" for r in rows),

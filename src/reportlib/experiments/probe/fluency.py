@@ -22,6 +22,7 @@ from collections.abc import Iterable
 import pandas as pd
 
 from reportlib.backends.interface import TextModel
+from reportlib.core.errors import ReportlibError
 from reportlib.core.languages import Language, get_language
 from reportlib.text.corpus import flores_sentences
 from reportlib.text.judge import strip_markup
@@ -71,7 +72,12 @@ def fluency_ratios(
         if sum(c.isalpha() for c in clean) < MIN_LETTERS:
             ratios.append(math.nan)
             continue
-        reference = references.get(code) or references[get_language(code).flores]
+        reference = references.get(code) or references.get(get_language(code).flores)
+        if reference is None:
+            raise ReportlibError(
+                f"no reference bits per character for {code}: compute them for every "
+                "language of the answers (reference_bits)"
+            )
         ratios.append(bits_per_character(scorer, clean) / reference)
     return ratios
 
