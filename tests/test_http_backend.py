@@ -312,7 +312,7 @@ def test_context_chapter_runs_against_a_server(llama_server, tmp_path):
         "n_ctx": 2048,
         # RULER's grids at their smallest: the point is the chapter over HTTP, not the grid
         "ruler_lengths": {"flores-en": [1024], "filler": [1024]},
-        "ruler_samples": 1,
+        "ruler_samples": {"1024": 1},
         "separate_lengths": [640, 1024],
         "separate_samples": 1,
         "control_samples": 1,
