@@ -524,17 +524,22 @@ def test_an_exported_adapter_gives_llama_cpp_the_logits_of_its_peft_model(tiny_a
     base_cpp = _logits_in_llama_cpp(base, None, tokens)
     quantization_gap = np.abs(base_hf - base_cpp).max()
     effect_hf = (tuned_hf - base_hf).ravel()
-    agreement = {}
+    agreement, relative_error = {}, {}
     for name, path in paths.items():
         effect_cpp = (_logits_in_llama_cpp(base, path, tokens) - base_cpp).ravel()
         agreement[name] = np.corrcoef(effect_hf, effect_cpp)[0, 1]
+        error = effect_hf - effect_cpp
+        relative_error[name] = np.sqrt((error**2).mean() / (effect_hf**2).mean())
         if name == "permuted":
-            gap = np.abs(effect_hf - effect_cpp).max()
+            gap = np.abs(error).max()
     assert np.abs(effect_hf).max() > quantization_gap / 4  # the adapter matters
     # effect_hf - effect_cpp = (tuned_hf - tuned_cpp) - (base_hf - base_cpp): two
     # quantization gaps of one size, so at most twice the base's (it came to 1.6x once)
     assert agreement["permuted"] > 0.9 and gap <= 2 * quantization_gap
-    assert agreement["unpermuted"] < agreement["permuted"] - 0.1
+    # without the permutation the error is of the effect's own order: on the Intel machine
+    # 0.34 of the effect's RMS against 0.14 (correlation 0.94 against 0.99)
+    assert relative_error["unpermuted"] > 1.5 * relative_error["permuted"]  # 1.0 if equal
+    assert agreement["unpermuted"] < agreement["permuted"]
 
 
 @pytest.mark.model
