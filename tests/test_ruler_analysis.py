@@ -58,8 +58,10 @@ def test_effective_length_against_the_control_counts_what_length_costs():
     assert "average 50%, below RULER's threshold of 85.6%: the model fails" in text
     assert text.endswith("(43%), the average's effective length is FLORES-200 English: 640 tokens.")
     table = ruler_findings.relative_effective_table(relative)
-    assert table.loc[("average", "50%"), "FLORES-200 English: at that share of it"] == "640"
-    assert table.loc[("average", "50%"), "FLORES-200 English: at RULER's threshold"] == "< 448"
+    row = table.loc[("FLORES-200 English", "average")]
+    assert row["at that share of no haystack"] == "640" and row["no haystack"] == "50%"
+    assert row["effective length at RULER's threshold"] == "< 448"
+    assert list(table.index.get_level_values("task")) == [*ruler.TASKS, "average"]
 
 
 def test_a_control_missing_a_task_is_an_error():

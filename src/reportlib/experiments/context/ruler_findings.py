@@ -176,37 +176,30 @@ def _points(value: float) -> str:
 
 
 def relative_effective_table(relative: pd.DataFrame) -> pd.DataFrame:
-    """:func:`~.ruler_analysis.relative_effective_lengths` as text: per task, the score with
-    no haystack and, per haystack, the effective length at RULER's threshold and held to
-    that share of the task's own floor."""
+    """:func:`~.ruler_analysis.relative_effective_lengths` as text, one row per haystack and
+    task (three columns, so it reads on a phone): the score with no haystack, the effective
+    length at RULER's threshold, and the effective length held to that share of the task's
+    own no-haystack score."""
+    order = {t: i for i, t in enumerate((*TASKS, "average"))}
+    kinds = {k: i for i, k in enumerate(HAYSTACKS)}
     rows = []
-    for r in relative.to_dict("records"):
-        absolute = _short(r["effective length"], r["shortest tested"], r["longest tested"])
-        kept = (
-            "no floor"
-            if r["no floor"]
-            else _short(r["relative effective length"], r["shortest tested"], r["longest tested"])
-        )
+    for r in sorted(
+        relative.to_dict("records"),
+        key=lambda r: (kinds.get(r["haystack"], len(kinds)), order[r["task"]]),
+    ):
+        span = (r["shortest tested"], r["longest tested"])
         rows.append(
             {
+                "haystack": HAYSTACKS.get(r["haystack"], r["haystack"]),
                 "task": r["task"],
                 "no haystack": f"{r['control']:.0%}",
-                "haystack": HAYSTACKS.get(r["haystack"], r["haystack"]),
-                "threshold": absolute,
-                "share of no haystack": kept,
+                "effective length at RULER's threshold": _short(r["effective length"], *span),
+                "at that share of no haystack": (
+                    "no floor" if r["no floor"] else _short(r["relative effective length"], *span)
+                ),
             }
         )
-    frame = pd.DataFrame(rows)
-    table = frame.pivot(
-        index=["task", "no haystack"],
-        columns="haystack",
-        values=["threshold", "share of no haystack"],
-    )
-    order = [t for t in (*TASKS, "average") if t in set(frame["task"])]
-    table = table.reindex(order, level=0)
-    heads = {"threshold": "at RULER's threshold", "share of no haystack": "at that share of it"}
-    table.columns = [f"{haystack}: {heads[kind]}" for kind, haystack in table.columns]
-    return table
+    return pd.DataFrame(rows).set_index(["haystack", "task"])
 
 
 def control_finding(relative: pd.DataFrame, threshold: float = RULER_THRESHOLD) -> str:
