@@ -113,6 +113,10 @@ def test_recall_by_distance_splits_at_the_window_within_prompts_holding_both():
     assert (test["prompts"], test["inside_better"], test["beyond_better"]) == (3, 2, 0)
     shown = ruler_findings.distance_table(table)
     assert shown.loc[("all four tasks", "within 512"), "values"] == 3
+    headline = ruler_findings.distance_headline(test, 512, table)
+    assert headline.startswith("values within the model's 512-token sliding window")
+    assert "recalled 100% of the time, values beyond it 33% (sign test over 3 prompts" in headline
+    assert "no sliding window" in ruler_findings.distance_headline(test, None, table)
     text = ruler_findings.distance_finding(test, 512, table)
     assert "recall 100% of the values placed within 512 tokens" in text
     assert text.endswith("no difference the sign test decides.")

@@ -160,17 +160,20 @@ def test_separation_by_hand():
     assert space.verdict == REFUTED and punct.verdict == SUPPORTED
 
 
+class Fixed(CharTokenizer):
+    """A tokenizer that returns the given byte pieces, whatever the text."""
+
+    def __init__(self, pieces):
+        self.pieces = pieces
+
+    def encode(self, text):
+        return list(range(len(self.pieces)))
+
+    def token_bytes(self, token_id):
+        return self.pieces[token_id]
+
+
 def test_split_verdicts():
-    class Fixed(CharTokenizer):
-        def __init__(self, pieces):
-            self.pieces = pieces
-
-        def encode(self, text):
-            return list(range(len(self.pieces)))
-
-        def token_bytes(self, token_id):
-            return self.pieces[token_id]
-
     whole = Fixed(["토큰".encode(), "화".encode()])
     syllables = Fixed([s.encode() for s in "토큰화"])
     merged = Fixed(["토".encode(), "큰화".encode()])
@@ -187,17 +190,6 @@ def test_a_byte_piece_across_two_syllables_is_not_a_sub_word_split():
     """Llama 3's and Qwen's pieces of 토큰화: <ED><86> <A0><ED> <81> <B0> 화, where the
     second holds the end of 토 and the start of 큰. A boundary falls before 화, but the
     word is cut into bytes across syllables, not into sub-words: refuted."""
-
-    class Fixed(CharTokenizer):
-        def __init__(self, pieces):
-            self.pieces = pieces
-
-        def encode(self, text):
-            return list(range(len(self.pieces)))
-
-        def token_bytes(self, token_id):
-            return self.pieces[token_id]
-
     llama3 = [b"\xed\x86", b"\xa0\xed", b"\x81", b"\xb0", "화".encode()]
     assert b"".join(llama3) == "토큰화".encode()
     assert pieces_crossing_characters([TokenPiece(i, r) for i, r in enumerate(llama3)]) == [1]

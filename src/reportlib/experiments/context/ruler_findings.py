@@ -255,6 +255,21 @@ def distance_table(table: pd.DataFrame) -> pd.DataFrame:
     return shown.set_index(["task", "distance (tokens)"])[["values", "recall"]]
 
 
+def distance_headline(test: dict[str, Any], window: int | None, table: pd.DataFrame) -> str:
+    """Recall inside against beyond the sliding window in one line, for a chapter's findings."""
+    if not window:
+        return "this model's file gives no sliding window, so the split was not made"
+    if not test["prompts"]:
+        return f"no prompt held values on both sides of its {window:,}-token sliding window"
+    rows = table[table["task"] == "all four tasks"].set_index("distance (tokens)")
+    inside, beyond = rows.iloc[0], rows.iloc[1]
+    return (
+        f"values within the model's {window:,}-token sliding window of the question are "
+        f"recalled {inside['recall']:.0%} of the time, values beyond it "
+        f"{beyond['recall']:.0%} (sign test over {test['prompts']} prompts, p = {test['p']:.2g})"
+    )
+
+
 def distance_finding(test: dict[str, Any], window: int, table: pd.DataFrame) -> str:
     """Recall inside against beyond the sliding window, in words."""
     if not test["prompts"]:
