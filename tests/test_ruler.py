@@ -406,7 +406,7 @@ def test_the_lengths_in_words_follow_the_data():
     assert ruler_findings.shortest_length_finding(falling) == (
         "At the shortest length, 448 tokens (about 240 characters of text around the inserts), "
         "the four tasks average 50%, below the threshold. By 1,024 tokens the average falls "
-        "(50% to 25%): the tasks get harder as the text around them grows."
+        "(50% to 25%)."  # numbers, no cause the grid does not test
     )
     # one task passes at the shortest length while the average does not
     rows = rows_for("flores-en", [(448, 0.5), (1024, 0.5)])

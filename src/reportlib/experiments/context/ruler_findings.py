@@ -314,9 +314,7 @@ def shortest_length_finding(scores: pd.DataFrame, threshold: float = RULER_THRES
     if len(lengths) > 1:
         last = float(tasks[tasks["length"] == lengths[-1]]["score"].mean())
         move = "falls" if last < average - 0.05 else "rises" if last > average + 0.05 else "stays"
-        text += f" By {lengths[-1]:,} tokens the average {move} ({average:.0%} to {last:.0%})" + (
-            ": the tasks get harder as the text around them grows." if move == "falls" else "."
-        )
+        text += f" By {lengths[-1]:,} tokens the average {move} ({average:.0%} to {last:.0%})."
     return text
 
 
