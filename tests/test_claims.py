@@ -306,11 +306,35 @@ def test_ledger_html_escapes_and_links():
     rows = build_ledger(MEASUREMENTS)
     rows[0] = dict(rows[0], claim="<script>alert(1)</script>")
     html = ledger_html(rows)
-    assert "<script>" not in html and "&lt;script&gt;" in html
+    assert "<script>alert(1)" not in html and "&lt;script&gt;alert(1)" in html
     assert '<a href="../notebooks/tokenization.html#tokenization-claims">' in html
-    assert html.count("<tr>") == len(rows) + 1
+    assert html.count("<tr ") == len(rows) and html.count("<tr>") == 1  # rows and the header
     assert "rule: " in html and "overflow-wrap" in html  # the rule is shown, cells wrap
     assert "@media (max-width:700px)" in html  # on a phone each claim is one block
+
+
+def test_the_ledger_rows_are_linkable_and_filterable_without_needing_the_script():
+    """Was: 46 rows, 9,000 px, no way to find or link one. Each row has an anchor and carries
+    its verdict, section and model (escaped); the filters list exactly the values the rows
+    have and are hidden until the script shows them, so without it the whole table is
+    there; the header is a thead that stays in view."""
+    import re
+
+    rows = build_ledger(MEASUREMENTS)
+    rows[1] = dict(rows[1], section='1. "Intro" <b>')
+    html = ledger_html(rows)
+    ids = re.findall(r'<tr id="claim-(\d+)"', html)
+    assert ids == [r["#"] for r in rows]
+    assert f'<a href="#claim-{rows[0]["#"]}"' in html
+    assert 'data-section="1. &quot;Intro&quot; &lt;b&gt;"' in html
+    verdicts = re.findall(r'<select name="verdict">(.*?)</select>', html)[0]
+    options = re.findall(r'<option value="([^"]*)">', verdicts)
+    assert options == ["", *dict.fromkeys(r["verdict"] for r in rows)]
+    models = re.findall(r'<select name="model">(.*?)</select>', html)[0]
+    assert '<option value="not measured">' in models  # cited rows
+    assert '<div class="ledger-filters" hidden>' in html  # shown by the script only
+    assert not re.search(r"<(tr|table|tbody)[^>]*\bhidden\b", html)  # every row shown
+    assert "<thead>" in html and "position:sticky" in html
 
 
 def test_published_facts_are_consistent():

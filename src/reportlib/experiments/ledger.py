@@ -34,11 +34,62 @@ _VERDICT_COLOURS = {  # light fills behind dark text; the verdict is also writte
 _LEDGER_CELLS = ("number", "claim", "verdict", "decides", "source", "note")
 
 
+#: the ledger's filters: (label, the row attribute they filter on)
+_FILTERS = (("verdict", "verdict"), ("section", "section"), ("measured on", "model"))
+
+#: shows the filters and applies them; without it the whole table is there, unfiltered
+_FILTER_SCRIPT = """
+(function () {
+  var script = document.currentScript;
+  var box = script.previousElementSibling;
+  var table = script.nextElementSibling;
+  var selects = box.querySelectorAll("select");
+  function apply() {
+    table.querySelectorAll("tbody tr").forEach(function (row) {
+      var shown = true;
+      selects.forEach(function (s) {
+        if (s.value && row.dataset[s.name] !== s.value) { shown = false; }
+      });
+      row.hidden = !shown;
+    });
+  }
+  selects.forEach(function (s) { s.addEventListener("change", apply); });
+  box.hidden = false;
+})();
+"""
+
+
+def _row_model(row: dict[str, str]) -> str:
+    return row["model"] if row.get("how") == "measured" and row.get("model") else "not measured"
+
+
+def _filters_html(rows: list[dict[str, str]]) -> str:
+    """One select per filter, its options the values the rows have, in the rows' order."""
+    values = {
+        "verdict": [r["verdict"] for r in rows],
+        "section": [r["section"] for r in rows],
+        "model": [_row_model(r) for r in rows],
+    }
+    parts = []
+    for label, name in _FILTERS:
+        options = "".join(
+            f'<option value="{escape_text(v)}">{escape_text(v)}</option>'
+            for v in dict.fromkeys(values[name])
+        )
+        parts.append(
+            f'<label>{escape_text(label)} <select name="{name}">'
+            f'<option value="">all</option>{options}</select></label>'
+        )
+    return '<div class="ledger-filters" hidden>Show only: ' + " ".join(parts) + "</div>"
+
+
 def ledger_html(rows: list[dict[str, str]], citation_page: str = "../book/references.html") -> str:
     """The claims ledger as an HTML table that wraps instead of scrolling: the claim, its
     verdict (marked where it holds by definition, and what the book's model shows), what
-    decides it (rule, number, model), the
-    source and the note. Every cell escaped, every source linked."""
+    decides it (rule, number, model), the source and the note. Every cell escaped, every
+    source linked; each row has an anchor (``#claim-7``) and carries its verdict, section and
+    model, which filters above the table select on (shown by a small script; without it the
+    whole table is there); the header stays in view while the table scrolls by."""
     head = "".join(
         f"<th>{escape_text(c)}</th>"
         for c in ("#", "claim", "verdict", "what decides it", "source", "note")
@@ -64,16 +115,22 @@ def ledger_html(rows: list[dict[str, str]], citation_page: str = "../book/refere
         else:
             decides = f"<b>{escape_text(row['how'])}</b>"
         claim = f"<small>{escape_text(row['section'])}</small><br>{escape_text(row['claim'])}"
+        anchor = f"claim-{escape_text(row['#'])}"
         cells = [
-            escape_text(row["#"]),
+            f'<a href="#{anchor}" title="link to this claim">{escape_text(row["#"])}</a>',
             claim,
             verdict,
             decides,
             "<br>".join(_evidence_link(e, citation_page) for e in row["evidence"].split()),
             escape_text(row["note"]),
         ]
+        data = (
+            f'data-verdict="{escape_text(row["verdict"])}" '
+            f'data-section="{escape_text(row["section"])}" '
+            f'data-model="{escape_text(_row_model(row))}"'
+        )
         body.append(
-            "<tr>"
+            f'<tr id="{anchor}" {data}>'
             + "".join(
                 f'<td class="{k}">{c}</td>' for k, c in zip(_LEDGER_CELLS, cells, strict=True)
             )
@@ -85,13 +142,23 @@ def ledger_html(rows: list[dict[str, str]], citation_page: str = "../book/refere
         "table.claims-ledger td{vertical-align:top;overflow-wrap:break-word;"
         "word-break:normal}table.claims-ledger{table-layout:fixed!important;width:100%!important;"
         "margin:0!important}"  # the theme's output tables are auto-sized with a negative margin
+        "table.claims-ledger thead th{position:sticky;top:var(--pst-header-height,0);"
+        "background:var(--pst-color-background,#fff);z-index:1}"  # the header stays in view
+        "table.claims-ledger tr:target{outline:2px solid #0072B2}"  # a linked row is marked
+        ".ledger-filters{margin:0 0 .5em}.ledger-filters label{margin-right:1em}"
         + "".join(  # fixed shares of the page's width: no column runs off the right edge
             f"table.claims-ledger th:nth-child({i}){{width:{w}%}}"
             for i, w in enumerate((4, 22, 13, 21, 10, 30), start=1)
         )
         + "@media (max-width:700px){table.claims-ledger,table.claims-ledger tbody,"
         "table.claims-ledger tr,table.claims-ledger td{display:block;width:auto;"
-        "min-width:0!important}table.claims-ledger tr:first-child{display:none}"
-        "table.claims-ledger tr{border-top:1px solid #ccc;padding:6px 0}}</style>"
+        "min-width:0!important}table.claims-ledger thead{display:none}"
+        "table.claims-ledger tr{border-top:1px solid #ccc;padding:6px 0}"
+        "table.claims-ledger tr[hidden]{display:none}.ledger-filters select{max-width:100%}}"
+        "</style>"
     )
-    return f'{style}<table class="claims-ledger"><tr>{head}</tr>{"".join(body)}</table>'
+    return (
+        f"{style}{_filters_html(rows)}<script>{_FILTER_SCRIPT}</script>"
+        f'<table class="claims-ledger"><thead><tr>{head}</tr></thead>'
+        f"<tbody>{''.join(body)}</tbody></table>"
+    )
