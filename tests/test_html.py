@@ -92,3 +92,13 @@ class LiveTags(HTMLParser):
     def handle_data(self, data):
         if self._in_script and 'alert("x")' in data:
             self.hostile.append(f"<script>{data[:40]}")
+
+
+def test_an_answers_line_breaks_are_kept_as_text_not_markup():
+    """Was: line breaks became <br> inside a model-output cell, markup the site check refuses
+    there; the cell keeps them with white-space:pre-wrap, and the answer stays escaped."""
+    from reportlib.experiments.probe.tables import _answer_cell
+
+    cell = _answer_cell("one\ntwo <b>x</b>", 200)
+    assert "<br" not in cell and "one\ntwo &lt;b&gt;x&lt;/b&gt;" in cell
+    assert cell.startswith("<td class='model-output' style='white-space:pre-wrap'>")

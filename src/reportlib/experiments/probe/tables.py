@@ -39,9 +39,14 @@ def quality_table(
     return table.round(0).astype(int).astype(str) + "%"
 
 
+#: a model-output cell keeps the answer's line breaks as text (no markup inside it)
+ANSWER_CELL = "<td class='model-output' style='white-space:pre-wrap'>{}</td>"
+
+
 def _answer_cell(text: str, limit: int) -> str:
-    """An answer as a table cell: escaped, cut to ``limit`` characters, line breaks kept."""
-    return escape_text(text, limit).replace("\n", "<br>")
+    """An answer as a table cell: escaped, cut to ``limit`` characters, its line breaks kept
+    by the cell's ``white-space:pre-wrap`` (a ``<br>`` would be markup inside model output)."""
+    return ANSWER_CELL.format(escape_text(text, limit))
 
 
 def sample_answers_html(
@@ -66,9 +71,7 @@ def sample_answers_html(
                     quality += ", first person"
                 values = [group, row["name"], *(row[k] for k in by)]
                 cells = [f"<td>{escape_text(str(v), limit)}</td>" for v in values]
-                cells.append(
-                    f"<td class='model-output'>{_answer_cell(str(row['answer']), limit)}</td>"
-                )
+                cells.append(_answer_cell(str(row["answer"]), limit))
                 cells += [f"<td>{escape_text(v)}</td>" for v in (judged, quality)]
                 body.append("<tr>" + "".join(cells) + "</tr>")
     return f'<table class="probe-samples">{head}{"".join(body)}</table>'
@@ -86,7 +89,7 @@ def languages_answers_html(asked: Sequence[Any], name_of: Any) -> Any:
         named = ", ".join(name_of(code).name for code in a.named) or "none"
         rows.append(
             f"<tr><td>{escape_text(name_of(a.asked_in).name)}</td><td>{escape_text(decoding)}"
-            f"</td><td class='model-output'>{_answer_cell(a.answer, 400)}</td>"
+            f"</td>{_answer_cell(a.answer, 400)}"
             f"<td>{escape_text(named)}</td></tr>"
         )
     return HTML(f'<table class="languages-asked">{head}{"".join(rows)}</table>')
