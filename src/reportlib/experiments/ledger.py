@@ -145,7 +145,8 @@ def ledger_html(rows: list[dict[str, str]], citation_page: str = "../book/refere
         "table.claims-ledger thead th{position:sticky;top:var(--pst-header-height,0);"
         "background:var(--pst-color-background,#fff);z-index:1}"  # the header stays in view
         "table.claims-ledger tr:target{outline:2px solid #0072B2}"  # a linked row is marked
-        ".ledger-filters{margin:0 0 .5em}.ledger-filters label{margin-right:1em}"
+        ".ledger-filters{margin:0 0 .5em}.ledger-filters label{margin-right:1em;white-space:nowrap}"
+        ".ledger-filters select{max-width:16em}"
         + "".join(  # fixed shares of the page's width: no column runs off the right edge
             f"table.claims-ledger th:nth-child({i}){{width:{w}%}}"
             for i, w in enumerate((4, 22, 13, 21, 10, 30), start=1)
