@@ -20,7 +20,7 @@ LLAMA_BATCHED_BENCH := $(VENV)/llama-bench/llama-batched-bench
 LB_BUILD := $(VENV)/llama-bench-build
 KERNEL_BENCHES := $(VENV)/llama-bench/native/llama-bench $(VENV)/llama-bench/cpu-variants/llama-bench
 
-.PHONY: help install book check test browser bench bench-book llama-bench kernel-benches finetune lint format notebooks sync clean
+.PHONY: help install book check test test-phases browser bench bench-book llama-bench kernel-benches finetune lint format notebooks sync clean
 
 help:
 	@echo "Targets, with what each costs on 2 cores (first run: install ~7 min, once):"
@@ -58,8 +58,10 @@ $(FT_STAMP): $(STAMP)
 finetune: $(FT_STAMP)
 	$(BIN)/reportlib finetune --overwrite
 
+# jupyter-book build . -n -W --keep-going, with each chapter's start, end, estimate and
+# progress on the terminal (never on the pages), and the costliest chapters at the end
 book: $(STAMP)
-	$(BIN)/jupyter-book build . -n -W --keep-going
+	$(BIN)/reportlib book
 	@echo "open _build/html/index.html"
 
 # the fast loop: lint and the tests that need neither the real model nor a book build
@@ -68,11 +70,30 @@ check: lint
 
 # then the built site in a real browser (tests/browser): every page at 1280 and 412 px,
 # screenshots in _build/screenshots
-test: lint $(FT_STAMP)
-	$(BIN)/python -m pytest --nbval --nbval-cell-timeout=1800 tests notebooks --ignore=tests/browser
-	$(MAKE) browser
-	$(MAKE) book
-	$(BIN)/python -m pytest -m browser tests/browser
+# Each phase is timed; the breakdown is printed at the end (and when a phase fails). The book
+# is built before nbval, so nbval's chapters find the model's answers in the result cache.
+PHASES := _build/test-phases.tsv
+define timed
+	@mkdir -p _build; start=$$(date +%s); $(2); code=$$?; \
+	printf '%s\t%s\n' "$(1)" "$$(( $$(date +%s) - start ))" >> $(PHASES); \
+	if [ $$code -ne 0 ]; then $(MAKE) --no-print-directory test-phases; fi; exit $$code
+endef
+
+test:
+	@mkdir -p _build && : > $(PHASES)
+	$(call timed,installs,$(MAKE) --no-print-directory $(FT_STAMP) browser)
+	$(call timed,lint,$(MAKE) --no-print-directory lint)
+	$(call timed,unit tests,$(BIN)/python -m pytest tests --ignore=tests/browser)
+	$(call timed,site build,$(MAKE) --no-print-directory book)
+	$(call timed,nbval,$(BIN)/python -m pytest --nbval --nbval-cell-timeout=1800 notebooks)
+	$(call timed,browser,$(BIN)/python -m pytest -m browser tests/browser)
+	@$(MAKE) --no-print-directory test-phases
+
+# the time each phase of the last `make test` took (2 cores; the machine is named by `lscpu`)
+test-phases:
+	@echo "make test, by phase ($$(lscpu 2>/dev/null | sed -n 's/^Model name: *//p' | head -1)):"
+	@awk -F'\t' '{ t += $$2; printf "  %-12s %6.1f min\n", $$1, $$2 / 60 } \
+	  END { printf "  %-12s %6.1f min\n", "total", t / 60 }' $(PHASES)
 
 # Debian's chromium for the site test (Playwright drives it; no browser is downloaded), and
 # Noto fonts so that the screenshots show every script of the book (Hangul, Thai, Ge'ez, ...)

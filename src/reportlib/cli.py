@@ -45,6 +45,7 @@ from reportlib.experiments.finetune.train import (
     shipped_plans,
 )
 from reportlib.experiments.tokens import count_joined_tokens, count_language_tokens
+from reportlib.site.book_build import build_book
 from reportlib.site.chapters import (
     chapter_names,
     notebook_parameters,
@@ -208,6 +209,13 @@ def _build_parser() -> argparse.ArgumentParser:
         help="set a chapter parameter (JSON or text)",
     )
     run.add_argument("--output-dir", default=None, help="where runs go (default: runs/)")
+    book = sub.add_parser(
+        "book",
+        help="build the book (jupyter-book -n -W --keep-going) with progress on the terminal",
+    )
+    book.add_argument(
+        "sphinx_args", nargs=argparse.REMAINDER, help="more arguments for jupyter-book build"
+    )
     return parser
 
 
@@ -511,7 +519,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     }
     out = Path(args.output_dir) if args.output_dir else None
     try:
-        output = run_chapter(args.chapter, params, out, progress=sys.stderr.isatty())
+        output = run_chapter(args.chapter, params, out, progress=True)
     except Exception as exc:
         if type(exc).__name__ == "PapermillExecutionError":
             raise ReportlibError(
@@ -523,6 +531,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_book(args: argparse.Namespace) -> int:
+    return build_book(project_root(), extra_args=args.sphinx_args)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the exit code (0 ok, 2 bad input, 130 interrupted)."""
     parser = _build_parser()
@@ -531,6 +543,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "models": _cmd_models,
         "tokens": _cmd_tokens,
         "run": _cmd_run,
+        "book": _cmd_book,
         "bench": _cmd_bench,
         "finetune": _cmd_finetune,
     }

@@ -36,6 +36,7 @@ from reportlib.backends.specs import reportlib_home
 from reportlib.core.cache import ResultCache, canonical_json
 from reportlib.core.errors import ReportlibError
 from reportlib.core.machine import cpu_model
+from reportlib.core.progress import progress_bar
 
 
 def default_cache() -> ResultCache:
@@ -172,6 +173,20 @@ class CachedModel(TextModel):
     ) -> Iterator[Completion]:
         """Completions of ``prompts`` in order, with up to the backend's ``concurrency``
         requests in flight (1 for an in-process model); each is cached as it arrives."""
+        answers = self._complete_many(
+            prompts, max_tokens=max_tokens, seed=seed, stop=stop, sampling=sampling
+        )
+        yield from progress_bar(answers, total=len(prompts), desc=self.name, unit="answer")
+
+    def _complete_many(
+        self,
+        prompts: Sequence[str],
+        *,
+        max_tokens: int,
+        seed: int,
+        stop: Sequence[str],
+        sampling: Sampling | None,
+    ) -> Iterator[Completion]:
 
         def one(prompt: str) -> Completion:
             return self.complete(

@@ -28,6 +28,7 @@ from reportlib.core.errors import ReportlibError
 from reportlib.core.machine import cpu_model
 from reportlib.experiments.context.costs import filler_tokens, time_prompt_and_generation
 from reportlib.experiments.context.needles import needle_grid, run_needle_grid
+from reportlib.site.book_build import build_book
 from reportlib.site.chapters import notebook_parameters, notebook_path
 
 #: what a copy of the book needs; build output, caches and runs are left behind
@@ -68,6 +69,16 @@ def _timed_run(cmd: Sequence[str], env: dict[str, str], cwd: Path) -> float:
     return seconds
 
 
+def _timed_build(project: Path, env: dict[str, str]) -> float:
+    """Seconds of one ``make book`` of ``project`` (its progress on stderr)."""
+    start = time.perf_counter()
+    code = build_book(project, out=sys.stderr, env=env)
+    seconds = time.perf_counter() - start
+    if code != 0:
+        raise ReportlibError(f"the book build in {project} failed (exit {code}); see above")
+    return seconds
+
+
 def chapter_execution_seconds(project: Path) -> dict[str, float]:
     """Seconds each notebook took to execute, from the build's jupyter-cache (latest record)."""
     from jupyter_cache import get_cache
@@ -91,14 +102,14 @@ def measure_book(
     with tempfile.TemporaryDirectory(prefix="reportlib-bench-book-") as tmp:
         project = copy_book(root, Path(tmp) / "book")
         env = {**os.environ, "REPORTLIB_HOME": str(scratch_home(Path(tmp) / "home", model_path))}
-        build = [str(bindir / "jupyter-book"), "build", str(project), "-n", "-W", "--keep-going"]
+        home = {"REPORTLIB_HOME": env["REPORTLIB_HOME"]}
         log("cold build of a copy of the book (empty caches) ...")
-        cold = _timed_run(build, env, project)
+        cold = _timed_build(project, home)
         chapters = chapter_execution_seconds(project)
         usage = read_usage(project / "results")
         timings = {c: read_timings(project / "results", c) for c in usage}
         log(f"cold build {cold:.0f} s; no-change rebuild ...")
-        rebuild = _timed_run(build, env, project)
+        rebuild = _timed_build(project, home)
         if rerun is None:  # one more prompt variant than the probe's default
             samples = notebook_parameters(notebook_path("multilingual", root))["samples"]
             rerun = ("multilingual", "samples", str(samples + 1))

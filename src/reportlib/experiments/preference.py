@@ -32,6 +32,7 @@ import pandas as pd
 from reportlib.backends.interface import TextModel
 from reportlib.core.errors import ReportlibError
 from reportlib.core.languages import Language, get_language
+from reportlib.core.progress import progress_bar
 from reportlib.core.stats import crossed_bootstrap, percentile_interval
 from reportlib.experiments.probe.prompts import build_probe_prompts, chat_formatter
 from reportlib.text.judge import accepted_scripts
@@ -118,6 +119,12 @@ def measure_preference(
     end = reply_end(model)
     fmt = chat_formatter(model)
     group_ids = None if groups is None else [int(g) for g in groups]
+    languages, styles = list(languages), list(styles)
+    bar = progress_bar(
+        total=len(languages) * len(styles) * samples,
+        desc=f"preference {model_name or model.name}",
+        unit="prompt",
+    )
     rows = []
     for lang in languages:
         refs = references.get(lang.flores)
@@ -127,6 +134,7 @@ def measure_preference(
         for style in styles:
             for sample, prompt in enumerate(build_probe_prompts(lang, style, samples, fmt)):
                 scores = model.score_continuations(prompt, texts, group_ids)
+                bar.update(1)
                 mass = target_mass(scores.group_mass, lang) if groups is not None else math.nan
                 for k, ref in enumerate(refs):
                     native, english = scores.nats[2 * k], scores.nats[2 * k + 1]
@@ -147,6 +155,7 @@ def measure_preference(
                             "script_mass": mass,
                         }
                     )
+    bar.close()
     return rows
 
 

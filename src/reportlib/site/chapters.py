@@ -13,7 +13,10 @@ import json
 import logging
 import math
 import os
+import sys
+import time
 from collections.abc import Callable, Iterator
+from contextlib import nullcontext
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -23,8 +26,10 @@ from reportlib.backends.loading import spec_in_folder
 from reportlib.backends.specs import HOME_ENV, MODEL_ENV, SPEC_FORMS, parse_spec
 from reportlib.core.errors import ReportlibError
 from reportlib.core.languages import parse_language_list
+from reportlib.core.progress import relay_progress
 from reportlib.experiments.context.needles import ANSWER_ROOM
 from reportlib.experiments.context.ruler_tasks import HAYSTACKS
+from reportlib.site.run_record import estimate_for, minutes
 from reportlib.text.corpus import BUNDLED, FLORES
 from reportlib.text.tokenization import TOKENIZER_NAMES
 
@@ -499,15 +504,19 @@ def run_chapter(
     kept = f"what it wrote is kept in {str(out_dir)!r}"
     said_here = _KernelDiedFilter()  # the message below says it, with what was kept
     logging.getLogger("papermill").addFilter(said_here)
+    relay = relay_progress(sys.stderr) if progress else nullcontext()
+    if progress:
+        print(f"{chapter}: running, {estimate_for(chapter, root)}", file=sys.stderr)
+    start = time.monotonic()
     try:
-        with environment_in(here):
+        with environment_in(here), relay:
             papermill.execute_notebook(
                 str(source),
                 str(output),
                 parameters=params,
                 cwd=str(source.parent),
                 kernel_name="python3",
-                progress_bar=progress,
+                progress_bar=False,  # the chapter's own progress lines are relayed instead
                 log_output=False,
                 extra_arguments=kernel_arguments(),
             )
@@ -524,6 +533,8 @@ def run_chapter(
         raise
     finally:
         logging.getLogger("papermill").removeFilter(said_here)
+    if progress:
+        print(f"{chapter}: done in {minutes(time.monotonic() - start)}", file=sys.stderr)
     return output
 
 

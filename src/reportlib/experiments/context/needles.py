@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from reportlib.core.errors import ReportlibError
+from reportlib.core.progress import progress_bar
 
 FILLER_SENTENCES: tuple[str, ...] = (
     "The morning train left the station a few minutes after seven.",
@@ -194,12 +195,8 @@ def run_needle_grid(
     progress: bool | None = None,
 ) -> list[dict[str, Any]]:
     """Ask every case in order, keeping the shared prefix in the KV cache; one row per case."""
-    from tqdm import tqdm
-
     rows = []
-    for case in tqdm(
-        cases, desc="needle grid", unit="prompt", disable=None if progress is None else not progress
-    ):
+    for case in progress_bar(cases, desc="needle grid", unit="prompt", enabled=progress):
         answer = model.complete(case.prompt, max_tokens=max_tokens, seed=seed, reuse_prefix=True)
         row = {k: v for k, v in asdict(case).items() if k != "prompt"}
         row.update(

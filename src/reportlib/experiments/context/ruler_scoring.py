@@ -9,6 +9,7 @@ from typing import Any
 import pandas as pd
 
 from reportlib.core.errors import ReportlibError
+from reportlib.core.progress import progress_bar
 from reportlib.core.stats import wilson_interval
 from reportlib.experiments.context.needles import effective_length
 from reportlib.experiments.context.ruler_tasks import RULER_THRESHOLD, TASKS, RulerCase
@@ -109,11 +110,8 @@ def run_grid(
 ) -> list[dict[str, Any]]:
     """Ask every question of every case; the questions of one haystack follow each other,
     so the KV cache keeps the haystack and each question costs only its own tokens."""
-    from tqdm import tqdm
-
     total = sum(len(c.questions) for c in cases)
-    bar = tqdm(total=total, desc="RULER tasks", unit="question",
-               disable=None if progress is None else not progress)  # fmt: skip
+    bar = progress_bar(total=total, desc="RULER tasks", unit="question", enabled=progress)
     rows = []
     with bar:
         for case in cases:

@@ -17,6 +17,7 @@ import numpy as np
 
 from reportlib.backends.interface import TextModel
 from reportlib.core.errors import ReportlibError
+from reportlib.core.progress import progress_bar
 from reportlib.core.stats import percentile_interval, resample_indices
 
 BOOTSTRAP_DRAWS = 2000
@@ -38,7 +39,8 @@ def score_lines(
     when ``model`` is a cached model); a line longer than the model scores at once is one
     clear error."""
     scores: list[LineScore] = []
-    for number, line in enumerate(lines, start=1):
+    numbered = enumerate(lines, start=1)
+    for number, line in progress_bar(numbered, total=len(lines), desc="scoring lines", unit="line"):
         if not line.strip():
             continue
         tokens = model.tokenize(line)

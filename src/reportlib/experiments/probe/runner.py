@@ -12,6 +12,7 @@ from reportlib.backends.interface import Completion, TextModel, sampling_arg
 from reportlib.backends.sampling import DECODINGS
 from reportlib.core.errors import ReportlibError
 from reportlib.core.languages import Language, get_language
+from reportlib.core.progress import progress_bar
 from reportlib.experiments.probe.prompts import (
     CHAT_STYLES,
     PROBE_LANGUAGES,
@@ -54,8 +55,6 @@ def run_language_probe(
     :mod:`reportlib.text.answer_quality` (``degenerate``, ``degenerate_reason``,
     ``self_intro``) and the headline label ``good``: on-language and not degenerate.
     """
-    from tqdm import tqdm
-
     if decoding not in DECODINGS:
         raise ReportlibError(f"unknown decoding {decoding!r}; choose from {', '.join(DECODINGS)}")
     styles, languages = list(styles), list(languages)
@@ -84,11 +83,8 @@ def run_language_probe(
     )
     path = "chat template" if fmt is not None else "text continuation"
     rows = []
-    bar = tqdm(
-        total=len(plan),
-        desc=f"probe {model_name} ({decoding})",
-        unit="answer",
-        disable=None if progress is None else not progress,
+    bar = progress_bar(
+        total=len(plan), desc=f"probe {model_name} ({decoding})", unit="answer", enabled=progress
     )
     for (lang, style, sample, prompt), answer in zip(plan, answers, strict=True):
         text = answer_text(answer)
