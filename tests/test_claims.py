@@ -595,3 +595,22 @@ def test_the_timeline_continues_past_the_report_with_meta_s_model_cards():
         assert "Meta's model card" in release.note  # resting on Meta's word, it says so
     page = (ROOT / "notebooks" / "timeline.md").read_text(encoding="utf-8")
     assert "llama33card" in page and "llama4card" in page
+
+
+def test_no_cited_claim_is_decided_on_a_source_that_could_not_be_read():
+    """Was: the Patterson row was "supported" while its note said the paper's table could
+    not be opened offline. A source the book could not read decides nothing."""
+    from reportlib.core import sources
+
+    unread = {
+        figure.source
+        for figure in vars(sources).values()
+        if isinstance(figure, sources.CitedFigure) and figure.quote.startswith("(not read")
+    }
+    assert unread, "the check needs at least one figure that was not read offline"
+    for claim in CLAIMS:
+        if claim.kind != "cited":
+            continue
+        keys = set(claim.evidence.split())
+        if keys and keys <= unread:  # every source it cites is one the book did not read
+            assert claim.verdict == NOT_CHECKABLE, claim.claim

@@ -191,3 +191,12 @@ def test_the_latency_sentences_follow_the_numbers():
     assert "the repeats' ranges overlap" in even and "slower" not in even
     slower = latency_findings(_latency((0.1, 1.0), ((40, 41, 42), (60, 61, 62))))["paragraph"]
     assert "more slowly than the length" in slower and "was faster" in slower
+
+
+def test_the_full_scale_kv_table_keeps_two_decimals():
+    """Was: 405B at 8k tokens read 3.90 GiB where the formula gives 3.9375."""
+    from reportlib.experiments.context.costs import full_scale_kv_table
+
+    table = full_scale_kv_table()
+    assert table.loc["Llama 3.1 405B", "KV cache at 8k tokens (GiB)"] == 3.94
+    assert table.loc["Llama 3.1 8B", "KV cache at 128k tokens (GiB)"] == 16.0

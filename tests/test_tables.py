@@ -99,3 +99,16 @@ def test_table_edge_cases_lose_no_data():
     collide = pd.DataFrame({"v": [1, 2]}, index=pd.MultiIndex.from_tuples([("a_b", 1), ("a b", 1)]))
     assert render.table_html(collide).count("<td>") == 2
     assert "∞" in render.table_html(pd.DataFrame({"x": [float("inf"), 1.5]}))
+
+
+def test_a_named_index_has_no_header_row_of_its_own():
+    """Was: pandas wrote the index's name in a second header row, empty besides it."""
+    one = pd.DataFrame({"n": [1, 2]}, index=pd.Index(["a", "b"], name="model"))
+    two = pd.DataFrame(
+        {"n": [1, 2]}, index=pd.MultiIndex.from_tuples([("a", "x"), ("b", "y")], names=["m", "k"])
+    )
+    for frame, corner in ((one, "<th>model</th>"), (two, "<th>m</th>\n      <th>k</th>")):
+        html = render.table_html(frame)
+        head = html.split("</thead>")[0]
+        assert head.count("<tr") == 1 and corner in head
+        assert html.count("<th>a</th>") == 1  # the rows keep their row headers

@@ -31,6 +31,9 @@ UPDATES_PER_SECOND = 2
 LOG_INTERVAL_SECONDS = 30.0
 
 T = TypeVar("T")
+#: a relayed line: counts, share, elapsed and remaining time, rate (no bar graphics, so a
+#: long description never pushes the numbers off the line)
+BAR_FORMAT = "{desc}: {percentage:3.0f}%| {n_fmt}/{total_fmt} [{elapsed}<{remaining}, {rate_fmt}]"
 #: a tqdm status of a finished bar (always shown, even in a log)
 FINISHED = re.compile(r"\b100%\|")
 
@@ -73,8 +76,7 @@ def progress_bar(
                 unit=unit,
                 file=channel,
                 mininterval=1 / UPDATES_PER_SECOND,
-                ncols=100,
-                ascii=True,
+                bar_format=BAR_FORMAT,
             )
     if _in_kernel() or enabled is False:
         return tqdm(iterable, total=total, desc=desc, unit=unit, disable=True)

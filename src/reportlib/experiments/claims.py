@@ -490,12 +490,13 @@ CLAIMS: tuple[Claim, ...] = (
     _cited(
         FUTURE,
         "Training a large language model uses about the yearly electricity of 120 US homes.",
-        SUPPORTED,
+        NOT_CHECKABLE,
         "patterson2021",
-        f"Patterson et al. give {GPT3_TRAINING_ENERGY_MWH.value:,.0f} MWh for GPT-3; at the "
-        f"EIA's {US_HOME_KWH_PER_YEAR.value:,.0f} kWh per US home (2020) that is "
-        f"{homes_per_year():.0f} homes for a year. The paper's table could not be opened "
-        "offline; the figure is the one widely quoted from it.",
+        "Not checkable here: the figure it rests on, "
+        f"{GPT3_TRAINING_ENERGY_MWH.value:,.0f} MWh for GPT-3, is attributed to Patterson et "
+        "al. only by secondary quotations; the paper's table could not be opened offline. "
+        f"If the figure is right, at the EIA's {US_HOME_KWH_PER_YEAR.value:,.0f} kWh per US "
+        f"home (2020) it is {homes_per_year():.0f} homes for a year (arithmetic only).",
     ),
     _cited(
         FUTURE,

@@ -155,6 +155,26 @@ def _default_index(index: Any) -> bool:
     return pd.api.types.is_integer_dtype(index) and sorted(index) == list(range(len(index)))
 
 
+def _index_names_in_header(html: str, levels: int) -> str:
+    """pandas writes a named index's names in a second header row of their own, empty
+    besides them; they go into the header's empty corner cells instead."""
+    head = re.search(r"<thead>(.*?)</thead>", html, re.S)
+    if head is None:
+        return html
+    rows = re.findall(r"<tr[^>]*>.*?</tr>", head.group(1), re.S)
+    if len(rows) != 2:
+        return html
+    names = re.findall(r"<th[^>]*>(.*?)</th>", rows[1], re.S)
+    if len(names) < levels or any(n.strip() for n in names[levels:]):
+        return html
+    first = rows[0]
+    for name in names[:levels]:
+        first = first.replace("<th></th>", f"<th>{name}</th>", 1)
+    merged = head.group(1).replace(rows[1], "").replace(rows[0], first)
+    merged = re.sub(r"\n\s*\n", "\n", merged)
+    return html[: head.start(1)] + merged + html[head.end(1) :]
+
+
 def table_html(
     frame: Any,
     *,
@@ -194,6 +214,8 @@ def table_html(
     cells = pd.DataFrame({k: column(k) for k in range(shown.shape[1])}, index=shown.index)
     cells.columns = shown.columns
     body = cells.to_html(index=index, escape=True, border=0, classes="reportlib-table")
+    if index:
+        body = _index_names_in_header(body, shown.index.nlevels)
     note = f"<p><small>— : {escape_text(missing)}</small></p>" if missing else ""
     return f"{body}{note}"
 

@@ -12,12 +12,18 @@ import statistics
 import time
 from typing import Any
 
+import pandas as pd
+
 from reportlib.backends.cached_model import default_cache, measurement_key
 from reportlib.backends.llama_runtime import capture_llama_logs
 from reportlib.backends.llamacpp import FLASH_ATTENTION, LlamaCppModel
 from reportlib.core.cache import ResultCache
 from reportlib.core.html import escape_text
-from reportlib.experiments.context.needles import haystack_sentences, kv_cache_bytes
+from reportlib.experiments.context.needles import (
+    LLAMA3_ARCHITECTURES,
+    haystack_sentences,
+    kv_cache_bytes,
+)
 
 _KV_LINE = re.compile(r"llama_kv_cache: size =\s+([\d.]+) MiB \(\s*(\d+) cells,\s+(\d+) layers")
 
@@ -207,6 +213,24 @@ def kv_cache_table(model: LlamaCppModel, contexts: list[int]) -> list[dict[str, 
         for n in contexts
         for full in (True, False)
     ]
+
+
+def full_scale_kv_table(windows: tuple[int, ...] = (8192, 131072)) -> pd.DataFrame:
+    """The formula's KV-cache size (f16) for the published Llama 3.1 architectures at each
+    window, in GiB (2**30 bytes) to two decimals, so that 3.9375 reads 3.94 and not 3.90."""
+    rows = []
+    for name, arch in LLAMA3_ARCHITECTURES.items():
+        row: dict[str, Any] = {
+            "model": name,
+            "layers": arch["layers"],
+            "KV heads": arch["kv_heads"],
+            "head dim": arch["head_dim"],
+        }
+        for window in windows:
+            size = kv_cache_bytes(arch["layers"], arch["kv_heads"], arch["head_dim"], window)
+            row[f"KV cache at {window // 1024}k tokens (GiB)"] = round(size / 2**30, 2)
+        rows.append(row)
+    return pd.DataFrame(rows).set_index("model")
 
 
 def not_measured_over_http(what: str, spec: str) -> Any:
