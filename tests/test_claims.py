@@ -614,3 +614,20 @@ def test_no_cited_claim_is_decided_on_a_source_that_could_not_be_read():
         keys = set(claim.evidence.split())
         if keys and keys <= unread:  # every source it cites is one the book did not read
             assert claim.verdict == NOT_CHECKABLE, claim.claim
+
+
+def test_cited_sources_link_their_entry_by_its_number_on_the_references_page():
+    """Was: the ledger showed citation keys (llama3herd2024) that the References page does
+    not show, linked to the top of that page."""
+    from reportlib.core.sources import citation_labels
+
+    bib = Path(__file__).resolve().parents[1] / "book" / "references.bib"
+    labels = citation_labels(bib)
+    keys = {k for r in build_ledger(MEASUREMENTS) for k in r["evidence"].split() if "/" not in k}
+    keys -= {"—"}
+    assert keys and keys <= set(labels), keys - set(labels)
+    assert sorted(map(int, labels.values())) == list(range(1, len(labels) + 1))
+    html = ledger_html(build_ledger(MEASUREMENTS), labels=labels)
+    key = "llama3herd2024"
+    assert f'<a href="../book/references.html#cite-{key}">[{labels[key]}]</a>' in html
+    assert f">{key}<" not in html

@@ -101,4 +101,61 @@ def test_an_answers_line_breaks_are_kept_as_text_not_markup():
 
     cell = _answer_cell("one\ntwo <b>x</b>", 200)
     assert "<br" not in cell and "one\ntwo &lt;b&gt;x&lt;/b&gt;" in cell
-    assert cell.startswith("<td class='model-output' style='white-space:pre-wrap'>")
+    assert cell.startswith("<td class='model-output' style='white-space:pre-wrap'")
+
+
+def test_sample_answers_name_styles_and_judged_languages_and_stack_on_a_phone():
+    """Was: internal style ids (english_request) and CLD3 codes (mg) as the reader's text,
+    and on a phone the answer column squeezed to two characters a line."""
+    import pandas as pd
+
+    from reportlib.experiments.probe.tables import sample_answers_html
+
+    rows = pd.DataFrame(
+        {
+            "group": ["Germanic/Romance"],
+            "name": ["English"],
+            "style": ["english_request"],
+            "decoding": ["greedy"],
+            "answer": ["Hello <b>there</b>"],
+            "on_language": [False],
+            "detected_language": ["mg"],
+            "degenerate_reason": [""],
+            "self_intro": [False],
+        }
+    )
+    html = sample_answers_html(rows, by=["style", "decoding"])
+    assert "request in English" in html and "english_request" not in html
+    assert "off (Malagasy)" in html
+    assert "@media (max-width:700px)" in html and 'data-label="answer"' in html
+    assert "&lt;b&gt;there&lt;/b&gt;" in html
+
+
+def test_the_answer_browser_holds_every_answer_escaped_with_filters():
+    import re
+
+    import pandas as pd
+
+    from reportlib.experiments.probe.tables import answer_browser_html
+
+    rows = pd.DataFrame(
+        {
+            "name": ["Korean", "Thai"],
+            "style": ["native_request", "english_request"],
+            "model": ["chat", "chat"],
+            "decoding": ["greedy", "sampled"],
+            "sample": [0, 3],
+            "good": [True, False],
+            "degenerate_reason": ["", "loop"],
+            "on_language": [True, True],
+            "answer": ["안녕\nhi", "<img src=x onerror=alert(1)>"],
+        }
+    )
+    html = answer_browser_html(rows)
+    assert len(re.findall(r"<tr data-language=", html)) == 2
+    assert 'data-label="good answer"' in html and 'data-label="loop"' in html
+    assert "<img src=x" not in html and "&lt;img src=x" in html
+    assert "안녕\nhi" in html  # whole, line break kept (pre-wrap)
+    assert "request in the language" in html and "native_request" not in html
+    box = re.search(r'<div class="answer-filters" hidden>.*?</div>', html).group(0)
+    assert '<select name="label">' in box and ">loop</option>" in box

@@ -158,9 +158,11 @@ def test_time_to_run_adds_the_model_work_found_in_the_cache(tmp_path):
     path = tmp_path / "record.json"
     path.write_text(json.dumps(_record()))
     # alternatives computed its 6 answers itself: its own execution time
-    assert book_record.time_to_run(path, "alternatives") == "100.0 s"
+    record = _record()
+    source = f"(the book record of {record['measured']}, {record['cpu']}, {record['cores']} cores)"
+    assert book_record.time_to_run(path, "alternatives") == f"100.0 s {source}"
     # multilingual found 6 cached answers of 1 s each: 2 s + 6 s
-    assert book_record.time_to_run(path, "multilingual") == "8.0 s"
+    assert book_record.time_to_run(path, "multilingual") == f"8.0 s {source}"
     assert "not measured" in book_record.time_to_run(tmp_path / "none.json", "context")
 
 
@@ -207,13 +209,20 @@ def test_budget_floor_adds_the_probe_per_model_and_the_costliest_other_completio
     phrase = book_record.budget_phrase(record)
     assert phrase.startswith("The probe's answers take 12.0 s for m and 5.0 minutes (300 s) for")
     assert "(a prompt of 32,000 tokens) takes 4.2 minutes (250 s)" in phrase
-    assert phrase.endswith("9.4 minutes (562 s) together, leaving 38.0 s of the 10-minute goal "
-                           "for everything else")  # fmt: skip
-    record["timings"]["context"]["m"][1] = {**_call(350.0), "prompt_tokens": 32000}
-    assert book_record.budget_phrase(record).endswith("over the 10-minute goal")
+    assert phrase.endswith("9.4 minutes (562 s) together, leaving 20.6 minutes (1,238 s) of "
+                           "the 30-minute goal for everything else")  # fmt: skip
+    record["timings"]["context"]["m"][1] = {**_call(1600.0), "prompt_tokens": 32000}
+    assert book_record.budget_phrase(record).endswith("over the 30-minute goal")
     assert book_record.budget_verdict(record) == "these defaults meet it"  # a 300 s cold build
-    assert book_record.budget_verdict({**record, "cold_build_seconds": 601.0}) == (
+    assert book_record.budget_verdict({**record, "cold_build_seconds": 1801.0}) == (
         "these defaults do not meet it"
     )
     assert "not measured" in book_record.budget_phrase(None)
     assert book_record.budget_floor({**record, "timings": {}})["longest_call"] is None
+
+
+def test_the_costliest_chapters_are_named_longest_first():
+    record = {"chapter_seconds": {"a": 10.0, "b": 300.0, "c": 40.0, "d": 90.0}}
+    assert book_record.costliest_chapters(record) == (
+        "b (5.0 minutes (300 s)), d (90.0 s), c (40.0 s)"
+    )

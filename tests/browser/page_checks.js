@@ -1,5 +1,5 @@
 // The checks run inside each page (see sitecheck.py): problems, links and anchors.
-(checkScale) => {
+async ([checkScale, minTextPx, minColumnChars, minTextKey]) => {
   const problems = [];
   const add = (kind, detail) => problems.push({kind, detail});
   const main = document.querySelector('main, article, [role=main]') || document.body;
@@ -80,6 +80,54 @@
     }
     if (alt.split(/\s+/).filter(Boolean).length < 3 || /[\\/]|\.(png|svg|jpe?g)$/i.test(alt) || alt === src) {
       add('image', src + ' has no alt text that describes it ("' + alt.slice(0, 60) + '")');
+    }
+  }
+  // figures: the smallest text the figure was drawn with (written into the PNG by the book,
+  // in the PNG's own pixels), scaled by the width the page shows the figure at
+  const pngText = async (src) => {
+    try {
+      const bytes = new Uint8Array(await (await fetch(src)).arrayBuffer());
+      const view = new DataView(bytes.buffer);
+      const found = {};
+      for (let at = 8; at + 8 <= bytes.length;) {
+        const length = view.getUint32(at);
+        const kind = String.fromCharCode(...bytes.slice(at + 4, at + 8));
+        if (kind === 'tEXt') {
+          const body = bytes.slice(at + 8, at + 8 + length);
+          const zero = body.indexOf(0);
+          found[String.fromCharCode(...body.slice(0, zero))] = String.fromCharCode(...body.slice(zero + 1));
+        }
+        if (kind === 'IEND') break;
+        at += 12 + length;
+      }
+      return found;
+    } catch (e) { return {}; }
+  };
+  for (const img of content.querySelectorAll('img')) {
+    if (!img.complete || img.naturalWidth === 0 || !/\.png($|\?)/i.test(img.currentSrc || img.src)) continue;
+    const textPx = parseFloat((await pngText(img.currentSrc || img.src))[minTextKey] || 'NaN');
+    if (!Number.isFinite(textPx)) continue;  // not one of the book's figures
+    const shownPx = textPx * img.getBoundingClientRect().width / img.naturalWidth;
+    if (shownPx < minTextPx) {
+      add('figure-text', (img.getAttribute('src') || '') + ': its smallest text is shown ' + shownPx.toFixed(1) + ' px high (at least ' + minTextPx + ' px is readable)');
+    }
+  }
+  // text columns of tables: a cell of long text squeezed to a few characters a line
+  const charWidth = (el) => {
+    const canvas = document.createElement('canvas').getContext('2d');
+    const style = getComputedStyle(el);
+    canvas.font = style.fontWeight + ' ' + style.fontSize + ' ' + style.fontFamily;
+    return canvas.measureText('abcdefghijklmnopqrstuvwxyz').width / 26;
+  };
+  for (const cell of content.querySelectorAll('td')) {
+    if (hidden(cell)) continue;
+    const words = (cell.innerText || '').trim();
+    if (words.length < 2 * minColumnChars || !/\s/.test(words)) continue;  // short or one token
+    const style = getComputedStyle(cell);
+    const inner = cell.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
+    const chars = inner / charWidth(cell);
+    if (chars < minColumnChars) {
+      add('column', 'a text column holds ' + chars.toFixed(1) + ' characters a line (' + label(cell) + ')');
     }
   }
   // model output rendered as markup

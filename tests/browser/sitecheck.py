@@ -9,6 +9,9 @@ except for the site's own server, and reports each defect as a ``Problem``:
 - ``math``: LaTeX left as source (``\\(``, ``$$``) or a math block MathJax did not render;
 - ``text``: ``NaN``, ``None`` or ``Traceback`` in the page's content, or a code name
   (``mean_prompt_tokens``) as a table heading;
+- ``figure-text``: a figure whose smallest text (the size the book wrote into its PNG, scaled
+  by the width the page shows it at) is under ``MIN_TEXT_PX`` high;
+- ``column``: a table cell of long text squeezed to under ``MIN_COLUMN_CHARS`` a line;
 - ``image``: an image that did not load, whose alt text is missing, a file name or path,
   or (on a desktop) a figure shrunk below 75% of its size, where its text is too small;
 - ``markup``: elements inside model output (``.model-output``) or inside a table cell of a
@@ -34,6 +37,12 @@ from pathlib import Path
 from urllib.parse import urldefrag
 
 WIDTHS = {"desktop": (1280, 900), "phone": (412, 915)}
+#: the smallest readable text inside a figure, in CSS pixels, at either width
+MIN_TEXT_PX = 8.0
+#: the fewest characters a line of a text column may hold
+MIN_COLUMN_CHARS = 12
+#: the PNG text key the book writes its figures' smallest text size under
+MIN_TEXT_KEY = "reportlib:min-text-px"
 
 #: Debian's chromium (``make test`` installs it); no browser is downloaded
 CHROMIUM_CANDIDATES = ("chromium", "chromium-browser", "google-chrome")
@@ -159,7 +168,9 @@ def _check_page(context, base, rel, width, links, anchors, screenshots) -> list[
         "async () => { if (window.MathJax && MathJax.startup && MathJax.startup.promise)"
         " await MathJax.startup.promise; }"
     )
-    result = page.evaluate(PAGE_CHECKS_JS, width == "desktop")
+    result = page.evaluate(
+        PAGE_CHECKS_JS, [width == "desktop", MIN_TEXT_PX, MIN_COLUMN_CHARS, MIN_TEXT_KEY]
+    )
     found += [Problem(rel, width, p["kind"], p["detail"]) for p in result["problems"]]
     url = base + rel
     anchors[url] = set(result["ids"])

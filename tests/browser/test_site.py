@@ -5,10 +5,12 @@ book first; screenshots of every page at both widths go to ``_build/screenshots`
 from __future__ import annotations
 
 import base64
+import struct
+import zlib
 from pathlib import Path
 
 import pytest
-from sitecheck import Problem, check_site, find_chromium, site_pages
+from sitecheck import MIN_TEXT_KEY, Problem, check_site, find_chromium, site_pages
 
 pytestmark = pytest.mark.browser
 
@@ -31,6 +33,32 @@ PIXEL = base64.b64decode(
 )
 
 
+def png_with_text(width: int, height: int, text: dict[str, str]) -> bytes:
+    """A blank greyscale PNG of ``width`` x ``height`` with ``text`` in tEXt chunks."""
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+        )
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    rows = b"".join(b"\0" + b"\xff" * width for _ in range(height))
+    texts = b"".join(chunk(b"tEXt", k.encode() + b"\0" + v.encode()) for k, v in text.items())
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + texts
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
+
+
+#: a book figure 1,000 px wide whose smallest text is 20 px high in the PNG
+FIGURE = png_with_text(1000, 40, {MIN_TEXT_KEY: "20.00"})
+#: one 200 px wide with the same text: shown at full size, 20 px
+READABLE = png_with_text(200, 40, {MIN_TEXT_KEY: "20.00"})
+
+
 def page(body: str) -> str:
     return (
         '<!doctype html><html><head><meta charset="utf-8"><title>t</title></head><body>'
@@ -44,6 +72,9 @@ DEFECTS = {
         '<h1 id="top">A clean page</h1><p>Text, <a href="clean.html#top">a link</a>. None of '
         "the languages failed.</p>"
         '<img src="pixel.png" alt="A chart of retrieval by prompt length" width="1">'
+        '<img src="readable.png" alt="A figure shown at full size" style="width:200px">'
+        "<table><tr><td>one</td><td>an answer of several words in a column of its own</td>"
+        "</tr></table>"
         '<p><span class="math"><mjx-container>x</mjx-container></span></p>'
         '<div style="overflow-x:auto"><table><tr><th>prompt length</th></tr>'
         "<tr><td>1,024</td></tr><tr><td>—</td></tr></table></div>"
@@ -76,6 +107,15 @@ DEFECTS = {
         'style="width: 2000px; max-width: 100%">',
         {"image"},
     ),
+    "figuretext.html": (  # shown at 30% (desktop) or less (phone): 6 px text
+        '<img src="figure.png" alt="A three-panel figure far too wide" style="width:300px">',
+        {"figure-text"},
+    ),
+    "narrowcolumn.html": (  # the answer column squeezed beside a wide one
+        '<table style="width:360px"><tr><td style="width:340px">a wide first column</td>'
+        "<td>an answer of several words squeezed to a sliver</td></tr></table>",
+        {"column"},
+    ),
     "markup.html": (
         '<table><tr><td class="model-output">Hello <strong>bold</strong></td></tr></table>',
         {"markup"},
@@ -95,6 +135,8 @@ def kinds(problems: list[Problem], name: str) -> set[str]:
 
 def test_the_checker_reports_each_defect_and_nothing_on_a_clean_page(tmp_path):
     (tmp_path / "pixel.png").write_bytes(PIXEL)
+    (tmp_path / "figure.png").write_bytes(FIGURE)
+    (tmp_path / "readable.png").write_bytes(READABLE)
     for name, (body, _) in DEFECTS.items():
         (tmp_path / name).write_text(page(body))
     problems = check_site(tmp_path, pages=sorted(DEFECTS), screenshots=tmp_path / "shots")

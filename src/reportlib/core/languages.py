@@ -125,3 +125,45 @@ def parse_language_list(codes: str | list[str] | tuple[str, ...] | None) -> list
     if not wanted:
         raise ReportlibError("the language list is empty; give codes such as 'eng_Latn,kor_Hang'")
     return [lang for lang in LANGUAGES if lang.flores in wanted]
+
+
+#: the languages CLD3 (Google's offline language identifier) names, by its codes (ISO 639-1
+#: where there is one; "-Latn": written in Latin letters); "und": nothing it could judge
+CLD3_NAMES: dict[str, str] = {
+    "af": "Afrikaans", "am": "Amharic", "ar": "Arabic", "bg": "Bulgarian",
+    "bg-Latn": "Bulgarian in Latin letters", "bn": "Bengali", "bs": "Bosnian",
+    "ca": "Catalan", "ceb": "Cebuano", "co": "Corsican", "cs": "Czech", "cy": "Welsh",
+    "da": "Danish", "de": "German", "el": "Greek", "el-Latn": "Greek in Latin letters",
+    "en": "English", "eo": "Esperanto", "es": "Spanish", "et": "Estonian", "eu": "Basque",
+    "fa": "Persian", "fi": "Finnish", "fil": "Filipino", "fr": "French", "fy": "Frisian",
+    "ga": "Irish", "gd": "Scottish Gaelic", "gl": "Galician", "gu": "Gujarati",
+    "ha": "Hausa", "haw": "Hawaiian", "hi": "Hindi", "hi-Latn": "Hindi in Latin letters",
+    "hmn": "Hmong", "hr": "Croatian", "ht": "Haitian Creole", "hu": "Hungarian",
+    "hy": "Armenian", "id": "Indonesian", "ig": "Igbo", "is": "Icelandic", "it": "Italian",
+    "iw": "Hebrew", "ja": "Japanese", "ja-Latn": "Japanese in Latin letters",
+    "jv": "Javanese", "ka": "Georgian", "kk": "Kazakh", "km": "Khmer", "kn": "Kannada",
+    "ko": "Korean", "ku": "Kurdish", "ky": "Kyrgyz", "la": "Latin", "lb": "Luxembourgish",
+    "lo": "Lao", "lt": "Lithuanian", "lv": "Latvian", "mg": "Malagasy", "mi": "Maori",
+    "mk": "Macedonian", "ml": "Malayalam", "mn": "Mongolian", "mr": "Marathi",
+    "ms": "Malay", "mt": "Maltese", "my": "Burmese", "ne": "Nepali", "nl": "Dutch",
+    "no": "Norwegian", "ny": "Chichewa", "pa": "Punjabi", "pl": "Polish", "ps": "Pashto",
+    "pt": "Portuguese", "ro": "Romanian", "ru": "Russian",
+    "ru-Latn": "Russian in Latin letters", "sd": "Sindhi", "si": "Sinhala", "sk": "Slovak",
+    "sl": "Slovenian", "sm": "Samoan", "sn": "Shona", "so": "Somali", "sq": "Albanian",
+    "sr": "Serbian", "st": "Sesotho", "su": "Sundanese", "sv": "Swedish", "sw": "Swahili",
+    "ta": "Tamil", "te": "Telugu", "tg": "Tajik", "th": "Thai", "tr": "Turkish",
+    "uk": "Ukrainian", "ur": "Urdu", "uz": "Uzbek", "vi": "Vietnamese", "xh": "Xhosa",
+    "yi": "Yiddish", "yo": "Yoruba", "zh": "Chinese", "zh-Latn": "Chinese in Latin letters",
+    "zu": "Zulu", "und": "nothing to judge",
+}  # fmt: skip
+
+
+def detected_name(code: str) -> str:
+    """What a reader reads for a language code the judge gave: CLD3's name for it, else the
+    name of one of the report's languages (the script rules name those), else the code."""
+    if code in CLD3_NAMES:
+        return CLD3_NAMES[code]
+    for lang in LANGUAGES:
+        if code in (lang.flores, lang.iso):
+            return lang.name
+    return code

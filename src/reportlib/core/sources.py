@@ -7,6 +7,7 @@ are citations, not measurements: the book never presents them as its own.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 
@@ -250,3 +251,14 @@ IMAGE_GENERATION_PHONE_CHARGES = CitedFigure(
 def homes_per_year(energy: CitedFigure = GPT3_TRAINING_ENERGY_MWH) -> float:
     """How many average US homes' yearly electricity a training run used."""
     return energy.value * 1000 / US_HOME_KWH_PER_YEAR.value
+
+
+def citation_labels(bib_path: str | Path) -> dict[str, str]:
+    """The number each entry of the bibliography has on the References page (``[12]``), by
+    key: pybtex's ``plain`` style, as the book's ``bibtex_default_style`` numbers them."""
+    from pybtex.database import parse_file
+    from pybtex.plugin import find_plugin
+
+    style = find_plugin("pybtex.style.formatting", "plain")()
+    entries = style.format_bibliography(parse_file(str(bib_path)))
+    return {entry.key: str(entry.label) for entry in entries}

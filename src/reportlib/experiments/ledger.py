@@ -3,7 +3,7 @@ claim on a phone."""
 
 from __future__ import annotations
 
-from reportlib.core.html import escape_text, link_html
+from reportlib.core.html import FILTER_SCRIPT, escape_text, filter_box_html, link_html
 
 #: the ledger's column of what the book's own model shows, for claims about the report's model
 BOOK_MODEL_COLUMN = "this book's model shows"
@@ -12,13 +12,15 @@ BOOK_MODEL_COLUMN = "this book's model shows"
 DEFINITIONAL_MARK = "by definition: its rule cannot fail, so it is not counted as evidence"
 
 
-def _evidence_link(evidence: str, citation_page: str) -> str:
+def _evidence_link(evidence: str, citation_page: str, labels: dict[str, str]) -> str:
     if evidence.startswith(("https://", "http://")):
         return link_html(evidence, evidence.split("/")[2])  # show the host, link the page
     if evidence.startswith(("notebooks/", "book/")):
         return link_html(evidence)
-    if evidence not in ("", "—"):  # a citation key of the bibliography
-        return f'<a href="{escape_text(citation_page)}">{escape_text(evidence)}</a>'
+    if evidence not in ("", "—"):  # a citation key: its entry, by its number there
+        shown = f"[{labels[evidence]}]" if evidence in labels else evidence
+        target = f"{citation_page}#cite-{evidence}"
+        return f'<a href="{escape_text(target)}">{escape_text(shown)}</a>'
     return "—"
 
 
@@ -37,27 +39,6 @@ _LEDGER_CELLS = ("number", "claim", "verdict", "decides", "source", "note")
 #: the ledger's filters: (label, the row attribute they filter on)
 _FILTERS = (("verdict", "verdict"), ("section", "section"), ("measured on", "model"))
 
-#: shows the filters and applies them; without it the whole table is there, unfiltered
-_FILTER_SCRIPT = """
-(function () {
-  var script = document.currentScript;
-  var box = script.previousElementSibling;
-  var table = script.nextElementSibling;
-  var selects = box.querySelectorAll("select");
-  function apply() {
-    table.querySelectorAll("tbody tr").forEach(function (row) {
-      var shown = true;
-      selects.forEach(function (s) {
-        if (s.value && row.dataset[s.name] !== s.value) { shown = false; }
-      });
-      row.hidden = !shown;
-    });
-  }
-  selects.forEach(function (s) { s.addEventListener("change", apply); });
-  box.hidden = false;
-})();
-"""
-
 
 def _row_model(row: dict[str, str]) -> str:
     return row["model"] if row.get("how") == "measured" and row.get("model") else "not measured"
@@ -70,26 +51,25 @@ def _filters_html(rows: list[dict[str, str]]) -> str:
         "section": [r["section"] for r in rows],
         "model": [_row_model(r) for r in rows],
     }
-    parts = []
-    for label, name in _FILTERS:
-        options = "".join(
-            f'<option value="{escape_text(v)}">{escape_text(v)}</option>'
-            for v in dict.fromkeys(values[name])
-        )
-        parts.append(
-            f'<label>{escape_text(label)} <select name="{name}">'
-            f'<option value="">all</option>{options}</select></label>'
-        )
-    return '<div class="ledger-filters" hidden>Show only: ' + " ".join(parts) + "</div>"
+    return filter_box_html(
+        [(label, name, values[name]) for label, name in _FILTERS], "ledger-filters"
+    )
 
 
-def ledger_html(rows: list[dict[str, str]], citation_page: str = "../book/references.html") -> str:
+def ledger_html(
+    rows: list[dict[str, str]],
+    citation_page: str = "../book/references.html",
+    labels: dict[str, str] | None = None,
+) -> str:
     """The claims ledger as an HTML table that wraps instead of scrolling: the claim, its
     verdict (marked where it holds by definition, and what the book's model shows), what
     decides it (rule, number, model), the source and the note. Every cell escaped, every
     source linked; each row has an anchor (``#claim-7``) and carries its verdict, section and
     model, which filters above the table select on (shown by a small script; without it the
-    whole table is there); the header stays in view while the table scrolls by."""
+    whole table is there); the header stays in view while the table scrolls by. A cited
+    source is shown as its number on the References page (``labels``, from
+    :func:`~reportlib.core.sources.citation_labels`) and links to its entry."""
+    labels = labels or {}
     head = "".join(
         f"<th>{escape_text(c)}</th>"
         for c in ("#", "claim", "verdict", "what decides it", "source", "note")
@@ -121,7 +101,7 @@ def ledger_html(rows: list[dict[str, str]], citation_page: str = "../book/refere
             claim,
             verdict,
             decides,
-            "<br>".join(_evidence_link(e, citation_page) for e in row["evidence"].split()),
+            "<br>".join(_evidence_link(e, citation_page, labels) for e in row["evidence"].split()),
             escape_text(row["note"]),
         ]
         data = (
@@ -159,7 +139,7 @@ def ledger_html(rows: list[dict[str, str]], citation_page: str = "../book/refere
         "</style>"
     )
     return (
-        f"{style}{_filters_html(rows)}<script>{_FILTER_SCRIPT}</script>"
+        f"{style}{_filters_html(rows)}<script>{FILTER_SCRIPT}</script>"
         f'<table class="claims-ledger"><thead><tr>{head}</tr></thead>'
         f"<tbody>{''.join(body)}</tbody></table>"
     )

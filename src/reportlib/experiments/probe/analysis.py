@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from reportlib.core.languages import LANGUAGES
+from reportlib.core.languages import LANGUAGES, detected_name
 from reportlib.core.stats import (
     binomial_two_sided,
     crossed_bootstrap,
@@ -41,8 +41,8 @@ def rate_table(results: pd.DataFrame, by: list[str], label: str = "on_language")
 
 
 def confusion_table(results: pd.DataFrame, top: int = 4) -> pd.DataFrame:
-    """For the misses of each language: what CLD3 heard instead, most frequent first
-    (``und``: nothing to judge, such as an empty answer)."""
+    """For the misses of each language: what the judge heard instead, by name, most frequent
+    first ("nothing to judge": CLD3's ``und``, such as an empty answer)."""
     rows = []
     for lang in LANGUAGES:
         part = results[results.language == lang.flores]
@@ -50,7 +50,7 @@ def confusion_table(results: pd.DataFrame, top: int = 4) -> pd.DataFrame:
             continue
         misses = part[~part.on_language.astype(bool)]
         heard = misses.detected_language.value_counts()
-        shown = ", ".join(f"{code} ×{n}" for code, n in heard.head(top).items())
+        shown = ", ".join(f"{detected_name(code)} ×{n}" for code, n in heard.head(top).items())
         if len(heard) > top:
             shown += f", {int(heard.iloc[top:].sum())} other"
         rows.append(
@@ -58,7 +58,7 @@ def confusion_table(results: pd.DataFrame, top: int = 4) -> pd.DataFrame:
                 "language": lang.name,
                 "answers": len(part),
                 "misses": len(misses),
-                "answered instead (CLD3)": shown or "—",
+                "answered instead (judged)": shown or "—",
             }
         )
     return pd.DataFrame(rows).set_index("language") if rows else pd.DataFrame()

@@ -7,6 +7,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from reportlib.site.figures.common import legend_below, token_count_label
+
 
 def cost_growth_figure(
     probe_rows: list[dict],
@@ -14,10 +16,11 @@ def cost_growth_figure(
     pp_rows: list[dict],
     fit: tuple[float, float, float],
 ) -> Figure:
-    """Three panels: probe seconds by samples; needle-grid seconds by its largest length;
-    one prompt's processing seconds by length, with its quadratic fit."""
+    """Three panels, stacked (readable on a phone): probe seconds by samples; needle-grid
+    seconds by its largest length; one prompt's processing seconds by length, with its
+    quadratic fit."""
 
-    fig, axes = plt.subplots(1, 3, figsize=(8.7, 3.4))
+    fig, axes = plt.subplots(3, 1, figsize=(6.5, 8.6), layout="constrained")
     probe = pd.DataFrame(probe_rows)
     axes[0].plot(probe.samples, probe.seconds, "o-")
     axes[0].set_ylim(bottom=0)
@@ -30,6 +33,9 @@ def cost_growth_figure(
     grid = pd.DataFrame(grid_rows)
     axes[1].plot(grid.largest_length, grid.seconds, "o-")
     axes[1].set(xlabel="largest haystack (tokens)", ylabel="seconds", title="needle grid")
+    axes[1].set_xticks(
+        list(grid.largest_length), [token_count_label(n) for n in grid.largest_length]
+    )
     pp = pd.DataFrame(pp_rows)
     xs = np.linspace(0, pp.prompt_tokens.max() * 1.05, 100)
     a, b, c = fit
@@ -37,10 +43,27 @@ def cost_growth_figure(
     axes[2].plot(xs, a + b * xs + c * xs**2, "--", label="a + bn + cn² fit")
     axes[2].plot(xs, a + b * xs, ":", color="grey", label="linear part")
     axes[2].set(xlabel="prompt length n (tokens)", ylabel="seconds", title="one prompt")
-    axes[2].legend(fontsize="small")
+    axes[2].legend()
     for ax in axes:
         ax.grid(alpha=0.3)
-    fig.tight_layout()
+    return fig
+
+
+def chapter_time_figure(chapter_seconds: dict[str, float], budget_seconds: float) -> Figure:
+    """Where a cold build's time goes: each chapter's execution minutes (longest at the top),
+    labelled, with the running total against the budget in the title."""
+    ranked = sorted(chapter_seconds.items(), key=lambda kv: kv[1])
+    names = [name for name, _ in ranked]
+    minutes = [seconds / 60 for _, seconds in ranked]
+    fig, ax = plt.subplots(figsize=(6.5, 0.42 * len(ranked) + 1.4), layout="constrained")
+    ax.barh(names, minutes, color="#0072B2")
+    for y, value in enumerate(minutes):
+        ax.text(value, y, f" {value:.1f}", va="center")
+    ax.set_xlim(0, max(minutes, default=1) * 1.15)
+    ax.set_xlabel("minutes of execution in the cold build")
+    total = sum(minutes)
+    ax.set_title(f"chapters: {total:.1f} min in all (budget: {budget_seconds / 60:.0f} min)")
+    ax.grid(axis="x", alpha=0.3)
     return fig
 
 
@@ -68,7 +91,7 @@ def batched_bench_figure(rows: pd.DataFrame) -> Figure:
     """Generated tokens per second against the batch width: ``llama-batched-bench``, and
     the harness fed the tool's random tokens, the model's greedy tokens to full length, and
     greedy tokens that may stop early; ``rows`` has the columns of a batched-bench record."""
-    fig, ax = plt.subplots(figsize=(6.5, 3.6))
+    fig, ax = plt.subplots(figsize=(6.5, 4.4), layout="constrained")
     lines = (
         ("llama_batched_bench_tokens_per_s", "llama-batched-bench (random tokens)", "s-",
          "#555555"),
@@ -87,6 +110,5 @@ def batched_bench_figure(rows: pd.DataFrame) -> Figure:
     ax.set_ylabel("generated tokens per second")
     ax.set_ylim(bottom=0)
     ax.grid(alpha=0.3)
-    ax.legend(loc="lower right", fontsize=8.5)
-    fig.tight_layout()
+    legend_below(fig, ax, ncol=1)
     return fig

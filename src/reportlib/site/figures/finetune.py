@@ -12,6 +12,8 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
+from reportlib.site.figures.common import legend_below
+
 COLOURS = ("#c6dbef", "#6baed6", "#2171b5", "#08306b", "#e6550d")
 
 
@@ -23,7 +25,7 @@ def training_loss_figure(records: Sequence[dict[str, Any]], window: int = 10) ->
     """Per adapter, the training loss (running mean over ``window`` steps) and the held-out
     loss at each evaluation, against the tokens seen, stacked in two panels (readable on a
     phone)."""
-    fig, (top, bottom) = plt.subplots(2, 1, figsize=(7, 6.4), sharex=True)
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(6.5, 6.4), sharex=True)
     for record, colour in zip(records, COLOURS, strict=False):
         per_step = record["tokens_seen"] / max(1, record["steps"])
         train = pd.Series(record["train_loss"]).rolling(window, min_periods=1).mean()
@@ -39,7 +41,7 @@ def training_loss_figure(records: Sequence[dict[str, Any]], window: int = 10) ->
     for ax in (top, bottom):
         ax.grid(alpha=0.3)
         ax.tick_params(labelsize=10)
-    top.legend(fontsize=9)
+    top.legend()
     fig.tight_layout()
     return fig
 
@@ -50,7 +52,7 @@ def dose_response_figure(
     """The paired shift of the preference for ``language`` of each Korean dose (``doses``:
     columns tokens, shift, low, high) against its training tokens (log scale), the fitted
     line, and the English control at its own tokens (``control``: the same columns)."""
-    fig, ax = plt.subplots(figsize=(7, 4.2))
+    fig, ax = plt.subplots(figsize=(6.5, 4.2))
     ax.errorbar(
         doses["tokens"],
         doses["shift"],
@@ -85,7 +87,7 @@ def dose_response_figure(
     ax.set_ylabel(f"shift of the {language} preference\n(bits per character)", fontsize=11)
     ax.tick_params(labelsize=10)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=9)
+    ax.legend()
     fig.tight_layout()
     return fig
 
@@ -96,7 +98,9 @@ def bits_change_figure(table: pd.DataFrame) -> Figure:
     ``table`` has columns model, text, change, low, high."""
     texts = list(dict.fromkeys(table["text"]))
     models = list(dict.fromkeys(table["model"]))
-    fig, ax = plt.subplots(figsize=(7, 0.55 * len(texts) * len(models) ** 0.5 + 1.8))
+    fig, ax = plt.subplots(
+        figsize=(6.5, 0.55 * len(texts) * len(models) ** 0.5 + 2.2), layout="constrained"
+    )
     for k, model in enumerate(models):
         part = table[table["model"] == model].set_index("text").loc[texts]
         y = [i + (k - (len(models) - 1) / 2) * 0.8 / len(models) for i in range(len(texts))]
@@ -112,8 +116,7 @@ def bits_change_figure(table: pd.DataFrame) -> Figure:
     ax.axvline(0, color="black", linewidth=0.8)
     ax.set_yticks(range(len(texts)), texts, fontsize=10)
     ax.invert_yaxis()
-    ax.set_xlabel("change in bits per character, fine-tune minus base (left = better)", fontsize=10)
+    ax.set_xlabel("change in bits per character,\nfine-tune minus base (left = better)")
     ax.grid(axis="x", alpha=0.3)
-    ax.legend(fontsize=8, loc="best")
-    fig.tight_layout()
+    legend_below(fig, ax)
     return fig

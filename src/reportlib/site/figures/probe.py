@@ -9,6 +9,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from reportlib.core.languages import LANGUAGES
+from reportlib.site.figures.common import legend_below
 
 
 def probe_heatmap(
@@ -24,7 +25,7 @@ def probe_heatmap(
     order = [lang for lang in LANGUAGES if lang.flores in set(rates["language"])]
     wide = rates.pivot(index="language", columns="style", values="rate")
     wide = wide.loc[[lang.flores for lang in order], [s for s in style_labels if s in wide]]
-    fig, ax = plt.subplots(figsize=(7, 0.36 * len(order) + 1.8))
+    fig, ax = plt.subplots(figsize=(6.5, 0.4 * len(order) + 1.8))
     values = wide.to_numpy(dtype=float) * 100
     top = max(10.0, float(np.ceil(np.nanmax(values) / 10) * 10)) if values.size else 100.0
     image = ax.imshow(values, cmap="cividis", vmin=0, vmax=top, aspect="auto")
@@ -36,7 +37,7 @@ def probe_heatmap(
     )
     for (i, j), value in pd.DataFrame(values).stack().items():
         colour = "black" if value > 0.55 * top else "white"
-        ax.text(j, i, f"{value:.0f}%", ha="center", va="center", fontsize=9, color=colour)
+        ax.text(j, i, f"{value:.0f}%", ha="center", va="center", fontsize=10, color=colour)
     for i in range(1, len(order)):
         if order[i].report_group != order[i - 1].report_group:
             ax.axhline(i - 0.5, color="white", linewidth=2)
@@ -49,7 +50,7 @@ def probe_heatmap(
 def pooled_rates_figure(table: pd.DataFrame, style_labels: dict[str, str]) -> Figure:
     """Pooled rates per prompt style (rows) and label (markers), with clustered 95%
     intervals; ``table`` has columns style, label, rate, low, high."""
-    fig, ax = plt.subplots(figsize=(7, 3.4))
+    fig, ax = plt.subplots(figsize=(6.5, 3.8), layout="constrained")
     styles = [s for s in style_labels if s in set(table["style"])]
     labels = list(dict.fromkeys(table["label"]))
     markers, colours = ("o", "s", "D", "^"), ("#0072B2", "#E69F00", "#009E73", "#CC79A7")
@@ -71,8 +72,7 @@ def pooled_rates_figure(table: pd.DataFrame, style_labels: dict[str, str]) -> Fi
     ax.set_xlim(0, 100)
     ax.set_xlabel("share of answers, % (95% interval, clustered by language and frame)")
     ax.grid(axis="x", alpha=0.3)
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.28), ncol=2, fontsize=9, frameon=False)
-    fig.tight_layout()
+    legend_below(fig, ax)
     return fig
 
 
@@ -82,7 +82,7 @@ def preference_figure(summary: pd.DataFrame, style_labels: dict[str, str]) -> Fi
     preference, low, high (bits per native character)."""
     order = [lang for lang in LANGUAGES if lang.flores in set(summary["language"])]
     styles = [s for s in style_labels if s in set(summary["style"])]
-    fig, ax = plt.subplots(figsize=(7, 0.34 * len(order) + 1.6))
+    fig, ax = plt.subplots(figsize=(6.5, 0.36 * len(order) + 2.4), layout="constrained")
     markers, colours = ("o", "s", "D"), ("#0072B2", "#E69F00", "#009E73")
     for k, style in enumerate(styles):
         part = summary[summary["style"] == style].set_index("language")
@@ -101,10 +101,7 @@ def preference_figure(summary: pd.DataFrame, style_labels: dict[str, str]) -> Fi
     ax.axvline(0, color="black", linewidth=0.8)
     ax.set_yticks(range(len(order)), [lang.name for lang in order], fontsize=10)
     ax.invert_yaxis()
-    ax.set_xlabel(
-        "log2 P(native reply) - log2 P(English reply), bits per native character", fontsize=10
-    )
-    ax.legend(fontsize=9, loc="lower right")
+    ax.set_xlabel("log2 P(native reply) - log2 P(English reply),\nbits per native character")
     ax.grid(axis="x", alpha=0.3)
-    fig.tight_layout()
+    legend_below(fig, ax, ncol=1)
     return fig

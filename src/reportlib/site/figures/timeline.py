@@ -9,29 +9,20 @@ from matplotlib.figure import Figure
 
 
 def timeline_figure(releases: list) -> Figure:
-    """The LLaMA releases on a time axis, labelled with their sizes (long lists of sizes
-    wrapped, so that neighbouring labels do not overlap)."""
-    import textwrap
+    """The LLaMA releases on a vertical time axis (earliest at the top), one row each, with
+    its date and sizes beside it: no label can overlap another, at any width."""
     from datetime import date
 
     dates: Any = [date.fromisoformat(r.date) for r in releases]  # matplotlib plots dates
-    fig, ax = plt.subplots(figsize=(9, 3))
-    ax.plot(dates, [0] * len(dates), color="grey", zorder=1)
-    ax.scatter(dates, [0] * len(dates), s=60, zorder=2)
-    for i, (when, release) in enumerate(zip(dates, releases, strict=True)):
-        y = 0.6 if i % 2 == 0 else -0.6
-        ax.annotate(
-            f"{release.name}\n{release.date}\n{textwrap.fill(release.sizes, 18)}",
-            (when, 0),
-            (when, y),
-            ha="center",
-            va="center",
-            fontsize=8,
-            arrowprops={"arrowstyle": "-", "color": "grey"},
-        )
-    ax.set_ylim(-1.4, 1.4)
-    ax.set_yticks([])
-    for side in ("left", "right", "top"):
-        ax.spines[side].set_visible(False)
-    fig.tight_layout()
+    order = sorted(range(len(releases)), key=lambda i: dates[i])
+    fig, ax = plt.subplots(figsize=(6.5, 0.55 * len(releases) + 0.6), layout="constrained")
+    ys = list(range(len(order)))
+    ax.plot([0] * len(ys), ys, color="grey", zorder=1)
+    ax.scatter([0] * len(ys), ys, s=50, zorder=2)
+    for y, i in zip(ys, order, strict=True):
+        release = releases[i]
+        ax.text(0.06, y, f"{release.date}   {release.name}: {release.sizes}", va="center")
+    ax.set_xlim(-0.05, 1)
+    ax.set_ylim(len(ys) - 0.5, -0.5)
+    ax.axis("off")
     return fig

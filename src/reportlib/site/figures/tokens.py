@@ -11,6 +11,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from reportlib.experiments.tokens import wide_table
+from reportlib.site.figures.common import legend_below
 
 
 def _interval_errors(table: pd.DataFrame, value: str, wide: pd.DataFrame, labels) -> Any:
@@ -28,7 +29,7 @@ def premium_figure(table: pd.DataFrame, labels: dict[str, str] | None = None) ->
     """Grouped horizontal bars: tokens relative to English, per language and tokenizer, with
     95% bootstrap intervals over sentences where the table has them."""
     wide = wide_table(table, "premium", labels)
-    fig, ax = plt.subplots(figsize=(8, 0.32 * len(wide) + 1.5))
+    fig, ax = plt.subplots(figsize=(6.5, 0.36 * len(wide) + 2.0), layout="constrained")
     flipped = wide.iloc[::-1]
     errors = _interval_errors(table, "premium", wide, labels)
     if errors is not None:
@@ -44,9 +45,11 @@ def premium_figure(table: pd.DataFrame, labels: dict[str, str] | None = None) ->
     ax.xaxis.set_minor_formatter(plt.NullFormatter())
     ax.set_xlabel("tokens relative to English on the same text (log scale; 1 = parity)")
     ax.set_ylabel("")
-    ax.legend(title="tokenizer", loc="lower right")
+    drawn = ax.get_legend()
+    if drawn is not None:
+        drawn.remove()  # below the plot, where it covers no bar
+    legend_below(fig, ax, ncol=2, title="tokenizer")
     ax.grid(axis="x", which="both", alpha=0.3)
-    fig.tight_layout()
     return fig
 
 
@@ -56,7 +59,7 @@ def chars_per_token_figure(
     """Characters per token per language and tokenizer (95% intervals where the table has
     them), with the report's '4 characters' rule and, if given, a cited English figure."""
     wide = wide_table(table, "chars_per_token", labels)
-    fig, ax = plt.subplots(figsize=(9, 3.8))
+    fig, ax = plt.subplots(figsize=(6.5, 4.8), layout="constrained")
     errors = _interval_errors(table, "chars_per_token", wide, labels)
     wide.plot.bar(ax=ax, width=0.8, yerr=errors, error_kw={"elinewidth": 0.8})
     ax.axhline(4.0, color="crimson", linestyle="--", linewidth=1, label="report: ~4 (English)")
@@ -70,7 +73,12 @@ def chars_per_token_figure(
         )
     ax.set_ylabel("characters per token")
     ax.set_xlabel("")
-    ax.legend(loc="upper right", fontsize="small")
+    ax.tick_params(axis="x", labelrotation=45)
+    for label in ax.get_xticklabels():
+        label.set_horizontalalignment("right")
+    drawn = ax.get_legend()
+    if drawn is not None:
+        drawn.remove()  # below the plot, where it covers no bar
+    legend_below(fig, ax, ncol=2)
     ax.grid(axis="y", alpha=0.3)
-    fig.tight_layout()
     return fig
