@@ -24,6 +24,7 @@ from reportlib.backends.specs import ModelFile, model_card
 from reportlib.bench.harness import refuse_adapter
 from reportlib.core.errors import ReportlibError
 from reportlib.core.machine import cpu_model
+from reportlib.core.progress import progress_bar
 from reportlib.experiments.context.needles import haystack_sentences
 from reportlib.experiments.probe.prompts import build_probe_prompts, probe_language_codes
 from reportlib.site.book_record import machine_note
@@ -46,7 +47,8 @@ def measure_batched_probe(
         build_probe_prompts(lang, "native_request", 1)[0] for lang in probe_language_codes("all")
     ]
     rows, single_texts = [], None
-    for width in sorted(set(widths) | {1}):
+    every_width = sorted(set(widths) | {1})
+    for width in progress_bar(every_width, desc="batched probe, by width", unit="width"):
         local = LlamaCppModel(
             model, n_ctx=n_ctx, n_threads=n_threads, n_batch=n_batch, batch_width=width
         )

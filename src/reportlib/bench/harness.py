@@ -28,6 +28,7 @@ from reportlib.backends.llamacpp import FLASH_ATTENTION, LlamaCppModel
 from reportlib.backends.specs import ModelFile, model_card
 from reportlib.core.errors import ReportlibError
 from reportlib.core.machine import cpu_model
+from reportlib.core.progress import progress_bar
 from reportlib.experiments.context.needles import haystack_sentences
 
 
@@ -188,10 +189,13 @@ def interleaved_rounds(
     """Tokens/s samples of every path, ``repeats`` rounds of each path in turn (so a drift
     in the machine's speed hits all paths alike); a ``None`` path gets no samples."""
     samples: dict[str, dict[str, list[float]]] = {p: {"pp": [], "tg": []} for p in measures}
+    bar = progress_bar(total=repeats * len(measures), desc="benchmark rounds", unit="run")
     for _ in range(repeats):
         for path, measure in measures.items():
             for name, values in (measure() if measure else {}).items():
                 samples[path][name] += values
+            bar.update(1)
+    bar.close()
     return samples
 
 
