@@ -205,5 +205,11 @@ def test_a_build_shows_progress_on_the_terminal_and_never_on_the_page(tmp_path):
     # a second build has nothing to do, and the next estimate comes from the first
     out = io.StringIO()
     assert build_book(tmp_path, out=out) == 0
+    assert out.getvalue().startswith("book: no file changed since the last build")
+    # an edited page is built again (Sphinx runs; no chapter needs executing)
+    (tmp_path / "intro.md").write_text("# Intro, edited\n")
+    out = io.StringIO()
+    assert build_book(tmp_path, out=out) == 0
     assert "no chapter changed since the last build" in out.getvalue()
+    assert "Intro, edited" in (tmp_path / "_build" / "html" / "intro.html").read_text()
     assert "this machine's last build" in last_record(tmp_path).source

@@ -214,6 +214,11 @@ def _build_parser() -> argparse.ArgumentParser:
         help="build the book (jupyter-book -n -W --keep-going) with progress on the terminal",
     )
     book.add_argument(
+        "--always",
+        action="store_true",
+        help="build even when no file changed since the last successful build",
+    )
+    book.add_argument(
         "sphinx_args", nargs=argparse.REMAINDER, help="more arguments for jupyter-book build"
     )
     return parser
@@ -532,7 +537,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _cmd_book(args: argparse.Namespace) -> int:
-    return build_book(project_root(), extra_args=args.sphinx_args)
+    return build_book(project_root(), extra_args=args.sphinx_args, always=args.always)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

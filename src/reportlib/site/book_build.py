@@ -12,6 +12,8 @@ with its machine and date. Nothing of this reaches a page or a stored notebook o
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import re
 import shutil
@@ -22,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
+from reportlib.core.cache import atomic_write_text
 from reportlib.core.errors import ReportlibError
 from reportlib.core.progress import ProgressRelay, relay_progress
 from reportlib.site.chapters import KERNEL_TCP_WARNING
@@ -101,6 +104,53 @@ class BuildWatcher:
         return lines
 
 
+#: what a build reads: every file under the project but these folders (build output,
+#: caches, runs, version control, the virtual environment itself)
+_NOT_INPUTS = {"_build", ".git", ".venv", "runs", "results", "__pycache__", ".pytest_cache",
+               ".ruff_cache", ".mypy_cache", ".hypothesis", ".ipynb_checkpoints"}  # fmt: skip
+#: where a successful build keeps the fingerprint of its inputs
+INPUTS_RECORD = Path("_build") / "inputs.json"
+
+
+def input_fingerprint(root: Path) -> str:
+    """A digest of every input file's path, size and modification time, and of the installed
+    environment (the install stamp and this Python's packages folder), so that an edit, a
+    new file or a reinstall changes it."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for folder, dirs, files in os.walk(root):
+        dirs[:] = sorted(d for d in dirs if d not in _NOT_INPUTS and not d.endswith(".egg-info"))
+        for name in sorted(files):
+            path = Path(folder) / name
+            try:
+                stat = path.stat()
+            except OSError:
+                continue
+            rel = path.relative_to(root).as_posix()
+            digest.update(f"{rel}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+    for marker in (root / ".venv" / ".installed-stamp", Path(sys.prefix)):
+        with contextlib.suppress(OSError):
+            digest.update(f"{marker}\0{marker.stat().st_mtime_ns}\n".encode())
+    return digest.hexdigest()
+
+
+def unchanged_since_last_build(root: Path) -> bool:
+    """True when the last build succeeded and no input changed since (see
+    :func:`input_fingerprint`); then a build would execute and write nothing new."""
+    try:
+        recorded = json.loads((root / INPUTS_RECORD).read_text(encoding="utf-8"))["inputs"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+    built = (root / "_build" / "html" / "index.html").exists()
+    return built and recorded == input_fingerprint(root)
+
+
+def _record_inputs(root: Path) -> None:
+    record = json.dumps({"inputs": input_fingerprint(root)}) + "\n"
+    atomic_write_text(root / INPUTS_RECORD, record)
+
+
 def jupyter_book_command(root: Path) -> list[str]:
     """``jupyter-book build ROOT -n -W --keep-going``, from this Python's environment."""
     beside = Path(sys.executable).parent / "jupyter-book"
@@ -123,10 +173,19 @@ def build_book(
     out: IO[str] | None = None,
     extra_args: list[str] | None = None,
     env: dict[str, str] | None = None,
+    always: bool = False,
 ) -> int:
     """Build the book at ``root`` as ``make book`` does; returns jupyter-book's exit code.
-    ``env`` adds to the environment of the build (and of its kernels)."""
+    ``env`` adds to the environment of the build (and of its kernels). When no input changed
+    since the last successful build, nothing is run unless ``always``."""
     out = out if out is not None else sys.stdout
+    if not always and not extra_args and unchanged_since_last_build(root):
+        out.write(
+            "book: no file changed since the last build; the site is in _build/html "
+            "(`reportlib book --always` builds anyway)\n"
+        )
+        out.flush()
+        return 0
     watcher = BuildWatcher(count_chapters(root), last_record(root))
     with relay_progress(out) as relay:
         env = {**os.environ, **(env or {}), "PYTHONUNBUFFERED": "1"}
@@ -153,6 +212,8 @@ def build_book(
             proc.wait()
             raise
     save_record(root, watcher.executed)
+    if code == 0:
+        _record_inputs(root)
     for text in watcher.summary():
         out.write(text + "\n")
     out.flush()
