@@ -213,3 +213,20 @@ def test_a_build_shows_progress_on_the_terminal_and_never_on_the_page(tmp_path):
     assert "no chapter changed since the last build" in out.getvalue()
     assert "Intro, edited" in (tmp_path / "_build" / "html" / "intro.html").read_text()
     assert "this machine's last build" in last_record(tmp_path).source
+
+
+def test_the_input_fingerprint_sees_edits_and_new_files_but_not_the_build(tmp_path):
+    from reportlib.site.book_build import input_fingerprint
+
+    (tmp_path / "notebooks").mkdir()
+    page = tmp_path / "notebooks" / "a.md"
+    page.write_text("one")
+    first = input_fingerprint(tmp_path)
+    (tmp_path / "_build" / "html").mkdir(parents=True)
+    (tmp_path / "_build" / "html" / "a.html").write_text("built")
+    assert input_fingerprint(tmp_path) == first  # build output is not an input
+    page.write_text("two")
+    second = input_fingerprint(tmp_path)
+    assert second != first
+    (tmp_path / "notebooks" / "b.md").write_text("new")
+    assert input_fingerprint(tmp_path) != second
