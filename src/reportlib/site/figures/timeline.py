@@ -24,7 +24,8 @@ def timeline_figure(releases: list) -> Figure:
         ax.text(0.05, when, f"{release.date}  {release.name}: {release.sizes}", va="center")
     ax.set_xlim(-0.04, 1)
     first, last = min(dates), max(dates)
-    ax.set_ylim(date(last.year, last.month, 1) + timedelta(days=45), date(first.year, 1, 1))
+    bottom = mdates.date2num(date(last.year, last.month, 1) + timedelta(days=45))
+    ax.set_ylim(bottom, mdates.date2num(date(first.year, 1, 1)))  # earliest at the top
     ax.yaxis.set_major_locator(mdates.YearLocator())
     ax.yaxis.set_major_formatter(mdates.DateFormatter("%Y"))
     ax.set_xticks([])
