@@ -16,6 +16,7 @@ from reportlib.site.figures import timeline as timeline_figures
 from reportlib.site.figures.common import (
     MIN_TEXT_KEY,
     figure_png,
+    legend_below,
     mib_label,
     token_count_label,
 )
@@ -56,6 +57,21 @@ def test_a_figure_a_phone_could_not_read_is_refused(size, fontsize):
     ax.set_xlabel("label", fontsize=fontsize)
     with pytest.raises(ReportlibError, match="phone"):
         figure_png(fig)
+    plt.close(fig)
+
+
+def test_long_legend_labels_stack_and_name_their_shared_base_once():
+    """Was: five "SmolLM2 ... + Korean LoRA, 20 items" labels in two columns, 12.9 inches."""
+    base = "SmolLM2 135M Instruct (Q4_1, Llama architecture)"
+    fig, ax = plt.subplots(figsize=(6.5, 3), layout="constrained")
+    for k, adapter in enumerate(["Korean LoRA, 20 items", "English LoRA (control), 160 items"]):
+        ax.plot([0, 1], [k, k], label=f"{base} + {adapter}")
+    legend_below(fig, ax)
+    (legend,) = fig.legends
+    assert legend.get_title().get_text() == f"{base}, with:"
+    assert [t.get_text() for t in legend.get_texts()][0] == "Korean LoRA, 20 items"
+    data, width = figure_png(fig)
+    assert width <= 6.5 * fig.dpi * 1.04
     plt.close(fig)
 
 

@@ -3,6 +3,8 @@ of its smallest text written into it) and glueing it."""
 
 from __future__ import annotations
 
+import os
+import textwrap
 from typing import Any
 
 import matplotlib.pyplot as plt
@@ -65,10 +67,21 @@ def log2_ticks(ax: Any, axis: str, values: Any, label: Any) -> None:
     target.set_minor_formatter(NullFormatter())
 
 
+# about the characters of 10-point legend text a 6.5-inch figure holds in one line
+LEGEND_LINE_CHARACTERS = 80
+
+
 def legend_below(fig: Figure, ax: Any, ncol: int = 2, title: str | None = None) -> None:
     """The legend of ``ax`` under the figure, where it covers nothing (the figure must use
     ``layout="constrained"``)."""
     handles, labels = ax.get_legend_handles_labels()
+    shared = os.path.commonprefix(labels) if len(labels) > 1 else ""
+    shared = shared[: shared.rfind(" + ") + 3] if " + " in shared else ""
+    if shared and title is None:  # "base + adapter a", "base + adapter b": the base once
+        title, labels = shared.removesuffix(" + ") + ", with:", [x[len(shared) :] for x in labels]
+    labels = [textwrap.fill(label, LEGEND_LINE_CHARACTERS - 10) for label in labels]
+    longest = max((len(line) for label in labels for line in label.splitlines()), default=1)
+    ncol = max(1, min(ncol, LEGEND_LINE_CHARACTERS // max(longest, 1)))  # long labels stack
     fig.legend(handles, labels, loc="outside lower center", ncol=ncol, frameon=False, title=title)
 
 
