@@ -24,15 +24,16 @@ KERNEL_BENCHES := $(VENV)/llama-bench/native/llama-bench $(VENV)/llama-bench/cpu
 
 help:
 	@echo "Targets, with what each costs on 2 cores (first run: install ~7 min, once):"
-	@echo "  make book        execute every chapter, render _build/html (~30 min cold; seconds"
-	@echo "                   when nothing changed)"
+	@echo "  make book        execute every chapter on the archived model answers, render"
+	@echo "                   _build/html (minutes; seconds when nothing changed; COLD=1 skips"
+	@echo "                   the archive: over an hour with an empty cache)"
 	@echo "  make check       lint + the fast tests (no real model, no book): under 2 minutes"
 	@echo "  make test        lint, every test (real model, nbval on the chapters), then the"
 	@echo "                   site in headless Chromium (~45 min cold; installs the fine-tuning"
 	@echo "                   extra, ~2.5 min and 5.7 GB once, and Debian's chromium + Noto fonts)"
 	@echo "  make bench       the harness against llama.cpp's own tools, kernels and batching"
 	@echo "                   (~15 min, plus ~6 min per llama.cpp build, once)"
-	@echo "  make bench-book  whole-book costs: a cold build in a scratch copy (~35 min)"
+	@echo "  make bench-book  whole-book costs: a cold build in a scratch copy (~85 min)"
 	@echo "  make finetune    retrain the committed LoRA adapters (installs the extra)"
 	@echo "  make notebooks   re-sync .md -> .ipynb and store fresh outputs (after editing)"
 	@echo "  make lint        ruff (library, tests, chapters) + format check + mypy"
@@ -60,7 +61,11 @@ finetune: $(FT_STAMP)
 
 # jupyter-book build . -n -W --keep-going, with each chapter's start, end, estimate and
 # progress on the terminal (never on the pages), and the costliest chapters at the end
+# The model answers come from the archive the chapters' stored outputs were made with
+# (book/data/model-answers.jsonl.gz, restored into the result cache first); `make book COLD=1`
+# computes every answer the cache does not hold (about 80 min on 2 cores from an empty cache)
 book: $(STAMP)
+	$(if $(COLD),,$(BIN)/reportlib answers restore)
 	$(BIN)/reportlib book
 	@echo "open _build/html/index.html"
 
@@ -83,6 +88,7 @@ test:
 	@mkdir -p _build && : > $(PHASES)
 	$(call timed,installs,$(MAKE) --no-print-directory $(FT_STAMP) browser)
 	$(call timed,lint,$(MAKE) --no-print-directory lint)
+	$(call timed,answers,$(BIN)/reportlib answers restore)
 	$(call timed,unit tests,$(BIN)/python -m pytest tests --ignore=tests/browser)
 	$(call timed,site build,$(MAKE) --no-print-directory book)
 	$(call timed,nbval,$(BIN)/python -m pytest --nbval --nbval-cell-timeout=1800 notebooks)
@@ -175,8 +181,13 @@ format: $(STAMP)
 sync: $(STAMP)
 	$(BIN)/jupytext --sync $(NOTEBOOKS)
 
+# ... and archive the model answers they asked for (book/data/model-answers.jsonl.gz), so that
+# make book and make test render these outputs' answers without recomputing them
 notebooks: sync
-	$(BIN)/python -m reportlib.site.chapters $(NOTEBOOKS:.md=.ipynb)
+	@mkdir -p _build && : > _build/cache-access.log
+	REPORTLIB_CACHE_LOG=$(CURDIR)/_build/cache-access.log \
+	  $(BIN)/python -m reportlib.site.chapters $(NOTEBOOKS:.md=.ipynb)
+	$(BIN)/reportlib answers export
 	$(BIN)/jupytext --sync $(NOTEBOOKS)
 
 clean:

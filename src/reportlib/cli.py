@@ -10,13 +10,14 @@ import numbers
 import os
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
+from reportlib.backends.cached_model import default_cache
 from reportlib.backends.interface import card_display_name
-from reportlib.backends.loading import model_card_for
+from reportlib.backends.loading import archived_model_loader, model_card_for
 from reportlib.backends.specs import (
     DEFAULT_SPEC,
     EMBEDDED_CHAT_SPEC,
@@ -32,8 +33,12 @@ from reportlib.bench.book import run_book_benchmark
 from reportlib.bench.harness import run_benchmark
 from reportlib.bench.http import compare_http_backend
 from reportlib.bench.kernels import kernel_bench_binaries, run_kernel_comparison
+from reportlib.core import answer_archive as archive
+from reportlib.core.answer_archive import ARCHIVE_PATH
 from reportlib.core.cache import atomic_write_text
 from reportlib.core.errors import ReportlibError
+from reportlib.core.machine import cpu_model
+from reportlib.core.progress import progress_bar
 from reportlib.experiments.finetune.data import load_pairs, split_pairs
 from reportlib.experiments.finetune.train import (
     DOSES,
@@ -56,6 +61,10 @@ from reportlib.site.chapters import (
 )
 from reportlib.text.corpus import load_corpus
 from reportlib.text.tokenization import TOKENIZER_NAMES, get_tokenizer
+
+#: the archive of the book's model answers, and the cache access log its export reads
+ANSWER_ARCHIVE = ARCHIVE_PATH
+CACHE_ACCESS_LOG = "_build/cache-access.log"
 
 EPILOG = """\
 examples:
@@ -209,6 +218,26 @@ def _build_parser() -> argparse.ArgumentParser:
         help="set a chapter parameter (JSON or text)",
     )
     run.add_argument("--output-dir", default=None, help="where runs go (default: runs/)")
+    answers = sub.add_parser(
+        "answers",
+        help="the archive of the book's model answers: restore, export, verify",
+        description=(
+            "restore: copy the archived answers into the result cache (make book and make "
+            "test do); export: archive the answers the chapters asked for (make notebooks "
+            "does); verify: recompute a sample outside the cache and compare"
+        ),
+    )
+    answers.add_argument("action", choices=("restore", "export", "verify"))
+    answers.add_argument("--archive", default=None, help=f"the archive (default: {ANSWER_ARCHIVE})")
+    answers.add_argument(
+        "--log", default=None, help=f"export: the cache access log (default: {CACHE_ACCESS_LOG})"
+    )
+    answers.add_argument(
+        "--per-setting",
+        type=int,
+        default=2,
+        help="verify: single answers recomputed per model and setting (default 2)",
+    )
     book = sub.add_parser(
         "book",
         help="build the book (jupyter-book -n -W --keep-going) with progress on the terminal",
@@ -536,6 +565,48 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_answers(args: argparse.Namespace) -> int:
+    root = project_root()
+    path = Path(args.archive) if args.archive else root / ANSWER_ARCHIVE
+    if args.action == "export":
+        log = Path(args.log) if args.log else root / CACHE_ACCESS_LOG
+        machine = f"{cpu_model()}, {os.cpu_count()} cores"
+        digests = archive.read_access_log(log)
+        count = archive.export_archive(default_cache(), digests, path, computed_on=machine)
+        print(f"answers: archived {count} answers in {path}")
+        return 0
+    stored = archive.read_archive(path)
+    if args.action == "restore":
+        counts = archive.restore_archive(stored, default_cache())
+        print(
+            f"answers: {counts.restored} restored from {path.name} (computed by this book's "
+            f"code on {stored.header.get('computed_on', 'an unnamed machine')}), "
+            f"{counts.present} already in the cache; `make book COLD=1` recomputes"
+        )
+        if counts.differing:
+            print(
+                f"answers: {len(counts.differing)} cached answers differ from the archive's "
+                "and were kept (this machine computed them); `reportlib answers verify` checks"
+            )
+        return 0
+    if args.per_setting < 1:
+        raise ReportlibError(f"--per-setting must be 1 or more, not {args.per_setting}")
+
+    def bar(jobs: Iterator[Any], total: int) -> Iterator[Any]:
+        return progress_bar(jobs, total=total, desc="verify answers", unit="job")
+
+    result = archive.verify_archive(
+        stored, archived_model_loader(), per_setting=args.per_setting, progress=bar
+    )
+    print(f"answers: {result.checked} recomputed, {len(result.mismatches)} differ")
+    for reason, count in result.skipped.items():
+        print(f"answers: skipped {count}: {reason}")
+    for miss in result.mismatches[:5]:
+        print(f"  {miss.digest[:12]} {miss.prompt[:60]!r}: archived {miss.archived!r:.120}")
+        print(f"  {'':12} recomputed {miss.recomputed!r:.120}")
+    return 1 if result.mismatches or not result.checked else 0
+
+
 def _cmd_book(args: argparse.Namespace) -> int:
     return build_book(project_root(), extra_args=args.sphinx_args, always=args.always)
 
@@ -549,6 +620,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "tokens": _cmd_tokens,
         "run": _cmd_run,
         "book": _cmd_book,
+        "answers": _cmd_answers,
         "bench": _cmd_bench,
         "finetune": _cmd_finetune,
     }

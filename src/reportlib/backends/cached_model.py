@@ -33,7 +33,7 @@ from reportlib.backends.interface import (
 from reportlib.backends.llamacpp import decoder_version
 from reportlib.backends.sampling import Sampling
 from reportlib.backends.specs import reportlib_home
-from reportlib.core.cache import ResultCache, canonical_json
+from reportlib.core.cache import ResultCache, canonical_json, chunk_digest
 from reportlib.core.errors import ReportlibError
 from reportlib.core.machine import cpu_model
 from reportlib.core.progress import progress_bar
@@ -90,11 +90,6 @@ def measurement_key(kind: str, weights_id: str, **settings: Any) -> dict[str, An
         "backend": decoder_version(),
         **settings,
     }
-
-
-def chunk_digest(prompts: Sequence[str]) -> str:
-    """Identifies a chunk of prompts decoded together (their texts, in order)."""
-    return hashlib.sha256(canonical_json(list(prompts)).encode("utf-8")).hexdigest()[:16]
 
 
 class CachedModel(TextModel):

@@ -9,6 +9,7 @@ an entry point in the ``reportlib.backends`` group that names a module calling
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from reportlib.backends.interface import (
     DEFAULT_N_CTX,
     DEFAULT_THREADS,
     LoadSettings,
+    TextModel,
     backend_for,
 )
 from reportlib.backends.specs import (
@@ -30,7 +32,7 @@ from reportlib.backends.specs import (
     parse_spec,
     resolve_spec,
 )
-from reportlib.core.cache import ResultCache
+from reportlib.core.cache import ResultCache, canonical_json
 from reportlib.core.errors import ReportlibError
 
 BUILT_IN = (llamacpp.LLAMA_CPP_BACKEND.name, http.HTTP_BACKEND.name)
@@ -98,3 +100,46 @@ def spec_in_folder(spec: str, folder: Path) -> str:
     if adapter is not None and adapter != SHIPPED_ADAPTER_NAME:
         adapter = str(folder / Path(adapter).expanduser())
     return base if adapter is None else f"{base}{LORA_MARK}{adapter}"
+
+
+#: the models whose answers the book archives (the answer archive's verification loads them)
+ARCHIVED_MODEL_SPECS = (EMBEDDED_SPEC, "embedded-chat")
+
+
+def archived_model_loader(
+    specs: tuple[str, ...] = ARCHIVED_MODEL_SPECS,
+) -> Callable[[dict[str, Any]], TextModel | None]:
+    """A loader for :func:`reportlib.core.answer_archive.verify_archive`: the model of
+    ``specs`` (uncached) whose identity and batch settings are those of an archived key, or
+    None. One model is kept loaded at a time."""
+    loaded: dict[tuple[Any, ...], TextModel | None] = {}
+
+    def load(key: dict[str, Any]) -> TextModel | None:
+        batch = {k: v for k, v in (key.get("batch") or {}).items() if k != "chunk"}
+        wanted = (key.get("model"), key.get("n_ctx"), canonical_json(batch))
+        if wanted not in loaded:
+            loaded.clear()  # free the previous model's memory first
+            loaded[wanted] = _matching_model(specs, key, batch)
+        return loaded[wanted]
+
+    return load
+
+
+def _matching_model(
+    specs: tuple[str, ...], key: dict[str, Any], batch: dict[str, Any]
+) -> TextModel | None:
+    identity = {name: key.get(name) for name in ("model", "backend", "n_ctx")}
+    for spec in specs:
+        spec = resolve_spec(spec)
+        if model_card_for(spec).get("sha256") not in (None, key.get("model")):
+            continue
+        settings = LoadSettings(
+            n_ctx=int(key["n_ctx"]),
+            n_threads=DEFAULT_THREADS,
+            n_batch=int(batch.get("n_batch", DEFAULT_BATCH)),
+            batch_width=int(batch.get("width", 1)),
+        )
+        model = backend_for(spec).load(spec, settings)
+        if model.cache_identity() == identity and (not batch or model.batch_identity() == batch):
+            return model
+    return None

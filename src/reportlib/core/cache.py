@@ -11,7 +11,7 @@ import json
 import os
 import tempfile
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,11 @@ class CorruptCacheEntry(UserWarning):
 def canonical_json(payload: Any) -> str:
     """The one serialisation used for keys and result files (stable across runs)."""
     return json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+def chunk_digest(prompts: Sequence[str]) -> str:
+    """Identifies a chunk of prompts decoded together (their texts, in order)."""
+    return hashlib.sha256(canonical_json(list(prompts)).encode("utf-8")).hexdigest()[:16]
 
 
 _UMASK = os.umask(0)
@@ -51,6 +56,19 @@ def atomic_write_csv(frame: Any, path: str | Path) -> None:
     atomic_write_text(Path(path), frame.to_csv(index=False))
 
 
+#: when set, the cache appends the digest of every key it is asked for to this file (the
+#: answer archive's export reads it: :mod:`reportlib.core.answer_archive`)
+CACHE_LOG_ENV = "REPORTLIB_CACHE_LOG"
+
+
+def note_access(digest: str) -> None:
+    """Append ``digest`` to the access log named by ``$REPORTLIB_CACHE_LOG``, if it is set."""
+    log = os.environ.get(CACHE_LOG_ENV, "").strip()
+    if log:
+        with open(log, "a", encoding="utf-8") as handle:
+            handle.write(digest + "\n")
+
+
 class ResultCache:
     """A directory of JSON results addressed by the sha256 of their key."""
 
@@ -64,6 +82,7 @@ class ResultCache:
     def get(self, key: dict[str, Any]) -> Any | None:
         """The cached value for ``key``, or ``None`` (a corrupt entry is reported and removed)."""
         path = self.path_for(key)
+        note_access(path.stem)
         try:
             text = path.read_text(encoding="utf-8")
         except FileNotFoundError:
