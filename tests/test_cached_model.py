@@ -61,6 +61,17 @@ def _probe_run(home: Path, out: Path) -> subprocess.Popen:
             "-p",
             "batch_width",
             "2",  # batched, in chunks of 8 prompts: a kill falls between chunks
+            # the chat model only, greedy, one preference prompt per style: the resume is
+            # what is tested, and three runs of the whole chapter took 14 min of CI
+            "-p",
+            "models",
+            '["embedded-chat"]',
+            "-p",
+            "decodings",
+            '["greedy"]',
+            "-p",
+            "preference_samples",
+            "1",
             "--output-dir",
             str(out),
         ],

@@ -261,3 +261,11 @@ def test_a_kernel_started_with_the_filter_is_quiet(tmp_path):
     assert done.returncode == 0, done.stderr
     assert done.stdout == "42\n"
     assert "without encryption" not in done.stderr, done.stderr
+
+
+def test_named_models_and_adapters_stay_names_and_files_become_absolute(tmp_path):
+    """Was: `-p models '["embedded-chat"]'` became the file <cwd>/embedded-chat."""
+    specs = ["embedded-chat", "embedded", "default", "embedded-chat+lora:korean-20", "m.gguf"]
+    out = chapters.in_folder({"models": specs, "model": "embedded+lora:a.gguf"}, tmp_path)
+    assert out["models"] == [*specs[:4], str(tmp_path / "m.gguf")]
+    assert out["model"] == f"embedded+lora:{tmp_path / 'a.gguf'}"

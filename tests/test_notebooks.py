@@ -31,6 +31,19 @@ def test_md_and_ipynb_are_in_sync(md):
 
 
 @pytest.mark.parametrize("md", SOURCES, ids=lambda p: p.stem)
+def test_no_chapter_glues_a_name_twice(md):
+    """The build fails on a duplicate glue key (multilingual glued `n_answers` in two cells).
+    One cell may glue a name in each branch of an ``if``."""
+    import re
+    from collections import Counter
+
+    pattern = r"""\bglue(?:_figure)?\(\s*["']([^"']+)["']"""
+    cells = [c.source for c in jupytext.read(md).cells if c.cell_type == "code"]
+    names = Counter(name for code in cells for name in set(re.findall(pattern, code)))
+    assert not [name for name, count in names.items() if count > 1]
+
+
+@pytest.mark.parametrize("md", SOURCES, ids=lambda p: p.stem)
 def test_every_parameter_is_used_by_its_chapter(md):
     """A parameter its chapter never reads takes any value without a word (issue 28: the
     timeline's unused `model` let `run timeline -p model /nonexistent.gguf` exit 0)."""

@@ -26,11 +26,13 @@ from reportlib.backends.interface import (
 )
 from reportlib.backends.specs import (
     DEFAULT_SPEC,
+    EMBEDDED_CHAT_SPEC,
     EMBEDDED_SPEC,
     LORA_MARK,
     SHIPPED_ADAPTER_NAME,
     parse_spec,
     resolve_spec,
+    shipped_adapter_names,
 )
 from reportlib.core.cache import ResultCache, canonical_json
 from reportlib.core.errors import ReportlibError
@@ -86,8 +88,9 @@ def model_card_for(spec: str | None) -> dict[str, Any]:
 def spec_in_folder(spec: str, folder: Path) -> str:
     """``spec`` with the files it names (a GGUF model, a LoRA adapter) made absolute against
     ``folder`` when relative, so that it means the same in a process that runs elsewhere (a
-    chapter's kernel runs in ``notebooks/``). ``default``, ``embedded``, ``korean``, servers
-    and the specs of other backends are left as they are."""
+    chapter's kernel runs in ``notebooks/``). ``default``, ``embedded``, ``embedded-chat``,
+    the shipped adapters (``korean``, ``korean-20``...), servers and the specs of other
+    backends are left as they are."""
     load_plugins()
     parsed = parse_spec(spec)
     base, adapter = parsed.base, parsed.adapter
@@ -95,15 +98,15 @@ def spec_in_folder(spec: str, folder: Path) -> str:
         is_file = backend_for(base).name == llamacpp.LLAMA_CPP_BACKEND.name
     except ReportlibError:  # no backend understands it: loading will say so
         return spec
-    if is_file and base not in (DEFAULT_SPEC, EMBEDDED_SPEC):
+    if is_file and base not in (DEFAULT_SPEC, EMBEDDED_SPEC, EMBEDDED_CHAT_SPEC):
         base = str(folder / Path(base).expanduser())
-    if adapter is not None and adapter != SHIPPED_ADAPTER_NAME:
+    if adapter is not None and adapter not in {SHIPPED_ADAPTER_NAME, *shipped_adapter_names()}:
         adapter = str(folder / Path(adapter).expanduser())
     return base if adapter is None else f"{base}{LORA_MARK}{adapter}"
 
 
 #: the models whose answers the book archives (the answer archive's verification loads them)
-ARCHIVED_MODEL_SPECS = (EMBEDDED_SPEC, "embedded-chat")
+ARCHIVED_MODEL_SPECS = (EMBEDDED_SPEC, EMBEDDED_CHAT_SPEC)
 
 
 def archived_model_loader(
