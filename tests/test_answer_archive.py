@@ -89,12 +89,17 @@ def test_the_export_keeps_answers_not_timings_and_is_byte_stable(
     assert [stored.entries[d]["key"]["prompt"] for d in chunk] == CHUNK
 
 
+def exported(filled: tuple[ResultCache, list[str]], tmp_path: Path) -> Path:
+    """The filled cache's logged entries exported to an archive in ``tmp_path``."""
+    path = tmp_path / "a.jsonl.gz"
+    archive.export_archive(*filled, path, computed_on="CPU X")
+    return path
+
+
 def test_restore_fills_an_empty_cache_and_keeps_what_a_cache_computed(
     filled: tuple[ResultCache, list[str]], tmp_path: Path
 ) -> None:
-    cache, digests = filled
-    path = tmp_path / "a.jsonl.gz"
-    archive.export_archive(cache, digests, path, computed_on="CPU X")
+    path = exported(filled, tmp_path)
     stored = archive.read_archive(path)
     fresh = ResultCache(tmp_path / "fresh")
     counts = archive.restore_archive(stored, fresh)
@@ -111,9 +116,7 @@ def test_restore_fills_an_empty_cache_and_keeps_what_a_cache_computed(
 def test_restore_ignores_a_different_compute_time(
     filled: tuple[ResultCache, list[str]], tmp_path: Path
 ) -> None:
-    cache, digests = filled
-    path = tmp_path / "a.jsonl.gz"
-    archive.export_archive(cache, digests, path, computed_on="CPU X")
+    path = exported(filled, tmp_path)
     fresh = ResultCache(tmp_path / "fresh")
     fresh.put(completion_key("single", reuse_prefix=True), answer("single", seconds=9.0))
     assert archive.restore_archive(archive.read_archive(path), fresh).differing == []
@@ -149,9 +152,7 @@ def test_the_cli_restores_into_the_home_cache(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    cache, digests = filled
-    path = tmp_path / "a.jsonl.gz"
-    archive.export_archive(cache, digests, path, computed_on="CPU X")
+    path = exported(filled, tmp_path)
     monkeypatch.setenv("REPORTLIB_HOME", str(tmp_path / "home"))
     assert cli.main(["answers", "restore", "--archive", str(path)]) == 0
     assert "3 restored" in capsys.readouterr().out
@@ -183,9 +184,7 @@ class ArchivedAnswers:
 def test_verification_recomputes_singles_and_whole_chunks(
     filled: tuple[ResultCache, list[str]], tmp_path: Path
 ) -> None:
-    cache, digests = filled
-    path = tmp_path / "a.jsonl.gz"
-    archive.export_archive(cache, digests, path, computed_on="CPU X")
+    path = exported(filled, tmp_path)
     stored = archive.read_archive(path)
     model = ArchivedAnswers(stored)
     result = archive.verify_archive(stored, lambda key: model)
