@@ -29,7 +29,7 @@ help:
 	@echo "                   the archive: over an hour with an empty cache)"
 	@echo "  make check       lint + the fast tests (no real model, no book): under 2 minutes"
 	@echo "  make test        lint, every test (real model, nbval on the chapters), then the"
-	@echo "                   site in headless Chromium (~45 min cold; installs the fine-tuning"
+	@echo "                   site in headless Chromium (~55 min cold; installs the fine-tuning"
 	@echo "                   extra, ~2.5 min and 5.7 GB once, and Debian's chromium + Noto fonts)"
 	@echo "  make bench       the harness against llama.cpp's own tools, kernels and batching"
 	@echo "                   (~15 min, plus ~6 min per llama.cpp build, once)"
