@@ -199,7 +199,7 @@ def test_verification_recomputes_singles_and_whole_chunks(
 
 
 def test_the_committed_archive_reads_and_names_its_machine() -> None:
-    stored = archive.read_archive(ROOT / cli.ANSWER_ARCHIVE)
+    stored = archive.read_archive(ROOT / archive.ARCHIVE_PATH)
     assert stored.header["computed_on"]
     kinds = {e["key"]["kind"] for e in stored.entries.values()}
     assert {"completion", "sequence-nats-v1"} <= kinds
@@ -213,7 +213,7 @@ def test_this_machine_reproduces_a_sample_of_the_committed_archive() -> None:
     cheapest single prompts of each model and setting, and one chunk per batched model."""
     from reportlib.backends.loading import archived_model_loader
 
-    stored = archive.read_archive(ROOT / cli.ANSWER_ARCHIVE)
+    stored = archive.read_archive(ROOT / archive.ARCHIVE_PATH)
     result = archive.verify_archive(stored, archived_model_loader(), per_setting=1)
     assert result.checked >= 10, result.skipped
     assert result.mismatches == [], json.dumps(

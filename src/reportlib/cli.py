@@ -62,8 +62,7 @@ from reportlib.site.chapters import (
 from reportlib.text.corpus import load_corpus
 from reportlib.text.tokenization import TOKENIZER_NAMES, get_tokenizer
 
-#: the archive of the book's model answers, and the cache access log its export reads
-ANSWER_ARCHIVE = ARCHIVE_PATH
+#: the cache access log the answer archive's export reads (the archive: ARCHIVE_PATH)
 CACHE_ACCESS_LOG = "_build/cache-access.log"
 
 EPILOG = """\
@@ -228,7 +227,7 @@ def _build_parser() -> argparse.ArgumentParser:
         ),
     )
     answers.add_argument("action", choices=("restore", "export", "verify"))
-    answers.add_argument("--archive", default=None, help=f"the archive (default: {ANSWER_ARCHIVE})")
+    answers.add_argument("--archive", default=None, help=f"the archive (default: {ARCHIVE_PATH})")
     answers.add_argument(
         "--log", default=None, help=f"export: the cache access log (default: {CACHE_ACCESS_LOG})"
     )
@@ -567,7 +566,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 def _cmd_answers(args: argparse.Namespace) -> int:
     root = project_root()
-    path = Path(args.archive) if args.archive else root / ANSWER_ARCHIVE
+    path = Path(args.archive) if args.archive else root / ARCHIVE_PATH
     if args.action == "export":
         log = Path(args.log) if args.log else root / CACHE_ACCESS_LOG
         machine = f"{cpu_model()}, {os.cpu_count()} cores"

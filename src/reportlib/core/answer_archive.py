@@ -19,10 +19,8 @@ from __future__ import annotations
 
 import dataclasses
 import gzip
-import hashlib
 import io
 import json
-import os
 import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -32,20 +30,17 @@ from typing import Any
 from reportlib.core.cache import (
     CACHE_LOG_ENV,
     ResultCache,
+    atomic_write_bytes,
     atomic_write_text,
     canonical_json,
     chunk_digest,
+    key_digest,
 )
 from reportlib.core.errors import ReportlibError
 
 FORMAT = "reportlib model answers v1"
 #: the book's archive, relative to the project's root
 ARCHIVE_PATH = "book/data/model-answers.jsonl.gz"
-
-
-def key_digest(key: dict[str, Any]) -> str:
-    """The digest that names ``key``'s file in a :class:`ResultCache`."""
-    return hashlib.sha256(canonical_json(key).encode("utf-8")).hexdigest()
 
 
 def read_access_log(path: str | Path) -> list[str]:
@@ -87,9 +82,8 @@ def export_archive(
     ``output``, sorted by digest, byte-identical for identical entries; returns their count."""
     entries = []
     for digest in digests:
-        path = cache.root / digest[:2] / f"{digest}.json"
         try:
-            entry = json.loads(path.read_text(encoding="utf-8"))
+            entry = json.loads(cache.path_for_digest(digest).read_text(encoding="utf-8"))
         except (FileNotFoundError, ValueError):
             continue  # a key asked for and never stored (a failed call): nothing to archive
         if is_archivable(entry["key"]) and key_digest(entry["key"]) == digest:
@@ -105,11 +99,7 @@ def export_archive(
     buffer = io.BytesIO()
     with gzip.GzipFile(filename="", mode="wb", fileobj=buffer, mtime=0) as handle:
         handle.write(("\n".join(lines) + "\n").encode("utf-8"))
-    output = Path(output)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    tmp = output.with_name(f".{output.name}.tmp")
-    tmp.write_bytes(buffer.getvalue())
-    os.replace(tmp, output)
+    atomic_write_bytes(Path(output), buffer.getvalue())
     return len(entries)
 
 
@@ -178,22 +168,15 @@ def restore_archive(archive: Archive, cache: ResultCache) -> RestoreCounts:
     as it is (reported if it differs). The archive is read whole before anything is written."""
     counts = RestoreCounts()
     for digest, entry in sorted(archive.entries.items()):
-        path = cache.root / digest[:2] / f"{digest}.json"
+        path = cache.path_for_digest(digest)
         try:
             existing = json.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
+        except (FileNotFoundError, ValueError):  # missing or corrupt: the archive's answer
             atomic_write_text(path, canonical_json(entry))
             counts.restored += 1
             continue
-        except ValueError:
-            existing = None  # a corrupt cache file: the archive's answer replaces it
-        if existing is None:
-            atomic_write_text(path, canonical_json(entry))
-            counts.restored += 1
-        elif _answer(existing.get("value")) == _answer(entry["value"]):
-            counts.present += 1
-        else:
-            counts.present += 1
+        counts.present += 1
+        if _answer(existing.get("value")) != _answer(entry["value"]):
             counts.differing.append(digest)
     return counts
 

@@ -25,6 +25,11 @@ def canonical_json(payload: Any) -> str:
     return json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 
 
+def key_digest(key: dict[str, Any]) -> str:
+    """The digest that names ``key``'s entry in a :class:`ResultCache`."""
+    return hashlib.sha256(canonical_json(key).encode("utf-8")).hexdigest()
+
+
 def chunk_digest(prompts: Sequence[str]) -> str:
     """Identifies a chunk of prompts decoded together (their texts, in order)."""
     return hashlib.sha256(canonical_json(list(prompts)).encode("utf-8")).hexdigest()[:16]
@@ -34,20 +39,25 @@ _UMASK = os.umask(0)
 os.umask(_UMASK)
 
 
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file and a rename."""
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file and a rename."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         os.fchmod(fd, 0o666 & ~_UMASK)  # mkstemp makes 0600; a result file is for readers
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp_name, path)
     except BaseException:
         Path(tmp_name).unlink(missing_ok=True)
         raise
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write ``text`` (UTF-8) to ``path`` through a temporary file and a rename."""
+    atomic_write_bytes(path, text.encode("utf-8"))
 
 
 def atomic_write_csv(frame: Any, path: str | Path) -> None:
@@ -76,7 +86,10 @@ class ResultCache:
         self.root = Path(root)
 
     def path_for(self, key: dict[str, Any]) -> Path:
-        digest = hashlib.sha256(canonical_json(key).encode("utf-8")).hexdigest()
+        return self.path_for_digest(key_digest(key))
+
+    def path_for_digest(self, digest: str) -> Path:
+        """The file of the entry whose key has this :func:`key_digest`."""
         return self.root / digest[:2] / f"{digest}.json"
 
     def get(self, key: dict[str, Any]) -> Any | None:
