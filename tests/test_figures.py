@@ -41,15 +41,15 @@ def png_text(data: bytes) -> dict[str, str]:
 def test_a_figure_records_its_smallest_text_in_png_pixels():
     fig, ax = plt.subplots(figsize=(4, 3))
     ax.set_title("title", fontsize=14)
-    ax.set_xlabel("small but allowed", fontsize=10)
+    ax.set_xlabel("small but allowed", fontsize=11)
     data, width = figure_png(fig, scale=2)
-    assert float(png_text(data)[MIN_TEXT_KEY]) == pytest.approx(10 * 200 / 72, abs=0.01)
+    assert float(png_text(data)[MIN_TEXT_KEY]) == pytest.approx(11 * 200 / 72, abs=0.01)
     assert width < 4 * 100 * 1.05
     plt.close(fig)
 
 
 @pytest.mark.parametrize(
-    ("size", "fontsize"), [((9, 3), 11), ((6, 3), 8)], ids=["too wide", "text too small"]
+    ("size", "fontsize"), [((9, 3), 12), ((6, 3), 10.5)], ids=["too wide", "text too small"]
 )
 def test_a_figure_a_phone_could_not_read_is_refused(size, fontsize):
     """Was: 8.7-inch three-panel figures and 8-point labels, 6-7 px on a phone."""

@@ -108,6 +108,15 @@ def test_probe_cost_grows_by_sample_and_adds_the_rerun():
     assert [r["seconds"] for r in rows] == pytest.approx([2.0, 6.0, 12.0, 20.0])
 
 
+def test_a_rerun_with_fewer_samples_adds_no_point():
+    """make bench-book reruns with one sample fewer (the default is the most allowed): it
+    computes nothing new, and the curve must not show the full cost at the smaller count."""
+    record = _record()
+    record["rerun"].update(value="2", calls={"m": [_call(1.0, True)] * 4})
+    rows = book_record.probe_cost_by_samples(record)
+    assert [r["samples"] for r in rows] == [1, 2, 3]
+
+
 def test_probe_cost_of_a_sample_major_record():
     record = _record()
     # the same costs asked sample by sample: both cells' sample 0, then sample 1, ...

@@ -4,6 +4,8 @@
   the site as ``_notebooks/<chapter>.ipynb``;
 - every page has a description (its first paragraph, for search results and link previews);
 - the footer gives the book's version, the commit it was built from and the build date;
+- tables with a column of running text keep that column readable: at least about 13
+  characters a line on a wide screen, one block per row on a phone (``static/reportlib.css``);
 - scripts a page would load twice (sphinx-thebe's configuration is added twice by
   Jupyter Book 1, which redeclares a ``const`` and logs a console error) are loaded once.
 """
@@ -12,12 +14,19 @@ from __future__ import annotations
 
 import datetime
 import html
+import re
 import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
 
 NOTEBOOK_DIR = "_notebooks"
+#: a table cell of at least this many characters, with a space in it, is running text (the
+#: site test checks such cells for at least 12 characters a line)
+TEXT_CELL_CHARACTERS = 24
+#: tables skipped: the claims ledger lays itself out (its own phone layout)
+OWN_LAYOUT_TABLES = ("claims-ledger",)
+_TABLE = re.compile(r"<table\b.*?</table>", re.DOTALL | re.IGNORECASE)
 
 
 def _commit(root: Path) -> str:
@@ -60,6 +69,56 @@ def _unique_scripts(scripts: list[Any]) -> list[Any]:
     return kept
 
 
+def _header_labels(table: Any) -> list[str]:
+    """The column names of a parsed table, one per column (colspans repeated), from the
+    last header row (pandas writes the index name in a second one, which is left out)."""
+    rows = table.thead.find_all("tr") if table.thead else table.find_all("tr")[:1]
+    rows = [r for r in rows if any(c.get_text(strip=True) for c in r.find_all(["th", "td"]))]
+    if not rows:
+        return []
+    labels: list[str] = []
+    for cell in rows[0].find_all(["th", "td"], recursive=False):
+        text = " ".join(cell.get_text(" ", strip=True).split())
+        labels += [text] * int(cell.get("colspan", 1) or 1)
+    return labels
+
+
+def mark_text_table(fragment: str) -> str:
+    """One ``<table>`` with its running-text cells marked ``text-cell``, the table marked
+    ``text-table`` and every body cell given its column's name (``data-label``); a table
+    without such cells, or one that lays itself out, comes back unchanged."""
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(fragment, "html.parser")
+    table = soup.find("table")
+    if table is None or set(table.get("class") or []) & set(OWN_LAYOUT_TABLES):
+        return fragment
+    text_cells = [
+        cell
+        for cell in table.find_all("td")
+        if len(text := " ".join(cell.get_text(" ", strip=True).split())) >= TEXT_CELL_CHARACTERS
+        and " " in text
+    ]
+    if not text_cells:
+        return fragment
+    for cell in text_cells:
+        cell["class"] = [*(cell.get("class") or []), "text-cell"]
+    table["class"] = [*(table.get("class") or []), "text-table"]
+    labels = _header_labels(table)
+    body_rows = table.tbody.find_all("tr") if table.tbody else table.find_all("tr")[1:]
+    for row in body_rows:
+        for index, cell in enumerate(row.find_all(["th", "td"], recursive=False)):
+            if index < len(labels) and labels[index] and not cell.has_attr("data-label"):
+                cell["data-label"] = labels[index]
+    return str(soup)
+
+
+def mark_text_tables(body: str) -> str:
+    """Every table of a page's body through :func:`mark_text_table` (tables only: the rest
+    of the page is not parsed, so nothing else can change)."""
+    return _TABLE.sub(lambda m: mark_text_table(m.group(0)), body)
+
+
 def _first_paragraph(doctree: Any, limit: int = 200) -> str:
     """The page's first paragraph as plain text, cut at ``limit`` characters."""
     if doctree is None:
@@ -83,14 +142,18 @@ def on_page_context(
     description = _first_paragraph(doctree)
     if description and "metatags" in context:
         context["metatags"] += f'\n<meta name="description" content="{html.escape(description)}">'
+    if "body" in context:
+        context["body"] = mark_text_tables(context["body"])
     notebook = Path(app.srcdir) / f"{pagename}.ipynb"
     if pagename.startswith("notebooks/") and notebook.exists() and "body" in context:
         link = "../" * pagename.count("/") + f"{NOTEBOOK_DIR}/{notebook.name}"
+        own_models = app.builder.get_relative_uri(pagename, "book/run-your-models")
         context["body"] += (
             '<p class="notebook-download"><small>This chapter as a Jupyter notebook, with its '
             f'stored outputs: <a href="{html.escape(link)}" download>'
             f"{html.escape(notebook.name)}</a>. Rerun it on your own model with papermill "
-            "(see <em>Run it on your own models</em>).</small></p>"
+            f'(see <a href="{html.escape(own_models)}">Run it on your own models</a>).'
+            "</small></p>"
         )
 
 
@@ -107,9 +170,15 @@ def on_builder_inited(app: Any) -> None:
     app.config.site_extras_footer = _version_line(app)
 
 
+def on_config_inited(app: Any, config: Any) -> None:
+    config.html_static_path = [*config.html_static_path, str(Path(__file__).parent / "static")]
+
+
 def setup(app: Any) -> dict[str, Any]:
     app.add_config_value("site_extras_footer", "", "html")
+    app.connect("config-inited", on_config_inited)
     app.connect("builder-inited", on_builder_inited)
+    app.add_css_file("reportlib.css")
     app.connect("html-page-context", on_page_context)
     app.connect("build-finished", on_build_finished)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -151,13 +151,6 @@ def test_the_checker_reports_each_defect_and_nothing_on_a_clean_page(tmp_path):
     assert len(list((tmp_path / "shots").glob("*.png"))) == 2 * len(DEFECTS)
 
 
-#: the checks issue 31 added whose findings the pages do not pass yet (2026-12-03: 64 text
-#: columns under 12 characters a line, on claims and timeline at 1280 px and on five pages at
-#: 412 px; ten figures whose smallest text a phone shows 7.6-7.9 px high): reported by
-#: their own strict xfail below, so that every other check still fails the build
-OPEN_KINDS = frozenset({"column", "figure-text"})
-
-
 @functools.cache
 def site_problems() -> tuple[Problem, ...]:
     if not (SITE / "index.html").exists():
@@ -168,15 +161,9 @@ def site_problems() -> tuple[Problem, ...]:
 def test_the_built_site_has_no_reader_facing_defects():
     pages = site_pages(SITE)
     assert "notebooks/claims.html" in pages and len(pages) >= 10
-    problems = [p for p in site_problems() if p.kind not in OPEN_KINDS]
+    problems = site_problems()
     assert not problems, "\n".join(map(str, problems))
     for rel in pages:  # every page at both widths, for review
         name = rel.removesuffix(".html").replace("/", "-")
         for width in ("desktop", "phone"):
             assert (SCREENSHOTS / f"{name}-{width}.png").stat().st_size > 0
-
-
-@pytest.mark.xfail(strict=True, reason="issue 31: narrow text columns and small figure text")
-def test_no_text_column_is_too_narrow_and_every_figure_text_is_readable():
-    problems = [p for p in site_problems() if p.kind in OPEN_KINDS]
-    assert not problems, "\n".join(map(str, problems))

@@ -129,7 +129,7 @@ def ledger_html(
         ".ledger-filters select{max-width:16em}"
         + "".join(  # fixed shares of the page's width: no column runs off the right edge
             f"table.claims-ledger th:nth-child({i}){{width:{w}%}}"
-            for i, w in enumerate((4, 22, 13, 21, 10, 30), start=1)
+            for i, w in enumerate((4, 21, 12, 20, 13, 30), start=1)
         )
         + "@media (max-width:700px){table.claims-ledger,table.claims-ledger tbody,"
         "table.claims-ledger tr,table.claims-ledger td{display:block;width:auto;"

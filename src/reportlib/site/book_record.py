@@ -54,7 +54,7 @@ def probe_cost_by_samples(record: dict[str, Any]) -> list[dict[str, Any]]:
     """Seconds of model work the probe costs with 1..``samples`` prompt variants (from the
     cold build's per-answer times, in the order they were asked: sample by sample, or for
     records before batching language, style, sample), and with one more (the
-    changed-parameter rerun)."""
+    changed-parameter rerun, when it asked for more)."""
     samples = int(record.get("probe_samples", 3))
     sample_major = record.get("probe_order") == "sample-major"
     candidates = [
@@ -74,7 +74,8 @@ def probe_cost_by_samples(record: dict[str, Any]) -> list[dict[str, Any]]:
             first_k = [c for i, c in enumerate(calls) if i % samples < k]
         rows.append({"samples": k, "answers": len(first_k), "seconds": _computed_seconds(first_k)})
     rerun = record["rerun"]
-    if rerun["chapter"] == "multilingual" and rerun["parameter"] == "samples":
+    more = rerun["parameter"] == "samples" and int(rerun["value"]) > samples
+    if rerun["chapter"] == "multilingual" and more:  # fewer samples computes nothing new
         extra = _computed([c for calls in rerun["calls"].values() for c in calls])
         rows.append(
             {

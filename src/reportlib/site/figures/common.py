@@ -19,10 +19,11 @@ FIGURE_SCALE = 2
 MIN_TEXT_KEY = "reportlib:min-text-px"
 #: the smallest text a figure may show, in CSS pixels, at either width the site test uses
 MIN_SHOWN_TEXT_PX = 8.0
-#: the smallest font a figure may use (points): MIN_SHOWN_TEXT_PX at a phone's 59%
-MIN_FIGURE_POINTS = 10.0
+#: the smallest font a figure may use (points): at least MIN_SHOWN_TEXT_PX when a phone's
+#: column (about 355 px of a 412-px screen) shows a MAX_FIGURE_INCHES figure at about 55%
+MIN_FIGURE_POINTS = 11.0
 #: the widest a figure is drawn (inches at the book's 100 dpi): the desktop column is about
-#: 690 px, a phone's about 380 px, so a figure this wide is shown at 59% on a phone
+#: 690 px, a phone's about 355 px, so a figure this wide is shown at about 55% on a phone
 MAX_FIGURE_INCHES = 6.5
 
 
@@ -67,8 +68,8 @@ def log2_ticks(ax: Any, axis: str, values: Any, label: Any) -> None:
     target.set_minor_formatter(NullFormatter())
 
 
-# about the characters of 10-point legend text a 6.5-inch figure holds in one line
-LEGEND_LINE_CHARACTERS = 80
+# about the characters of 11-point legend text a 6.5-inch figure holds in one line
+LEGEND_LINE_CHARACTERS = 72
 
 
 def legend_below(fig: Figure, ax: Any, ncol: int = 2, title: str | None = None) -> None:

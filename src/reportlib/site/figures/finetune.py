@@ -40,7 +40,7 @@ def training_loss_figure(records: Sequence[dict[str, Any]], window: int = 10) ->
     bottom.xaxis.set_major_formatter(FuncFormatter(_thousands))
     for ax in (top, bottom):
         ax.grid(alpha=0.3)
-        ax.tick_params(labelsize=10)
+        ax.tick_params(labelsize=11)
     top.legend()
     fig.tight_layout()
     return fig
@@ -85,7 +85,7 @@ def dose_response_figure(
     ax.xaxis.set_major_formatter(FuncFormatter(_thousands))
     ax.set_xlabel("training tokens (log scale)", fontsize=11)
     ax.set_ylabel(f"shift of the {language} preference\n(bits per character)", fontsize=11)
-    ax.tick_params(labelsize=10)
+    ax.tick_params(labelsize=11)
     ax.grid(alpha=0.3)
     ax.legend()
     fig.tight_layout()
@@ -114,7 +114,7 @@ def bits_change_figure(table: pd.DataFrame) -> Figure:
             label=model,
         )
     ax.axvline(0, color="black", linewidth=0.8)
-    ax.set_yticks(range(len(texts)), texts, fontsize=10)
+    ax.set_yticks(range(len(texts)), texts, fontsize=11)
     ax.invert_yaxis()
     ax.set_xlabel("change in bits per character,\nfine-tune minus base (left = better)")
     ax.grid(axis="x", alpha=0.3)

@@ -30,19 +30,19 @@ def probe_heatmap(
     top = max(10.0, float(np.ceil(np.nanmax(values) / 10) * 10)) if values.size else 100.0
     image = ax.imshow(values, cmap="cividis", vmin=0, vmax=top, aspect="auto")
     ticks = [style_labels[s].replace(" ", "\n", 1) for s in wide.columns]
-    ax.set_xticks(range(wide.shape[1]), ticks, fontsize=10)
+    ax.set_xticks(range(wide.shape[1]), ticks, fontsize=11)
     ax.xaxis.tick_top()
     ax.set_yticks(
-        range(len(order)), [f"{lang.name} ({lang.report_group})" for lang in order], fontsize=10
+        range(len(order)), [f"{lang.name} ({lang.report_group})" for lang in order], fontsize=11
     )
     for (i, j), value in pd.DataFrame(values).stack().items():
         colour = "black" if value > 0.55 * top else "white"
-        ax.text(j, i, f"{value:.0f}%", ha="center", va="center", fontsize=10, color=colour)
+        ax.text(j, i, f"{value:.0f}%", ha="center", va="center", fontsize=11, color=colour)
     for i in range(1, len(order)):
         if order[i].report_group != order[i - 1].report_group:
             ax.axhline(i - 0.5, color="white", linewidth=2)
     bar = fig.colorbar(image, ax=ax, shrink=0.6, format=PercentFormatter(decimals=0))
-    bar.set_label(label, fontsize=10)
+    bar.set_label(label, fontsize=11)
     fig.tight_layout()
     return fig
 
@@ -67,7 +67,7 @@ def pooled_rates_figure(table: pd.DataFrame, style_labels: dict[str, str]) -> Fi
             capsize=3,
             label=label,
         )
-    ax.set_yticks(range(len(styles)), [style_labels[s] for s in styles], fontsize=10)
+    ax.set_yticks(range(len(styles)), [style_labels[s] for s in styles], fontsize=11)
     ax.invert_yaxis()
     ax.set_xlim(0, 100)
     ax.set_xlabel("share of answers, % (95% interval, clustered by language and frame)")
@@ -99,7 +99,7 @@ def preference_figure(summary: pd.DataFrame, style_labels: dict[str, str]) -> Fi
             markersize=4,
         )
     ax.axvline(0, color="black", linewidth=0.8)
-    ax.set_yticks(range(len(order)), [lang.name for lang in order], fontsize=10)
+    ax.set_yticks(range(len(order)), [lang.name for lang in order], fontsize=11)
     ax.invert_yaxis()
     ax.set_xlabel("log2 P(native reply) - log2 P(English reply),\nbits per native character")
     ax.grid(axis="x", alpha=0.3)
