@@ -58,6 +58,22 @@ def real_model():
     return load_model(n_ctx=512, cache=ResultCache(tempfile.mkdtemp(prefix="reportlib-test-")))
 
 
+@pytest.fixture(scope="session")
+def archived_model():
+    """The embedded Gemma 3 270M at the chapters' scoring context (512), over a throwaway
+    cache holding the book's archived answers (book/data/model-answers.jsonl.gz): what the
+    chapters computed is read, not recomputed (test_answer_archive checks the archive against
+    this machine); anything else is computed."""
+    import tempfile
+
+    from reportlib.backends.loading import load_model
+    from reportlib.core.answer_archive import ARCHIVE_PATH, read_archive, restore_archive
+
+    cache = ResultCache(tempfile.mkdtemp(prefix="reportlib-test-"))
+    restore_archive(read_archive(ROOT / ARCHIVE_PATH), cache)
+    return load_model(n_ctx=512, cache=cache)
+
+
 class FakePapermill:
     """Stands in for ``papermill.execute_notebook``: records each call, writes the output."""
 

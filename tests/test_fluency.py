@@ -96,15 +96,18 @@ def test_the_ratio_choice_picks_the_ratio_that_agrees_with_the_reader():
 
 @pytest.mark.model
 @pytest.mark.slow
-def test_the_shipped_ratio_is_the_development_draws_best(real_model):
+def test_the_shipped_ratio_is_the_development_draws_best(archived_model):
     """GIBBERISH_RATIO is the candidate with the highest kappa on the dev draw, scored by the
-    embedded model as the chapter scores it (it is not tuned on the test draw)."""
-    from reportlib.experiments.probe.prompts import probe_language_codes
+    embedded model as the multilingual chapter scores it (the same languages, context and
+    scores, read from the book's archived answers; it is not tuned on the test draw)."""
+    from reportlib.core.languages import get_language
 
     chat = audit.load_chat_audit()
     dev = chat[chat.split == "dev"].reset_index(drop=True)
-    references = fluency.reference_bits(real_model, probe_language_codes("all"))
-    judged = audit.judge_chat_audit(dev, fluency.fluency_ratios(real_model, dev, references), 1.0)
+    languages = [get_language(code) for code in dict.fromkeys(chat.language)]  # as the chapter
+    references = fluency.reference_bits(archived_model, languages)
+    ratios = fluency.fluency_ratios(archived_model, dev, references)
+    judged = audit.judge_chat_audit(dev, ratios, 1.0)
     choice = audit.gibberish_choice(judged, fluency.GIBBERISH_CANDIDATES).set_index("ratio")
     assert choice.kappa.idxmax() == fluency.GIBBERISH_RATIO, choice
 
