@@ -446,19 +446,25 @@ KERNEL_TCP_WARNING = "Kernel is running over TCP without encryption"
 #: what a kernel logs as it shuts itself down when the process that started it has gone
 #: (after Ctrl-C in ``reportlib run``, which has already said so in one line)
 KERNEL_ORPHAN_WARNING = "Parent appears to have exited, shutting down"
+#: what an idle kernel logs when jupyter_client (8) interrupts it before asking it to shut
+#: down at the end of a run: noise for a reader (a Ctrl-C in a cell shows its traceback)
+KERNEL_SHUTDOWN_INTERRUPT = "KeyboardInterrupt caught in kernel"
 #: what nbclient logs (through papermill's logger) when the kernel dies; :func:`run_chapter`
 #: says it in its own message
 KERNEL_DIED_ERROR = "Kernel died while waiting for execute reply"
 
 
 class KernelLogFilter(logging.Filter):
-    """Drops the kernel's TCP-without-encryption warning and its note that it shuts down
-    because its parent has gone, and nothing else. It runs in the kernel process:
+    """Drops the kernel's TCP-without-encryption warning, its note that it shuts down
+    because its parent has gone and its log of the interrupt that precedes a shutdown, and
+    nothing else. It runs in the kernel process:
     :func:`kernel_arguments` installs it on the kernel's console handler."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        return not message.startswith((KERNEL_TCP_WARNING, KERNEL_ORPHAN_WARNING))
+        return not message.startswith(
+            (KERNEL_TCP_WARNING, KERNEL_ORPHAN_WARNING, KERNEL_SHUTDOWN_INTERRUPT)
+        )
 
 
 class _KernelDiedFilter(logging.Filter):
