@@ -26,7 +26,14 @@ def test_a_table_of_running_text_is_marked_with_its_column_names():
     assert table["class"] == ["table", "text-table"]
     cells = table.tbody.find_all("td")
     assert [c.get("data-label") for c in cells] == ["release", "sizes", "notes"]
-    assert [c.get("class") for c in cells] == [None, None, ["text-cell"]]
+    assert [c.get("class") for c in cells] == [None, ["word-cell"], ["text-cell"]]
+
+
+def test_in_such_a_table_a_date_never_breaks_and_a_url_may_break_anywhere():
+    url = "https://ai.meta.com/blog/llama-3-2-connect-2024-vision-edge-mobile-devices/"
+    page = TABLE.format(LONG).replace("<td>7B</td>", f"<td>2024-09-25</td><td>{url}</td>")
+    cells = BeautifulSoup(site_extras.mark_text_tables(page), "html.parser").find_all("td")
+    assert [c.get("class") for c in cells[1:3]] == [["word-cell"], ["long-word-cell"]]
 
 
 def test_a_table_of_numbers_or_one_word_cells_is_left_as_it_is():

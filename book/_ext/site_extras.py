@@ -24,6 +24,10 @@ NOTEBOOK_DIR = "_notebooks"
 #: a table cell of at least this many characters, with a space in it, is running text (the
 #: site test checks such cells for at least 12 characters a line)
 TEXT_CELL_CHARACTERS = 24
+#: in such a table, a cell of one word this long or shorter (a date, a number, a size) is
+#: not broken across lines; a longer one (a URL) may break anywhere, so it does not take the
+#: width the running text needs
+WORD_CELL_CHARACTERS = 16
 #: tables skipped: the claims ledger lays itself out (its own phone layout)
 OWN_LAYOUT_TABLES = ("claims-ledger",)
 _TABLE = re.compile(r"<table\b.*?</table>", re.DOTALL | re.IGNORECASE)
@@ -84,9 +88,10 @@ def _header_labels(table: Any) -> list[str]:
 
 
 def mark_text_table(fragment: str) -> str:
-    """One ``<table>`` with its running-text cells marked ``text-cell``, the table marked
-    ``text-table`` and every body cell given its column's name (``data-label``); a table
-    without such cells, or one that lays itself out, comes back unchanged."""
+    """One ``<table>`` with its running-text cells marked ``text-cell`` (and its one-word
+    cells ``word-cell`` or ``long-word-cell``), the table marked ``text-table`` and every
+    body cell given its column's name (``data-label``); a table without running text, or
+    one that lays itself out, comes back unchanged."""
     from bs4 import BeautifulSoup
 
     soup = BeautifulSoup(fragment, "html.parser")
@@ -103,6 +108,11 @@ def mark_text_table(fragment: str) -> str:
         return fragment
     for cell in text_cells:
         cell["class"] = [*(cell.get("class") or []), "text-cell"]
+    for cell in table.find_all(["td", "th"]):  # one word: a date, a number, a URL
+        text = cell.get_text(" ", strip=True)
+        if text and " " not in text and cell not in text_cells:
+            kind = "word-cell" if len(text) <= WORD_CELL_CHARACTERS else "long-word-cell"
+            cell["class"] = [*(cell.get("class") or []), kind]
     table["class"] = [*(table.get("class") or []), "text-table"]
     labels = _header_labels(table)
     body_rows = table.tbody.find_all("tr") if table.tbody else table.find_all("tr")[1:]
