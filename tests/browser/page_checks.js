@@ -40,6 +40,17 @@ async ([checkScale, minTextPx, minColumnChars, minTextKey]) => {
       add('ledger', cell.className + ' cell ' + label(cell) + ' is not on screen (' + Math.round(r.left) + '-' + Math.round(r.right) + ' px of ' + Math.round(right) + ')');
     }
   }
+  // a header row that stays in view must not cover the rows it heads: inside a scroll box
+  // "sticky" is relative to that box, so an offset for the page's top bar moves the header
+  // down over the first row
+  for (const table of content.querySelectorAll('table')) {
+    const th = table.querySelector('thead th');
+    const row = table.querySelector('tbody tr:not([hidden])');
+    if (!th || !row || hidden(table) || getComputedStyle(th).position !== 'sticky') continue;
+    if (th.getBoundingClientRect().bottom > row.getBoundingClientRect().top + 2) {
+      add('header', 'the header of a table covers its first row (' + label(row) + ')');
+    }
+  }
   // math left as source, or not rendered by MathJax
   const text = content.innerText || '';
   for (const pattern of [/\\\(/, /\\\[/, /\$\$/, /\\(times|frac|text|mathrm)\{/]) {

@@ -12,6 +12,7 @@ except for the site's own server, and reports each defect as a ``Problem``:
 - ``figure-text``: a figure whose smallest text (the size the book wrote into its PNG, scaled
   by the width the page shows it at) is under ``MIN_TEXT_PX`` high;
 - ``column``: a table cell of long text squeezed to under ``MIN_COLUMN_CHARS`` a line;
+- ``header``: a table header kept in view (sticky) that covers the table's first row;
 - ``image``: an image that did not load, whose alt text is missing, a file name or path,
   or (on a desktop) a figure shrunk below 75% of its size, where its text is too small;
 - ``markup``: elements inside model output (``.model-output``) or inside a table cell of a

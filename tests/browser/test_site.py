@@ -94,6 +94,11 @@ DEFECTS = {
         'claim</td><td class="note">the caveat</td></tr></table></div>',
         {"ledger"},
     ),
+    "stickyheader.html": (  # offset for the page's top bar, but inside a scroll box
+        '<div style="overflow:auto"><table><thead><tr><th style="position:sticky;top:60px">'
+        "claim</th></tr></thead><tbody><tr><td>the first claim</td></tr></tbody></table></div>",
+        {"header"},
+    ),
     "math.html": (r"<p>The cache holds \(2 \times \text{layers}\) numbers.</p>", {"math"}),
     "mathspan.html": ('<p><span class="math">two layers</span></p>', {"math"}),
     "nan.html": ("<table><tr><th>share</th></tr><tr><td>NaN</td></tr></table>", {"text"}),

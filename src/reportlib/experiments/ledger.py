@@ -119,6 +119,11 @@ def ledger_html(
     style = (  # wide screens: fixed column shares; phones: one block per claim
         # the page that holds the ledger gives its article the whole width beside the menu
         "<style>.bd-main .bd-content .bd-article-container{max-width:none}"
+        # the header stays in view of the page, not of the output's scroll box (where its
+        # offset for the page's top bar would move it down over the first rows); the ledger
+        # fits the width, so the box has nothing to scroll
+        ".output:has(table.claims-ledger),.cell_output:has(table.claims-ledger)"
+        "{overflow:visible!important}"
         "table.claims-ledger td{vertical-align:top;overflow-wrap:break-word;"
         "word-break:normal}table.claims-ledger{table-layout:fixed!important;width:100%!important;"
         "margin:0!important}"  # the theme's output tables are auto-sized with a negative margin
