@@ -126,6 +126,15 @@ def test_probe_cost_of_a_sample_major_record():
     assert [r["seconds"] for r in rows] == pytest.approx([2.0, 6.0, 12.0, 20.0])
 
 
+def test_probe_cost_reads_the_chapter_that_computed_the_probe():
+    """The multilingual chapter reads the greedy answers the alternatives chapter computed
+    and adds more of its own (sampled): more computed calls, but not the probe's cold cost."""
+    record = _record()
+    record["timings"]["multilingual"]["m"] += [_call(9.0) for _ in range(7)]
+    rows = book_record.probe_cost_by_samples(record)
+    assert [r["seconds"] for r in rows] == pytest.approx([2.0, 6.0, 12.0, 20.0])
+
+
 def test_probe_cost_needs_a_cold_probe():
     record = _record()
     for call in record["timings"]["alternatives"]["m"][:2]:
@@ -149,7 +158,15 @@ def test_chapter_rows_and_phrases():
     assert set(phrases) == set(book_record.PHRASE_NAMES)
     assert phrases["rerun_computed"] == "2 of 8 answers"
     assert phrases["rerun_command"] == "reportlib run multilingual -p samples 4"
+    assert phrases["rerun_change"] == "one more prompt variant"  # 4 after the default 3
+    record["rerun"]["value"] = "1"
+    assert book_record.book_bench_phrases(record)["rerun_change"] == "2 prompt variants fewer"
     assert phrases["cold_build"] == "5.0 minutes (300 s)"
+    assert phrases["rebuild"] == "1.5 s" and book_record.duration_text(0.004) == "under 0.1 s"
+    assert (
+        "the chapters ran m, and the growth measurements below ran m"
+        in (phrases["bench_provenance"])
+    )
     assert phrases["longest"] == "4,000 tokens"
     # 1.6 s of the 6.1 s a 4,000-token prompt takes is the quadratic term
     assert phrases["quadratic_share"] == f"{1.6 / 6.1:.0%}"

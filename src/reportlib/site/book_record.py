@@ -62,9 +62,12 @@ def probe_cost_by_samples(record: dict[str, Any]) -> list[dict[str, Any]]:
         for chapter in ("alternatives", "multilingual")
         for calls in record["timings"].get(chapter, {}).values()
     ]
-    calls = max(candidates, key=lambda c: len(_computed(c)))
-    if len(calls) - len(_computed(calls)) > len(calls) // 10:  # a few prompts repeat (English)
+    # the probe as first computed (a few prompts repeat: English); a later chapter's calls
+    # mix answers read from the cache with those it adds (the chat model's sampled answers)
+    cold = [c for c in candidates if len(c) - len(_computed(c)) <= len(c) // 10]
+    if not cold:
         raise ReportlibError("the probe's answers were not computed in this record's cold build")
+    calls = max(cold, key=len)
     rows = []
     per_sample = len(calls) // samples
     for k in range(1, samples + 1):
@@ -171,9 +174,21 @@ def prompt_fit(record: dict[str, Any]) -> tuple[float, float, float]:
 
 
 def duration_text(seconds: float) -> str:
+    if seconds < 0.05:
+        return "under 0.1 s"
     return (
         f"{seconds / 60:.1f} minutes ({seconds:,.0f} s)" if seconds >= 120 else f"{seconds:.1f} s"
     )
+
+
+def _models_text(record: dict[str, Any]) -> str:
+    """The models the record's chapters ran (adapters folded into their base), in words."""
+    listed = list(
+        dict.fromkeys(
+            name.split(" + ")[0] for models in record["usage"].values() for name in models
+        )
+    ) or [record["model"]]
+    return listed[0] if len(listed) == 1 else ", ".join(listed[:-1]) + " and " + listed[-1]
 
 
 PHRASE_NAMES = (
@@ -182,6 +197,7 @@ PHRASE_NAMES = (
     "chapters_total",
     "rebuild",
     "rerun_command",
+    "rerun_change",
     "rerun_computed",
     "rerun_seconds",
     "probe_per_sample",
@@ -225,12 +241,14 @@ def book_bench_phrases(record: dict[str, Any] | None) -> dict[str, str]:
     rerun_calls = [x for calls in rerun["calls"].values() for x in calls]
     return {
         "bench_provenance": f"Measured on {record['measured']} on {record['cpu']} "
-        f"({record['cores']} cores), model {record['model']}",
+        f"({record['cores']} cores); the chapters ran {_models_text(record)}, and the "
+        f"growth measurements below ran {record['model']}",
         "cold_build": duration_text(record["cold_build_seconds"]),
         "chapters_total": duration_text(sum(record["chapter_seconds"].values())),
         "rebuild": duration_text(record["rebuild_seconds"]),
         "rerun_command": f"reportlib run {rerun['chapter']} -p {rerun['parameter']} "
         f"{rerun['value']}",
+        "rerun_change": _rerun_change(record),
         "rerun_computed": f"{len(_computed(rerun_calls))} of {len(rerun_calls)} answers",
         "rerun_seconds": duration_text(rerun["seconds"]),
         "probe_per_sample": duration_text(
@@ -245,6 +263,19 @@ def book_bench_phrases(record: dict[str, Any] | None) -> dict[str, str]:
         "grid_doubling": _growth_factors(record["needle_grid_growth"]),
         "record_machine": machine_note(record["cpu"], cpu_model()),
     }
+
+
+def _rerun_change(record: dict[str, Any]) -> str:
+    """What the changed-parameter rerun changed, in words ("one prompt variant fewer")."""
+    rerun = record["rerun"]
+    if rerun["chapter"] != "multilingual" or rerun["parameter"] != "samples":
+        return f"{rerun['parameter']} set to {rerun['value']}"
+    change = int(rerun["value"]) - int(record.get("probe_samples", 3))
+    if change == 0:
+        return "the same number of prompt variants"
+    count = "one" if abs(change) == 1 else str(abs(change))
+    variants = "prompt variant" if abs(change) == 1 else "prompt variants"
+    return f"{count} more {variants}" if change > 0 else f"{count} {variants} fewer"
 
 
 def _growth_factors(rows: list[dict[str, Any]]) -> str:
