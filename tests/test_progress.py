@@ -230,3 +230,26 @@ def test_the_input_fingerprint_sees_edits_and_new_files_but_not_the_build(tmp_pa
     assert second != first
     (tmp_path / "notebooks" / "b.md").write_text("new")
     assert input_fingerprint(tmp_path) != second
+
+
+def test_a_library_change_makes_every_stored_execution_stale(tmp_path):
+    """jupyter-cache keys a notebook on its cells' source and Sphinx rereads only edited
+    pages, so after an edit of the library a build must drop both, or serve old outputs."""
+    from reportlib.site.book_build import (
+        EXECUTION_STATE,
+        _record_inputs,
+        library_changed_since_last_build,
+    )
+
+    module = tmp_path / "src" / "reportlib" / "ledger.py"
+    module.parent.mkdir(parents=True)
+    module.write_text("WIDTHS = (4, 22)\n")
+    assert not library_changed_since_last_build(tmp_path)  # never built: nothing is stale
+    _record_inputs(tmp_path)
+    assert not library_changed_since_last_build(tmp_path)
+    (module.parent / "__pycache__").mkdir()
+    (module.parent / "__pycache__" / "ledger.pyc").write_bytes(b"compiled")
+    assert not library_changed_since_last_build(tmp_path)  # bytecode is not the library
+    module.write_text("WIDTHS = (4, 21)\n")
+    assert library_changed_since_last_build(tmp_path)
+    assert [p.name for p in EXECUTION_STATE] == [".jupyter_cache", ".doctrees"]

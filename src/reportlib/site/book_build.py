@@ -146,9 +146,40 @@ def unchanged_since_last_build(root: Path) -> bool:
     return built and recorded == input_fingerprint(root)
 
 
+#: the chapters' code: when it changes, every chapter's stored execution is out of date
+#: (jupyter-cache keys a notebook on its cells' source, and Sphinx rereads only edited pages)
+LIBRARY = Path("src") / "reportlib"
+#: what a build keeps between runs and a library change makes stale
+EXECUTION_STATE = (Path("_build") / ".jupyter_cache", Path("_build") / ".doctrees")
+
+
+def library_fingerprint(root: Path) -> str:
+    """A digest of the content of every file of the library (``src/reportlib``)."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for path in sorted((root / LIBRARY).rglob("*")):
+        if path.is_file() and "__pycache__" not in path.parts:
+            digest.update(path.relative_to(root).as_posix().encode() + b"\0")
+            digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()
+
+
+def library_changed_since_last_build(root: Path) -> bool:
+    """True when a build was recorded and the library has changed since (a record from
+    before the library was fingerprinted counts as changed)."""
+    try:
+        recorded = json.loads((root / INPUTS_RECORD).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    if not isinstance(recorded, dict):
+        return False
+    return recorded.get("library") != library_fingerprint(root)
+
+
 def _record_inputs(root: Path) -> None:
-    record = json.dumps({"inputs": input_fingerprint(root)}) + "\n"
-    atomic_write_text(root / INPUTS_RECORD, record)
+    record = {"inputs": input_fingerprint(root), "library": library_fingerprint(root)}
+    atomic_write_text(root / INPUTS_RECORD, json.dumps(record) + "\n")
 
 
 def jupyter_book_command(root: Path) -> list[str]:
@@ -186,6 +217,13 @@ def build_book(
         )
         out.flush()
         return 0
+    if library_changed_since_last_build(root):
+        for state in EXECUTION_STATE:
+            shutil.rmtree(root / state, ignore_errors=True)
+        out.write(
+            f"book: the library ({LIBRARY.as_posix()}) changed since the last build: every "
+            "chapter is executed again (model answers still come from the result cache)\n"
+        )
     watcher = BuildWatcher(count_chapters(root), last_record(root))
     with relay_progress(out) as relay:
         env = {**os.environ, **(env or {}), "PYTHONUNBUFFERED": "1"}
