@@ -59,18 +59,26 @@ def real_model():
 
 
 @pytest.fixture(scope="session")
-def archived_model():
+def committed_archive():
+    """The book's archived model answers (book/data/model-answers.jsonl.gz), read once."""
+    from reportlib.core.answer_archive import ARCHIVE_PATH, read_archive
+
+    return read_archive(ROOT / ARCHIVE_PATH)
+
+
+@pytest.fixture(scope="session")
+def archived_model(committed_archive):
     """The embedded Gemma 3 270M at the chapters' scoring context (512), over a throwaway
-    cache holding the book's archived answers (book/data/model-answers.jsonl.gz): what the
-    chapters computed is read, not recomputed (test_answer_archive checks the archive against
-    this machine); anything else is computed."""
+    cache holding the book's archived answers: what the chapters computed is read, not
+    recomputed (test_answer_archive checks the archive against this machine); anything else
+    is computed."""
     import tempfile
 
     from reportlib.backends.loading import load_model
-    from reportlib.core.answer_archive import ARCHIVE_PATH, read_archive, restore_archive
+    from reportlib.core.answer_archive import restore_archive
 
     cache = ResultCache(tempfile.mkdtemp(prefix="reportlib-test-"))
-    restore_archive(read_archive(ROOT / ARCHIVE_PATH), cache)
+    restore_archive(committed_archive, cache)
     return load_model(n_ctx=512, cache=cache)
 
 

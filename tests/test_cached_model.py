@@ -12,17 +12,20 @@ from pathlib import Path
 
 import pytest
 
+from reportlib.core.answer_archive import Archive, restore_archive
+from reportlib.core.cache import ResultCache
+
 ROOT = Path(__file__).resolve().parents[1]
 REPORTLIB = [sys.executable, "-m", "reportlib.cli"]
 
 
 @pytest.mark.model
 @pytest.mark.slow
-def test_killed_run_resumes_and_gives_identical_results(tmp_path):
+def test_killed_run_resumes_and_gives_identical_results(tmp_path, committed_archive):
     # each home starts with the book's archived answers, so the chapter's other work (the
     # audit's scores, the preference) is read and the probe's answers (its parameters are not
     # the book's) are what each run computes: the part a kill interrupts
-    archived = _archived_home(tmp_path / "home-a")
+    archived = _archived_home(tmp_path / "home-a", committed_archive)
     # reference: one uninterrupted run
     ref = _probe_run(tmp_path / "home-a", tmp_path / "runs-a")
     assert ref.wait(timeout=900) == 0, ref.stderr.read()[-3000:]
@@ -30,7 +33,7 @@ def test_killed_run_resumes_and_gives_identical_results(tmp_path):
     assert total > archived + 4
     # interrupted: SIGKILL once a few answers are cached
     home = tmp_path / "home-b"
-    assert _archived_home(home) == archived
+    assert _archived_home(home, committed_archive) == archived
     victim = _probe_run(home, tmp_path / "runs-b")
     deadline = time.time() + 600
     while _entries(home) < archived + 4 and time.time() < deadline and victim.poll() is None:
@@ -48,12 +51,9 @@ def test_killed_run_resumes_and_gives_identical_results(tmp_path):
     assert first.read_bytes() == second.read_bytes()
 
 
-def _archived_home(home: Path) -> int:
-    """A ``REPORTLIB_HOME`` whose result cache holds the book's archived answers; their count."""
-    from reportlib.core.answer_archive import ARCHIVE_PATH, read_archive, restore_archive
-    from reportlib.core.cache import ResultCache
-
-    restore_archive(read_archive(ROOT / ARCHIVE_PATH), ResultCache(home / "results"))
+def _archived_home(home: Path, archive: Archive) -> int:
+    """A ``REPORTLIB_HOME`` whose result cache holds ``archive``'s answers; their count."""
+    restore_archive(archive, ResultCache(home / "results"))
     return _entries(home)
 
 

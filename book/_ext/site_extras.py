@@ -73,6 +73,11 @@ def _unique_scripts(scripts: list[Any]) -> list[Any]:
     return kept
 
 
+def _cell_text(cell: Any) -> str:
+    """A parsed cell's text, its runs of white space made single spaces."""
+    return " ".join(cell.get_text(" ", strip=True).split())
+
+
 def _header_labels(table: Any) -> list[str]:
     """The column names of a parsed table, one per column (colspans repeated), from the
     last header row (pandas writes the index name in a second one, which is left out)."""
@@ -82,8 +87,7 @@ def _header_labels(table: Any) -> list[str]:
         return []
     labels: list[str] = []
     for cell in rows[0].find_all(["th", "td"], recursive=False):
-        text = " ".join(cell.get_text(" ", strip=True).split())
-        labels += [text] * int(cell.get("colspan", 1) or 1)
+        labels += [_cell_text(cell)] * int(cell.get("colspan", 1) or 1)
     return labels
 
 
@@ -98,21 +102,20 @@ def mark_text_table(fragment: str) -> str:
     table = soup.find("table")
     if table is None or set(table.get("class") or []) & set(OWN_LAYOUT_TABLES):
         return fragment
-    text_cells = [
-        cell
-        for cell in table.find_all("td")
-        if len(text := " ".join(cell.get_text(" ", strip=True).split())) >= TEXT_CELL_CHARACTERS
-        and " " in text
-    ]
-    if not text_cells:
+    kinds = {}  # id of a cell -> its kind; cells of a few words get none
+    cells = table.find_all(["td", "th"])
+    for cell in cells:
+        text = _cell_text(cell)
+        if " " in text:
+            if cell.name == "td" and len(text) >= TEXT_CELL_CHARACTERS:
+                kinds[id(cell)] = "text-cell"
+        elif text:  # one word: a date, a number, a URL
+            kinds[id(cell)] = "word-cell" if len(text) <= WORD_CELL_CHARACTERS else "long-word-cell"
+    if "text-cell" not in kinds.values():
         return fragment
-    for cell in text_cells:
-        cell["class"] = [*(cell.get("class") or []), "text-cell"]
-    for cell in table.find_all(["td", "th"]):  # one word: a date, a number, a URL
-        text = cell.get_text(" ", strip=True)
-        if text and " " not in text and cell not in text_cells:
-            kind = "word-cell" if len(text) <= WORD_CELL_CHARACTERS else "long-word-cell"
-            cell["class"] = [*(cell.get("class") or []), kind]
+    for cell in cells:
+        if id(cell) in kinds:
+            cell["class"] = [*(cell.get("class") or []), kinds[id(cell)]]
     table["class"] = [*(table.get("class") or []), "text-table"]
     labels = _header_labels(table)
     body_rows = table.tbody.find_all("tr") if table.tbody else table.find_all("tr")[1:]

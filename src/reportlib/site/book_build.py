@@ -22,7 +22,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from reportlib.core.cache import atomic_write_text
 from reportlib.core.errors import ReportlibError
@@ -135,15 +135,23 @@ def input_fingerprint(root: Path) -> str:
     return digest.hexdigest()
 
 
+def _last_build_record(root: Path) -> dict[str, Any] | None:
+    """What the last successful build recorded of its inputs (None: no readable record)."""
+    try:
+        recorded = json.loads((root / INPUTS_RECORD).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return recorded if isinstance(recorded, dict) else None
+
+
 def unchanged_since_last_build(root: Path) -> bool:
     """True when the last build succeeded and no input changed since (see
     :func:`input_fingerprint`); then a build would execute and write nothing new."""
-    try:
-        recorded = json.loads((root / INPUTS_RECORD).read_text(encoding="utf-8"))["inputs"]
-    except (OSError, ValueError, KeyError, TypeError):
+    recorded = _last_build_record(root)
+    if recorded is None or "inputs" not in recorded:
         return False
     built = (root / "_build" / "html" / "index.html").exists()
-    return built and recorded == input_fingerprint(root)
+    return built and recorded["inputs"] == input_fingerprint(root)
 
 
 #: the chapters' code: when it changes, every chapter's stored execution is out of date
@@ -168,13 +176,8 @@ def library_fingerprint(root: Path) -> str:
 def library_changed_since_last_build(root: Path) -> bool:
     """True when a build was recorded and the library has changed since (a record from
     before the library was fingerprinted counts as changed)."""
-    try:
-        recorded = json.loads((root / INPUTS_RECORD).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return False
-    if not isinstance(recorded, dict):
-        return False
-    return recorded.get("library") != library_fingerprint(root)
+    recorded = _last_build_record(root)
+    return recorded is not None and recorded.get("library") != library_fingerprint(root)
 
 
 def _record_inputs(root: Path) -> None:

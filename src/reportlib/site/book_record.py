@@ -50,12 +50,17 @@ def _computed_seconds(calls: list[dict[str, Any]]) -> float:
     return sum(c["compute_seconds"] for c in _computed(calls))
 
 
+def _probe_samples(record: dict[str, Any]) -> int:
+    """The probe's prompt variants in the record's build (records before it was written: 3)."""
+    return int(record.get("probe_samples", 3))
+
+
 def probe_cost_by_samples(record: dict[str, Any]) -> list[dict[str, Any]]:
     """Seconds of model work the probe costs with 1..``samples`` prompt variants (from the
     cold build's per-answer times, in the order they were asked: sample by sample, or for
     records before batching language, style, sample), and with one more (the
     changed-parameter rerun, when it asked for more)."""
-    samples = int(record.get("probe_samples", 3))
+    samples = _probe_samples(record)
     sample_major = record.get("probe_order") == "sample-major"
     candidates = [
         calls
@@ -78,7 +83,7 @@ def probe_cost_by_samples(record: dict[str, Any]) -> list[dict[str, Any]]:
         rows.append({"samples": k, "answers": len(first_k), "seconds": _computed_seconds(first_k)})
     rerun = record["rerun"]
     more = rerun["parameter"] == "samples" and int(rerun["value"]) > samples
-    if rerun["chapter"] == "multilingual" and more:  # fewer samples computes nothing new
+    if rerun["chapter"] == "multilingual" and more:  # fewer samples: no new point
         extra = _computed([c for calls in rerun["calls"].values() for c in calls])
         rows.append(
             {
@@ -270,7 +275,7 @@ def _rerun_change(record: dict[str, Any]) -> str:
     rerun = record["rerun"]
     if rerun["chapter"] != "multilingual" or rerun["parameter"] != "samples":
         return f"{rerun['parameter']} set to {rerun['value']}"
-    change = int(rerun["value"]) - int(record.get("probe_samples", 3))
+    change = int(rerun["value"]) - _probe_samples(record)
     if change == 0:
         return "the same number of prompt variants"
     count = "one" if abs(change) == 1 else str(abs(change))
