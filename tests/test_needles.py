@@ -138,16 +138,36 @@ def test_window_capacity():
 
 
 @pytest.mark.model
-def test_real_model_reuses_the_shared_prefix(real_model):
-    base = " ".join(FILLER_SENTENCES[:10])
-    first = real_model.model.complete(base + " The end is", max_tokens=4, seed=0, reuse_prefix=True)
-    second = real_model.model.complete(
-        base + " The start is", max_tokens=4, seed=0, reuse_prefix=True
+def test_a_reused_prefix_gives_a_fresh_evaluations_answer_whatever_came_before(tmp_path):
+    """Prefix reuse keeps whole batches of the last prompt only: the rest of a prompt is
+    evaluated in the batches a fresh evaluation uses, so the logits are bit for bit those
+    of a fresh evaluation (reusing any shared prefix split the batches differently, and an
+    archived answer reproduced only after the same predecessor)."""
+    import numpy as np
+
+    from reportlib.backends.loading import load_model
+    from reportlib.backends.sampling import Sampling
+    from reportlib.core.cache import ResultCache
+
+    llm = load_model(n_ctx=1024, n_batch=128, cache=ResultCache(tmp_path)).model
+    base = " ".join(FILLER_SENTENCES[:24])
+    first = llm.complete(base + " The end is", max_tokens=4, seed=0, reuse_prefix=True)
+    assert first.evaluated_tokens == first.prompt_tokens  # nothing before it to reuse
+    second = llm.complete(base + " The start is", max_tokens=4, seed=0, reuse_prefix=True)
+    reused_logits = llm.last_logits().copy()
+    shared = shared_prefix_length(
+        llm.tokenize(base + " The end is"), llm.tokenize(base + " The start is")
     )
-    assert first.evaluated_tokens <= first.prompt_tokens
-    assert 0 < second.evaluated_tokens < second.prompt_tokens // 4
-    fresh = real_model.model.complete(base + " The start is", max_tokens=4, seed=0)
+    assert shared > 2 * 128 and shared % 128 != 0  # the test needs an unaligned shared prefix
+    assert second.evaluated_tokens == second.prompt_tokens - shared // 128 * 128
+    fresh = llm.complete(base + " The start is", max_tokens=4, seed=0)
     assert fresh.evaluated_tokens == fresh.prompt_tokens
+    assert np.array_equal(llm.last_logits(), reused_logits)
+    assert (second.text, second.finish_reason) == (fresh.text, fresh.finish_reason)
+    assert llm.reusable_prefix(llm.tokenize(base + " The start is")) == shared // 128 * 128
+    # a sampled answer in between (its tokens evaluated one at a time) leaves nothing to reuse
+    llm.complete(base + " The end is", max_tokens=2, seed=0, sampling=Sampling())
+    assert llm.reusable_prefix(llm.tokenize(base + " The start is")) == 0
 
 
 def test_a_long_needle_prompt_reaches_its_length_with_a_tokenizer_that_adds_a_bos():

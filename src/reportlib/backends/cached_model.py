@@ -48,6 +48,11 @@ def default_cache() -> ResultCache:
 CHUNK_SEQUENCES = 4
 
 
+#: the value of ``reuse_prefix`` in a completion's cache key: the prefix reuse of
+#: :meth:`LlamaCppModel.reusable_prefix`, which leaves every answer that of a fresh evaluation
+REUSE_PREFIX_MARK = "whole batches"
+
+
 def completion_key(
     model: TextModel,
     prompt: str,
@@ -71,7 +76,9 @@ def completion_key(
         "stop": list(stop),
     }
     if reuse_prefix:
-        key["reuse_prefix"] = True
+        # whole batches only (the in-process backend's reuse gives a fresh evaluation's
+        # answer); answers of the earlier reuse of any shared prefix, marked True, are not used
+        key["reuse_prefix"] = REUSE_PREFIX_MARK
     if batch is not None:
         key["batch"] = batch
     if sampling is not None:

@@ -91,6 +91,9 @@ class LlamaCppModel(TextModel):
         if model.adapter is not None:  # not Llama(lora_path=...), which installs a NULL adapter
             apply_lora_adapter(self._llm.model, self._llm.ctx, model.adapter.path)
         self._vocab = vocab_of(self._llm)
+        #: tokens of the last prompt evaluated by :meth:`complete_tokens` (0: none, or the
+        #: state was reset since): only they may be reused by the next prompt
+        self._prompt_tokens = 0
 
     @property
     def name(self) -> str:
@@ -177,12 +180,24 @@ class LlamaCppModel(TextModel):
             sampling=sampling,
         )
 
+    def _reset_state(self) -> None:
+        """Forget the evaluated tokens (llama-cpp-python's bookkeeping; its next evaluation
+        clears the KV cells) and the last prompt, so nothing of them is reused."""
+        self._llm.reset()
+        self._prompt_tokens = 0
+
     def reusable_prefix(self, tokens: Sequence[int]) -> int:
-        """How many leading tokens of ``tokens`` are already in the KV cache (llama-cpp-python
-        re-evaluates at least one token to refresh the logits)."""
-        in_cache = self._llm.input_ids[: self._llm.n_tokens].tolist()
-        shared = shared_prefix_length(in_cache, tokens)
-        return shared - 1 if shared == len(tokens) else shared
+        """How many leading tokens of ``tokens`` the KV cache can give without changing the
+        answer: whole batches of ``n_batch`` shared with the last prompt evaluated (not its
+        generated tokens, which were evaluated one at a time). llama.cpp evaluates a prompt
+        in batches of ``n_batch`` from position 0; reusing whole batches only, the rest is
+        evaluated in the same batches a fresh evaluation uses, so the KV state, the logits
+        and the answer are those of a fresh evaluation, whatever came before (at least one
+        token is evaluated again, to refresh the logits)."""
+        in_cache = self._llm.input_ids[: min(self._llm.n_tokens, self._prompt_tokens)].tolist()
+        shared = min(shared_prefix_length(in_cache, tokens), len(tokens) - 1)
+        batch = int(self._llm.n_batch)  # the batch eval() uses (n_batch, at most n_ctx)
+        return shared - shared % batch
 
     def complete_tokens(
         self,
@@ -208,11 +223,15 @@ class LlamaCppModel(TextModel):
             if reuse_prefix:
                 raise ReportlibError("sampled decoding starts from a fresh state: no reuse_prefix")
             return self._sampled(prompt_tokens, max_tokens, seed, stop, sampling)
-        if reuse_prefix:
-            evaluated = len(prompt_tokens) - max(self.reusable_prefix(prompt_tokens), 0)
+        reused = self.reusable_prefix(prompt_tokens) if reuse_prefix else 0
+        if reused > 0:
+            # generate() reuses the longest prefix of its own bookkeeping: keep only the
+            # whole batches, so it removes the rest from the KV cache and evaluates it again
+            self._llm.n_tokens = reused
         else:
-            self._llm.reset()  # independent prompts share no KV state
-            evaluated = len(prompt_tokens)
+            self._reset_state()  # independent prompts share no KV state
+        evaluated = len(prompt_tokens) - reused
+        self._prompt_tokens = len(prompt_tokens)
         self._llm.set_seed(seed)
         raw, n_generated, finish = b"", 0, "length"
         for token in self._llm.generate(
@@ -253,7 +272,7 @@ class LlamaCppModel(TextModel):
         import llama_cpp
 
         rng = answer_rng(seed, prompt_tokens)
-        self._llm.reset()
+        self._reset_state()
         context = list(prompt_tokens)
         self._llm.eval(context)
         raw, n_generated, finish = b"", 0, "length"
@@ -336,7 +355,7 @@ class LlamaCppModel(TextModel):
     # -- measurement primitives (the timing code of reportlib.experiments.context.costs) ---
     def reset_state(self) -> None:
         """Forget the KV cache."""
-        self._llm.reset()
+        self._reset_state()
 
     def evaluate(self, tokens: Sequence[int]) -> None:
         """Run ``tokens`` through the model, extending the KV cache."""
@@ -381,7 +400,7 @@ class LlamaCppModel(TextModel):
         finally:
             llama_cpp.llama_batch_free(batch)
             llama_cpp.llama_memory_clear(memory, True)
-            self._llm.reset()  # the high-level wrapper's own token bookkeeping
+            self._reset_state()  # the high-level wrapper's own token bookkeeping
 
     def score_continuations(
         self,
@@ -435,7 +454,7 @@ class LlamaCppModel(TextModel):
             return ContinuationScores(nats, [len(c) for c in conts], mass)
         finally:
             llama_cpp.llama_memory_clear(memory, True)
-            self._llm.reset()  # the high-level wrapper's own token bookkeeping
+            self._reset_state()  # the high-level wrapper's own token bookkeeping
 
     def position_logits(self, tokens: Sequence[int]) -> Any:
         """The logits at every position of ``tokens`` (rows x vocabulary, float64), from a
@@ -448,7 +467,7 @@ class LlamaCppModel(TextModel):
             return self._decode_rows(tokens, 0, only_last=False)
         finally:
             llama_cpp.llama_memory_clear(memory, True)
-            self._llm.reset()
+            self._reset_state()
 
     def _decode_rows(self, tokens: Sequence[int], start: int, *, only_last: bool) -> Any:
         """Decode ``tokens`` at positions ``start``.. (sequence 0) in batches of at most
