@@ -129,3 +129,29 @@ def test_the_timeline_has_one_row_per_release():
     assert len(texts) == len(RELEASES)
     figure_png(fig)
     plt.close(fig)
+
+
+def test_the_chapter_time_figure_divides_each_bar_into_its_parts():
+    from reportlib.site.figures import bench as bench_figures
+
+    seconds = {"context": 600.0, "timeline": 60.0}
+    split = {
+        "context": {"answers": 480.0, "scoring": None, "other": 120.0},
+        "timeline": {"answers": 0.0, "scoring": None, "other": 60.0},
+    }
+    fig = bench_figures.chapter_time_figure(seconds, 1800, split)
+    ax = fig.axes[0]
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert labels == ["computing answers", "everything else (scoring included)"]
+    # the parts of each bar add up to its chapter's minutes (timeline first: shortest)
+    ends = {}
+    for patch in ax.patches:
+        y = round(patch.get_y() + patch.get_height() / 2)
+        ends[y] = max(ends.get(y, 0.0), patch.get_x() + patch.get_width())
+    assert ends == pytest.approx({0: 1.0, 1: 10.0})
+    split["context"]["scoring"], split["timeline"]["scoring"] = 60.0, 0.0
+    split["context"]["other"] = 60.0
+    fig = bench_figures.chapter_time_figure(seconds, 1800, split)
+    labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert labels == ["computing answers", "scoring likelihoods", "everything else"]
+    plt.close("all")

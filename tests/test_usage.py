@@ -7,7 +7,13 @@ import json
 import pytest
 
 from reportlib.backends.cached_model import CachedModel
-from reportlib.bench.usage import read_timings, read_usage, usage_summary, write_chapter_usage
+from reportlib.bench.usage import (
+    read_scoring_timings,
+    read_timings,
+    read_usage,
+    usage_summary,
+    write_chapter_usage,
+)
 from reportlib.core.errors import ReportlibError
 from reportlib.site import book_record
 
@@ -252,3 +258,87 @@ def test_the_costliest_chapters_are_named_longest_first():
     assert book_record.costliest_chapters(record) == (
         "b (5.0 minutes (300 s)), d (90.0 s), c (40.0 s)"
     )
+
+
+class _ScoringFake:
+    """A fake model's scoring: fixed scores, counted."""
+
+    def __init__(self, model):
+        self.model, self.scored = model, 0
+
+    def sequence_nats(self, tokens):
+        self.scored += 1
+        return 1.5 * len(tokens)
+
+    def score_continuations(self, prompt, continuations, token_groups=None):
+        from reportlib.backends.interface import ContinuationScores
+
+        self.scored += 1
+        return ContinuationScores([1.0] * len(continuations), [3] * len(continuations), [])
+
+
+def test_scoring_is_timed_when_computed_and_marked_when_cached(
+    fake_model, cache, tmp_path, monkeypatch
+):
+    scorer = _ScoringFake(fake_model)
+    monkeypatch.setattr(fake_model, "sequence_nats", scorer.sequence_nats, raising=False)
+    monkeypatch.setattr(
+        fake_model, "score_continuations", scorer.score_continuations, raising=False
+    )
+    texts = []
+    for run in ("cold", "warm"):
+        model = CachedModel(fake_model, cache)
+        model.complete("one", max_tokens=4, seed=0)
+        assert model.sequence_nats([1, 2, 3]) == 4.5
+        assert model.score_continuations("p", ["a", "b"]).nats == [1.0, 1.0]
+        texts.append(write_chapter_usage("demo", [model], tmp_path / run).read_text())
+        scoring = read_scoring_timings(tmp_path / run, "demo")["Fake model base"]
+        assert [(s["kind"], s["tokens"], s["cached"]) for s in scoring] == [
+            ("sequence", 3, run == "warm"),
+            ("continuations", 6, run == "warm"),
+        ]
+        assert all((s["compute_seconds"] is None) == (run == "warm") for s in scoring)
+    assert scorer.scored == 2  # the warm run scored nothing
+    assert texts[0] == texts[1]  # the usage file stays free of machine-dependent times
+
+
+def test_chapter_time_splits_answers_scoring_and_the_rest():
+    record = _record()
+    split = book_record.chapter_time_split(record)
+    # alternatives computed its probe: 2 cells x (1 + 2 + 3) s; the rest is untimed
+    assert split["alternatives"] == {"answers": 12.0, "scoring": None, "other": 88.0}
+    assert split["multilingual"] == {"answers": 0.0, "scoring": None, "other": 2.0}
+    phrase = book_record.book_bench_phrases(record)["time_split"]
+    assert "took 12.0 s; the other 90.0 s went to" in phrase and "does not time" in phrase
+    rows = {r["chapter"]: r for r in book_record.chapter_cost_rows(record)}
+    assert rows["alternatives"]["computing answers (s)"] == 12.0
+    assert "scoring (s)" not in rows["alternatives"]
+    record["scoring_timings"] = {
+        "alternatives": {
+            "m": [
+                {"kind": "sequence", "tokens": 3, "cached": False, "compute_seconds": 30.0},
+                {"kind": "sequence", "tokens": 3, "cached": True, "compute_seconds": None},
+            ]
+        },
+    }
+    split = book_record.chapter_time_split(record)
+    assert split["alternatives"] == {"answers": 12.0, "scoring": 30.0, "other": 58.0}
+    assert split["multilingual"]["scoring"] == 0.0
+    assert "scoring texts' likelihoods 30.0 s" in book_record.time_split_phrase(record)
+    rows = {r["chapter"]: r for r in book_record.chapter_cost_rows(record)}
+    assert rows["alternatives"]["scoring (s)"] == 30.0
+
+
+def test_a_scorer_adds_its_scoring_times_but_not_its_completions(
+    fake_model, cache, tmp_path, monkeypatch
+):
+    scorer_fake = _ScoringFake(fake_model)
+    monkeypatch.setattr(fake_model, "sequence_nats", scorer_fake.sequence_nats, raising=False)
+    chat, scorer = CachedModel(fake_model, cache), CachedModel(fake_model, cache)
+    chat.complete("one", max_tokens=4, seed=0)
+    scorer.complete("two", max_tokens=4, seed=0)  # not the chapter's answer
+    scorer.sequence_nats([1, 2])
+    write_chapter_usage("demo", [chat], tmp_path, scorers=[scorer, chat])
+    assert read_usage(tmp_path)["demo"]["Fake model base"]["completions"] == 1
+    assert len(read_timings(tmp_path, "demo")["Fake model base"]) == 1
+    assert [s["tokens"] for s in read_scoring_timings(tmp_path, "demo")["Fake model base"]] == [2]

@@ -109,6 +109,10 @@ class CachedModel(TextModel):
         #: one record per completion asked for: tokens, whether it came from the cache, and the
         #: seconds its computation took (stored with the cached result; None for old entries)
         self.records: list[dict[str, Any]] = []
+        #: one record per likelihood scoring asked for (:meth:`sequence_nats`,
+        #: :meth:`score_continuations`): its kind, tokens, whether it came from the cache and,
+        #: when computed here, the seconds it took (a cached score keeps no time)
+        self.scoring_records: list[dict[str, Any]] = []
         self._lock = threading.Lock()
         self.concurrency = model.concurrency
         self.batch_width = model.batch_width
@@ -316,8 +320,11 @@ class CachedModel(TextModel):
         }
         cached = self.cache.get(key)
         if isinstance(cached, int | float) and not isinstance(cached, bool):
+            self._record_scoring("sequence", len(tokens), None)
             return float(cached)
+        start = time.perf_counter()
         nats = self.model.sequence_nats(tokens)
+        self._record_scoring("sequence", len(tokens), time.perf_counter() - start)
         self.cache.put(key, nats)
         return nats
 
@@ -342,12 +349,29 @@ class CachedModel(TextModel):
         cached = self.cache.get(key)
         if isinstance(cached, dict):
             try:
-                return ContinuationScores(**cached)
+                scores = ContinuationScores(**cached)
             except TypeError:
                 self.cache.discard(key, "its value is not a set of scores")
+            else:
+                self._record_scoring("continuations", sum(scores.tokens), None)
+                return scores
+        start = time.perf_counter()
         scores = self.model.score_continuations(prompt, continuations, groups)
+        self._record_scoring("continuations", sum(scores.tokens), time.perf_counter() - start)
         self.cache.put(key, dataclasses.asdict(scores))
         return scores
+
+    def _record_scoring(self, kind: str, tokens: int, seconds: float | None) -> None:
+        """Note one scoring call: computed here when ``seconds`` is given, else cached."""
+        with self._lock:
+            self.scoring_records.append(
+                {
+                    "kind": kind,
+                    "tokens": tokens,
+                    "cached": seconds is None,
+                    "compute_seconds": seconds,
+                }
+            )
 
     def _store(self, key: dict[str, Any], result: Completion, seconds: float) -> None:
         """Cache a computed answer with the seconds its computation took, and count it."""

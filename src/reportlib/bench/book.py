@@ -23,7 +23,7 @@ from typing import Any
 from reportlib.backends.interface import card_display_name
 from reportlib.backends.llamacpp import LlamaCppModel
 from reportlib.backends.specs import model_card, resolve_model
-from reportlib.bench.usage import read_timings, read_usage
+from reportlib.bench.usage import read_scoring_timings, read_timings, read_usage
 from reportlib.core.errors import ReportlibError
 from reportlib.core.machine import cpu_model
 from reportlib.experiments.context.costs import filler_tokens, time_prompt_and_generation
@@ -108,6 +108,7 @@ def measure_book(
         chapters = chapter_execution_seconds(project)
         usage = read_usage(project / "results")
         timings = {c: read_timings(project / "results", c) for c in usage}
+        scoring = {c: read_scoring_timings(project / "results", c) for c in usage}
         log(f"cold build {cold:.0f} s; no-change rebuild ...")
         rebuild = _timed_build(project, home)
         if rerun is None:  # one prompt variant fewer than the probe's default (10 is the most)
@@ -136,6 +137,7 @@ def measure_book(
         "chapter_seconds": chapters,
         "usage": usage,
         "timings": timings,
+        "scoring_timings": scoring,
         "rebuild_seconds": rebuild,
         "rerun": {
             "chapter": chapter,

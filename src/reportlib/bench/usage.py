@@ -8,7 +8,9 @@ two files under ``results/usage/``:
   runs give identical files whether the answers came from the cache or not.
 - ``<chapter>.timings.json``: per completion, whether it came from the cache and how
   many seconds its computation took (the cold run's time, kept with the cached
-  result). Machine-dependent; the Performance page's cost curves use it.
+  result). Machine-dependent; the Performance page's cost curves use it. Under
+  ``scoring``, the same per likelihood scoring (texts scored, not generated): its kind and
+  tokens, whether it was cached and, when computed in this run, its seconds.
 """
 
 from __future__ import annotations
@@ -34,20 +36,32 @@ def usage_summary(records: list[dict[str, Any]]) -> dict[str, int | None]:
     }
 
 
-def write_chapter_usage(chapter: str, models: Iterable[Any], results_dir: str | Path) -> Path:
-    """Write the usage and timing files of ``chapter`` for its cached ``models``."""
+def write_chapter_usage(
+    chapter: str, models: Iterable[Any], results_dir: str | Path, scorers: Iterable[Any] = ()
+) -> Path:
+    """Write the usage and timing files of ``chapter`` for its cached ``models``, and the
+    scoring times of ``models`` and ``scorers`` (models loaded only to score text, whose
+    completions, if any, are not the chapter's). Call it after the chapter's last scoring."""
     folder = Path(results_dir) / "usage"
     timings: dict[str, list[dict[str, Any]]] = {}
+    scoring: dict[str, list[dict[str, Any]]] = {}
     models = list(models)
+    extra = [s for s in scorers if all(s is not m for m in models)]
     for model, label in zip(models, model_labels(models), strict=True):
         # two loads of one model (say, two context sizes) add up; same-named models do not
         timings.setdefault(label, []).extend(model.records)
+    # the models' labels do not change with the scorers (the usage file stays as it was)
+    labels = model_labels(models) + model_labels(models + extra)[len(models) :]
+    for model, label in zip(models + extra, labels, strict=True):
+        scored = getattr(model, "scoring_records", [])
+        if scored:
+            scoring.setdefault(label, []).extend(scored)
     usage = {name: usage_summary(records) for name, records in timings.items()}
     path = folder / f"{chapter}.json"
     atomic_write_text(path, canonical_json({"chapter": chapter, "models": usage}) + "\n")
     atomic_write_text(
         folder / f"{chapter}.timings.json",
-        json.dumps({"chapter": chapter, "calls": timings}, indent=1) + "\n",
+        json.dumps({"chapter": chapter, "calls": timings, "scoring": scoring}, indent=1) + "\n",
     )
     return path
 
@@ -67,6 +81,13 @@ def read_timings(results_dir: str | Path, chapter: str) -> dict[str, list[dict[s
     """The per-call records of one chapter (model name -> records in call order)."""
     path = Path(results_dir) / "usage" / f"{chapter}.timings.json"
     return json.loads(path.read_text(encoding="utf-8"))["calls"]
+
+
+def read_scoring_timings(results_dir: str | Path, chapter: str) -> dict[str, list[dict[str, Any]]]:
+    """The per-scoring records of one chapter (model name -> records in call order; empty
+    for timing files written before scoring was timed)."""
+    path = Path(results_dir) / "usage" / f"{chapter}.timings.json"
+    return json.loads(path.read_text(encoding="utf-8")).get("scoring", {})
 
 
 def compute_seconds(records: Iterable[dict[str, Any]]) -> float:

@@ -55,6 +55,7 @@ class ClaimMeasurements:
     corpus_label: str = ""
     sentences: int = 0
     loaded: list[CachedModel] = field(default_factory=list)  #: for the chapter's usage file
+    scorers: list[CachedModel] = field(default_factory=list)  #: models loaded only to score
 
 
 def measure_tokenizer_claims(out: ClaimMeasurements, corpus: str, **_: Any) -> None:
@@ -111,7 +112,9 @@ def measure_probe_claims(out: ClaimMeasurements, multilingual: dict[str, Any], *
         )
     )
     if main.has_chat_template:
-        answers = label_gibberish(answers, load_model(multilingual["scorer"], n_ctx=512))
+        scorer = load_model(multilingual["scorer"], n_ctx=512)
+        answers = label_gibberish(answers, scorer)
+        out.scorers.append(scorer)
     out.book_model = display_name(main)
     scripts, russian = report_observations(answers, out.book_model)
     out.values |= {
@@ -134,6 +137,7 @@ def measure_finetune_claims(out: ClaimMeasurements, finetune: dict[str, Any], **
     ]
     labels = model_labels(models)
     scorer = load_model(finetune["scorer"], n_ctx=512)
+    out.scorers.append(scorer)
     results = finetune_analysis.probe_models(
         models,
         labels,

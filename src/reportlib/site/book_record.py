@@ -21,8 +21,10 @@ def load_book_bench(path: str | Path) -> dict[str, Any] | None:
 
 
 def chapter_cost_rows(record: dict[str, Any]) -> list[dict[str, Any]]:
-    """Per chapter: cold execution seconds, completions, evaluated and generated tokens."""
+    """Per chapter: cold execution seconds, the seconds of them spent computing answers
+    (and scoring, when the record timed it), completions, evaluated and generated tokens."""
     rows = []
+    split = chapter_time_split(record)
     for chapter, seconds in sorted(record["chapter_seconds"].items()):
         models = record["usage"].get(chapter, {}).values()
         evaluated = [m["evaluated_tokens"] for m in models]
@@ -30,6 +32,12 @@ def chapter_cost_rows(record: dict[str, Any]) -> list[dict[str, Any]]:
             {
                 "chapter": chapter,
                 "cold seconds": round(seconds, 1),
+                "computing answers (s)": round(split[chapter]["answers"] or 0.0, 1),
+                **(
+                    {"scoring (s)": round(split[chapter]["scoring"] or 0.0, 1)}
+                    if "scoring_timings" in record
+                    else {}
+                ),
                 "completions": sum(m["completions"] for m in models),
                 "computed in this chapter": sum(
                     len(_computed(calls)) for calls in record["timings"].get(chapter, {}).values()
@@ -39,6 +47,51 @@ def chapter_cost_rows(record: dict[str, Any]) -> list[dict[str, Any]]:
             }
         )
     return rows
+
+
+#: the parts of a chapter's cold time :func:`chapter_time_split` tells apart
+TIME_PARTS = ("answers", "scoring", "other")
+
+
+def chapter_time_split(record: dict[str, Any]) -> dict[str, dict[str, float | None]]:
+    """Per chapter, its cold seconds in parts: computing the completions it computed
+    (``answers``), computing the likelihood scores it computed (``scoring``: ``None`` in
+    records made before scoring was timed; then it is part of ``other``) and everything
+    else (loading models and adapters, kernels, statistics, figures)."""
+    split: dict[str, dict[str, float | None]] = {}
+    timed_scoring = "scoring_timings" in record
+    for chapter, seconds in record["chapter_seconds"].items():
+        answers = sum(_computed_seconds(c) for c in record["timings"].get(chapter, {}).values())
+        scoring = (
+            sum(_computed_seconds(c) for c in record["scoring_timings"].get(chapter, {}).values())
+            if timed_scoring
+            else None
+        )
+        other = max(seconds - answers - (scoring or 0.0), 0.0)
+        split[chapter] = {"answers": answers, "scoring": scoring, "other": other}
+    return split
+
+
+def time_split_phrase(record: dict[str, Any] | None) -> str:
+    """How the chapters' cold time divides between computing answers, scoring and the rest,
+    in words (what a record made before scoring was timed cannot tell apart, it says)."""
+    if record is None:
+        return "not measured (no book/data/book-bench.json: run `make bench-book`)"
+    split = chapter_time_split(record).values()
+    answers = sum(part["answers"] or 0.0 for part in split)
+    other = sum(part["other"] or 0.0 for part in split)
+    if "scoring_timings" not in record:
+        return (
+            f"computing the completions took {duration_text(answers)}; the other "
+            f"{duration_text(other)} went to scoring texts' likelihoods, loading models and "
+            "adapters, statistics and figures, which this record does not time apart"
+        )
+    scoring = sum(part["scoring"] or 0.0 for part in split)
+    return (
+        f"computing the completions took {duration_text(answers)}, scoring texts' "
+        f"likelihoods {duration_text(scoring)}, and the other {duration_text(other)} went to "
+        "loading models and adapters, statistics and figures"
+    )
 
 
 def _computed(calls: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -213,6 +266,7 @@ PHRASE_NAMES = (
     "doubled_prompt",
     "grid_doubling",
     "record_machine",
+    "time_split",
 )
 
 
@@ -267,6 +321,7 @@ def book_bench_phrases(record: dict[str, Any] | None) -> dict[str, str]:
         "doubled_prompt": duration_text(_fitted(fit, 2 * longest)),
         "grid_doubling": _growth_factors(record["needle_grid_growth"]),
         "record_machine": machine_note(record["cpu"], cpu_model()),
+        "time_split": time_split_phrase(record),
     }
 
 

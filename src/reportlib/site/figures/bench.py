@@ -49,14 +49,40 @@ def cost_growth_figure(
     return fig
 
 
-def chapter_time_figure(chapter_seconds: dict[str, float], budget_seconds: float) -> Figure:
+#: colours and legend names of the parts of a chapter's cold time (Okabe-Ito)
+TIME_PART_STYLES = {
+    "answers": ("computing answers", "#0072B2"),
+    "scoring": ("scoring likelihoods", "#E69F00"),
+    "other": ("everything else", "#BBBBBB"),
+}
+
+
+def chapter_time_figure(
+    chapter_seconds: dict[str, float],
+    budget_seconds: float,
+    split: dict[str, dict[str, float | None]] | None = None,
+) -> Figure:
     """Where a cold build's time goes: each chapter's execution minutes (longest at the top),
-    labelled, with the running total against the budget in the title."""
+    labelled, with the running total against the budget in the title; with ``split`` (see
+    :func:`reportlib.site.book_record.chapter_time_split`) each bar is divided into
+    computing answers, scoring (when timed) and everything else, with a legend."""
     ranked = sorted(chapter_seconds.items(), key=lambda kv: kv[1])
     names = [name for name, _ in ranked]
     minutes = [seconds / 60 for _, seconds in ranked]
-    fig, ax = plt.subplots(figsize=(6.5, 0.42 * len(ranked) + 1.4), layout="constrained")
-    ax.barh(names, minutes, color="#0072B2")
+    fig, ax = plt.subplots(figsize=(6.5, 0.42 * len(ranked) + 1.9), layout="constrained")
+    if split is None:
+        ax.barh(names, minutes, color="#0072B2")
+    else:
+        left = [0.0] * len(names)
+        for part, (label, colour) in TIME_PART_STYLES.items():
+            widths = [(split.get(n, {}).get(part) or 0.0) / 60 for n in names]
+            if part == "scoring" and all(split.get(n, {}).get(part) is None for n in names):
+                continue  # a record made before scoring was timed: it is in "everything else"
+            if part == "other" and any(split.get(n, {}).get("scoring") is None for n in names):
+                label = "everything else (scoring included)"
+            ax.barh(names, widths, left=left, color=colour, label=label)
+            left = [a + b for a, b in zip(left, widths, strict=True)]
+        ax.legend(loc="lower right", frameon=True)
     for y, value in enumerate(minutes):
         ax.text(value, y, f" {value:.1f}", va="center")
     ax.set_xlim(0, max(minutes, default=1) * 1.15)
