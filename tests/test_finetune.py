@@ -588,3 +588,35 @@ def test_retraining_the_smallest_dose_reproduces_its_adapter(tmp_path):
         for a, b in zip(old.tensors, new.tensors, strict=True):
             assert a.name == b.name
             assert np.allclose(np.asarray(a.data, float), np.asarray(b.data, float), atol=2e-3)
+
+
+def test_the_rates_table_is_flat_names_adapters_short_and_counts_discordant_pairs():
+    import pandas as pd
+
+    from reportlib.experiments.finetune.analysis import adapter_name, rates_table
+
+    base, tuned = "Chat 135M (Q4_1)", "Chat 135M (Q4_1) + Korean LoRA, 20 items"
+    assert adapter_name(tuned, base) == "Korean LoRA, 20 items"
+    assert adapter_name("Other model", base) == "Other model"
+    assert adapter_name(f"{base} + ", base) == f"{base} + "  # nothing after the mark: kept
+    rows = [
+        {
+            "model": model,
+            "decoding": "greedy",
+            "language": "kor_Hang",
+            "style": "s",
+            "sample": sample,
+            "on_language": on,
+            "good": good,
+        }
+        for model, outcomes in ((base, [(0, 0), (1, 0), (0, 0)]), (tuned, [(1, 1), (1, 0), (1, 1)]))
+        for sample, (on, good) in enumerate(outcomes)
+    ]
+    table = rates_table(pd.DataFrame(rows), base, "kor_Hang")
+    assert list(table.index) == [0, 1]  # flat: a reader table hides a 0..n-1 index
+    assert set(table["adapter"]) == {"Korean LoRA, 20 items"}
+    on_language = table.iloc[0]
+    assert on_language["prompts"] == 3
+    assert (on_language["only without"], on_language["only with"]) == (0, 2)
+    assert on_language["without the adapter"].startswith("33% (")
+    assert table.iloc[1]["with the adapter"].startswith("67% (")

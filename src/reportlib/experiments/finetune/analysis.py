@@ -110,9 +110,17 @@ def paired_rates(
     )
 
 
+def adapter_name(model: str, base: str) -> str:
+    """A fine-tune's display label without the name of ``base`` it starts with ("Korean
+    LoRA, 20 items" for "<base> + Korean LoRA, 20 items"); any other label unchanged."""
+    prefix = f"{base} + "
+    return model[len(prefix) :] if model.startswith(prefix) and len(model) > len(prefix) else model
+
+
 def rates_table(results: pd.DataFrame, base: str, language: str) -> pd.DataFrame:
     """Every other model against ``base`` on ``language``, per decoding and label: the two
-    rates with 95% Wilson intervals, the discordant pairs and McNemar's exact p."""
+    rates with 95% Wilson intervals, the discordant pairs and McNemar's exact p. One flat
+    row each (a phone shows every row as a block), the adapter named without ``base``."""
     rows = []
     for model in [m for m in dict.fromkeys(results["model"]) if m != base]:
         for decoding in dict.fromkeys(results["decoding"]):
@@ -121,18 +129,18 @@ def rates_table(results: pd.DataFrame, base: str, language: str) -> pd.DataFrame
                 r = paired_rates(part, base, model, label, language)
                 rows.append(
                     {
-                        "model": model,
+                        "adapter": adapter_name(model, base),
                         "decoding": decoding,
                         "label": LABEL_NAMES[label],
                         "prompts": r.prompts,
-                        "base model": f"{r.base:.0%} ({r.base_low:.0%}–{r.base_high:.0%})",
-                        "fine-tune": f"{r.tuned:.0%} ({r.tuned_low:.0%}–{r.tuned_high:.0%})",
-                        "only the base": r.base_only,
-                        "only the fine-tune": r.tuned_only,
+                        "without the adapter": f"{r.base:.0%} ({r.base_low:.0%}–{r.base_high:.0%})",
+                        "with the adapter": f"{r.tuned:.0%} ({r.tuned_low:.0%}–{r.tuned_high:.0%})",
+                        "only without": r.base_only,
+                        "only with": r.tuned_only,
                         "McNemar exact p": f"{r.p_value:.2g}",
                     }
                 )
-    return pd.DataFrame(rows).set_index(["model", "decoding", "label"])
+    return pd.DataFrame(rows)
 
 
 def finetune_verdict(rates: PairedRates, alpha: float = ALPHA) -> str:
