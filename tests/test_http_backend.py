@@ -242,8 +242,18 @@ def test_needle_grid_over_http_uses_the_servers_tokenizer(llama_server, tmp_path
     assert remote.tokenize("토큰화 hello") == local.tokenize("토큰화 hello")
     cases = needle_grid(remote.tokenize, [256, 512], [0.0, 1.0], needles=1)
     over_http = run_needle_grid(remote, cases)
-    in_process = run_needle_grid(local, cases)
-    assert [r["answer"] for r in over_http] == [r["answer"] for r in in_process]
+    # the server's call (create_completion, reusing any shared prefix), in process, in order
+    greedy = {"temperature": 0.0, "top_k": 1, "top_p": 1.0, "min_p": 0.0, "repeat_penalty": 1.0}
+    llm = local.model._llm
+    expected = [
+        llm.create_completion(c.prompt, max_tokens=12, seed=0, **greedy)["choices"][0]["text"]
+        for c in cases
+    ]
+    assert [r["answer"] for r in over_http] == expected
+    # the book's own reuse gives a fresh evaluation's answers, in any order (uncached)
+    in_order = [r["answer"] for r in run_needle_grid(local.model, cases)]
+    reversed_order = [r["answer"] for r in run_needle_grid(local.model, cases[::-1])][::-1]
+    assert in_order == reversed_order
 
 
 @pytest.mark.model
