@@ -34,7 +34,8 @@ ENGLISH = "eng_Latn"
 #: the probe of the fine-tunes: Korean asked in Korean (the report's experiment) and English
 #: asked in English (what a Korean fine-tune may cost)
 PROBED = (KOREAN, ENGLISH)
-LABEL_NAMES = {"on_language": "answered in the language (judge)", "good": "good answer"}
+#: short, so that the rate tables stay tables of numbers (a phone scrolls them sideways)
+LABEL_NAMES = {"on_language": "in the language", "good": "good answer"}
 
 
 @dataclass(frozen=True)
