@@ -614,6 +614,7 @@ def test_the_rates_table_is_flat_names_adapters_short_and_counts_discordant_pair
     ]
     table = rates_table(pd.DataFrame(rows), base, "kor_Hang")
     assert list(table.index) == [0, 1]  # flat: a reader table hides a 0..n-1 index
+    assert table.attrs["numeric"]  # a phone scrolls it sideways instead of stacking rows
     assert set(table["adapter"]) == {"Korean LoRA, 20 items"}
     on_language = table.iloc[0]
     assert on_language["prompts"] == 3

@@ -112,3 +112,25 @@ def test_a_named_index_has_no_header_row_of_its_own():
         head = html.split("</thead>")[0]
         assert head.count("<tr") == 1 and corner in head
         assert html.count("<th>a</th>") == 1  # the rows keep their row headers
+
+
+def test_a_numeric_table_keeps_its_columns_on_a_phone():
+    import importlib.util
+    from pathlib import Path
+
+    import pandas as pd
+
+    from reportlib.site.tables import table_html
+
+    spec = importlib.util.spec_from_file_location(
+        "site_extras", Path(__file__).parents[1] / "book" / "_ext" / "site_extras.py"
+    )
+    site_extras = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(site_extras)
+    frame = pd.DataFrame({"adapter": ["English LoRA (control), 160 items"], "rate": ["40%"]})
+    plain = table_html(frame)
+    assert "text-table" in site_extras.mark_text_table(plain)  # running text: stacked
+    frame.attrs["numeric"] = True
+    numeric = table_html(frame)
+    assert "numeric-table" in numeric
+    assert site_extras.mark_text_table(numeric) == numeric  # left as it is

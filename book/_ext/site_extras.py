@@ -29,7 +29,7 @@ TEXT_CELL_CHARACTERS = 24
 #: width the running text needs
 WORD_CELL_CHARACTERS = 16
 #: tables skipped: the claims ledger lays itself out (its own phone layout)
-OWN_LAYOUT_TABLES = ("claims-ledger",)
+OWN_LAYOUT_TABLES = ("claims-ledger", "numeric-table")  # they lay themselves out
 _TABLE = re.compile(r"<table\b.*?</table>", re.DOTALL | re.IGNORECASE)
 
 

@@ -213,7 +213,10 @@ def table_html(
 
     cells = pd.DataFrame({k: column(k) for k in range(shown.shape[1])}, index=shown.index)
     cells.columns = shown.columns
-    body = cells.to_html(index=index, escape=True, border=0, classes="reportlib-table")
+    # a frame marked attrs["numeric"] keeps its columns on a phone (scrolled sideways) instead
+    # of showing each row as a block: a table of numbers reads better so (book/_ext)
+    classes = "reportlib-table numeric-table" if frame.attrs.get("numeric") else "reportlib-table"
+    body = cells.to_html(index=index, escape=True, border=0, classes=classes)
     if index:
         body = _index_names_in_header(body, shown.index.nlevels)
     note = f"<p><small>— : {escape_text(missing)}</small></p>" if missing else ""

@@ -141,7 +141,9 @@ def rates_table(results: pd.DataFrame, base: str, language: str) -> pd.DataFrame
                         "McNemar exact p": f"{r.p_value:.2g}",
                     }
                 )
-    return pd.DataFrame(rows)
+    table = pd.DataFrame(rows)
+    table.attrs["numeric"] = True  # a phone scrolls it sideways rather than stacking 16 rows
+    return table
 
 
 def finetune_verdict(rates: PairedRates, alpha: float = ALPHA) -> str:
