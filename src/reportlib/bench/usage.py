@@ -47,11 +47,12 @@ def write_chapter_usage(
     scoring: dict[str, list[dict[str, Any]]] = {}
     models = list(models)
     extra = [s for s in scorers if all(s is not m for m in models)]
-    for model, label in zip(models, model_labels(models), strict=True):
+    labels = model_labels(models)
+    for model, label in zip(models, labels, strict=True):
         # two loads of one model (say, two context sizes) add up; same-named models do not
         timings.setdefault(label, []).extend(model.records)
     # the models' labels do not change with the scorers (the usage file stays as it was)
-    labels = model_labels(models) + model_labels(models + extra)[len(models) :]
+    labels += model_labels(models + extra)[len(models) :]
     for model, label in zip(models + extra, labels, strict=True):
         scored = getattr(model, "scoring_records", [])
         if scored:

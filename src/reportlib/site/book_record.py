@@ -34,8 +34,8 @@ def chapter_cost_rows(record: dict[str, Any]) -> list[dict[str, Any]]:
                 "cold seconds": round(seconds, 1),
                 "computing answers (s)": round(split[chapter]["answers"] or 0.0, 1),
                 **(
-                    {"scoring (s)": round(split[chapter]["scoring"] or 0.0, 1)}
-                    if "scoring_timings" in record
+                    {"scoring (s)": round(scoring, 1)}
+                    if (scoring := split[chapter]["scoring"]) is not None
                     else {}
                 ),
                 "completions": sum(m["completions"] for m in models),
@@ -47,10 +47,6 @@ def chapter_cost_rows(record: dict[str, Any]) -> list[dict[str, Any]]:
             }
         )
     return rows
-
-
-#: the parts of a chapter's cold time :func:`chapter_time_split` tells apart
-TIME_PARTS = ("answers", "scoring", "other")
 
 
 def chapter_time_split(record: dict[str, Any]) -> dict[str, dict[str, float | None]]:
@@ -72,11 +68,9 @@ def chapter_time_split(record: dict[str, Any]) -> dict[str, dict[str, float | No
     return split
 
 
-def time_split_phrase(record: dict[str, Any] | None) -> str:
+def time_split_phrase(record: dict[str, Any]) -> str:
     """How the chapters' cold time divides between computing answers, scoring and the rest,
     in words (what a record made before scoring was timed cannot tell apart, it says)."""
-    if record is None:
-        return "not measured (no book/data/book-bench.json: run `make bench-book`)"
     split = chapter_time_split(record).values()
     answers = sum(part["answers"] or 0.0 for part in split)
     other = sum(part["other"] or 0.0 for part in split)
